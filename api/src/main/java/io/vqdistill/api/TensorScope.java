@@ -1,0 +1,104 @@
+package io.vqdistill.api;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Collects every tensor created on the current thread while it is open and closes them all when it
+ * closes, except the ones handed to {@link #keep(Tensor)}. Scopes nest; a kept tensor moves to the
+ * enclosing scope, if any.
+ *
+ * <pre>{@code
+ * try (TensorScope scope = TensorScope.open()) {
+ *     Tensor a = x.mul(y);              // closed at the end of the block
+ *     return scope.keep(a.sumAll());    // survives
+ * }
+ * }</pre>
+ *
+ * Scopes are confined to the thread that opened them.
+ */
+public final class TensorScope implements AutoCloseable {
+    private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+
+    private final Map<Tensor, Boolean> tracked = new IdentityHashMap<>();
+    private final Thread owner = Thread.currentThread();
+    private boolean closed;
+
+    private TensorScope() {
+    }
+
+    /** Opens a scope on the current thread. */
+    public static TensorScope open() {
+        TensorScope scope = new TensorScope();
+        STACK.get().push(scope);
+        return scope;
+    }
+
+    /**
+     * Registers a newly created tensor with the innermost open scope of this thread, if any.
+     * Backends call this for every tensor they create.
+     */
+    public static <T extends Tensor> T track(T tensor) {
+        TensorScope top = STACK.get().peek();
+        if (top != null) {
+            top.tracked.put(tensor, Boolean.TRUE);
+        }
+        return tensor;
+    }
+
+    /** Removes {@code tensor} from this scope (to the enclosing one, if any) and returns it. */
+    public <T extends Tensor> T keep(T tensor) {
+        checkOwner();
+        if (tracked.remove(tensor) != null) {
+            Deque<TensorScope> stack = STACK.get();
+            boolean below = false;
+            for (TensorScope s : stack) {
+                if (below) {
+                    s.tracked.put(tensor, Boolean.TRUE);
+                    break;
+                }
+                below = s == this;
+            }
+        }
+        return tensor;
+    }
+
+    /** Closes every tracked tensor that was not kept, newest first. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        checkOwner();
+        closed = true;
+        STACK.get().remove(this);
+        List<Tensor> all = new ArrayList<>(tracked.keySet());
+        tracked.clear();
+        RuntimeException first = null;
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                all.get(i).close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void checkOwner() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("TensorScope used from thread " + Thread.currentThread().getName()
+                    + " but opened on " + owner.getName());
+        }
+    }
+}

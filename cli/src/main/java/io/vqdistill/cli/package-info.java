@@ -1,0 +1,2 @@
+/** The {@code vqdistill} command-line application. */
+package io.vqdistill.cli;

@@ -114,6 +114,9 @@ public interface Backend extends AutoCloseable {
 
     /** Standard normal floats drawn from {@code rng}. */
     default Tensor normal(RandomGenerator rng, DType dtype, long... shape) {
+        if (!dtype.isFloating()) {
+            throw new TensorException("normal: dtype must be float32 or float64, found " + dtype.label());
+        }
         int n = Math.toIntExact(Shapes.size(Shapes.checkShape(shape, "normal")));
         double[] d = new double[n];
         for (int i = 0; i < n; i++) {
@@ -121,9 +124,6 @@ public interface Backend extends AutoCloseable {
         }
         if (dtype == DType.FLOAT64) {
             return of(d, shape);
-        }
-        if (dtype != DType.FLOAT32) {
-            throw new TensorException("normal: dtype must be float32 or float64, found " + dtype.label());
         }
         float[] f = new float[n];
         for (int i = 0; i < n; i++) {
@@ -135,7 +135,8 @@ public interface Backend extends AutoCloseable {
     /**
      * One draw per row from the categorical distributions given by unnormalised log-probabilities
      * along the last axis of {@code logits} (shape [..., K]); the result has shape [...] and dtype
-     * INT64. Entries of -inf are never drawn. Uses the Gumbel-max trick with noise from {@code rng}.
+     * INT64. Entries of -inf are never drawn; a row with no finite entry is an error. Uses the
+     * Gumbel-max trick with noise from {@code rng}.
      */
     default Tensor sampleCategorical(Tensor logits, RandomGenerator rng) {
         if (!logits.dtype().isFloating() || logits.rank() < 1) {
@@ -143,6 +144,12 @@ public interface Backend extends AutoCloseable {
                     + logits.dtype().label() + " " + Shapes.format(logits.shape()));
         }
         try (TensorScope scope = TensorScope.open()) {
+            for (double rowMax : logits.reduce(ReduceOp.MAX, -1, false).toDoubleArray()) {
+                if (!(rowMax > Double.NEGATIVE_INFINITY)) {
+                    throw new TensorException("sampleCategorical: a row of logits has no finite entry (max " + rowMax
+                            + ")");
+                }
+            }
             Tensor u = uniform(rng, logits.dtype(), logits.shape());
             Tensor tiny = full(logits.dtype(), logits.dtype() == DType.FLOAT32 ? 1e-30 : 1e-300);
             Tensor gumbel = u.maximum(tiny).log().neg().log().neg();

@@ -84,7 +84,7 @@ public final class BackendSelector {
         }
         List<String> skipped = new ArrayList<>();
         for (BackendProvider p : providers()) {
-            Availability a = p.availability();
+            Availability a = probe(p);
             if (!a.available()) {
                 LOG.info("backend {} skipped: {}", p.name(), a.reason());
                 skipped.add(p.name() + ": " + a.reason());
@@ -109,7 +109,7 @@ public final class BackendSelector {
         if (p == null) {
             throw new BackendException("unknown backend '" + name + "'; the providers are:\n  " + describeAll());
         }
-        Availability a = p.availability();
+        Availability a = probe(p);
         if (!a.available()) {
             throw new BackendException("backend '" + p.name() + "' is not available: " + a.reason()
                     + "\nthe providers are:\n  " + describeAll());
@@ -123,13 +123,22 @@ public final class BackendSelector {
         }
     }
 
+    /** The provider's availability; a probe that throws counts as unavailable, with the exception as reason. */
+    public static Availability probe(BackendProvider p) {
+        try {
+            return p.availability();
+        } catch (RuntimeException | LinkageError e) {
+            return Availability.no("availability probe failed: " + e);
+        }
+    }
+
     private String describeAll() {
         if (providers.isEmpty()) {
             return "(none on the class path)";
         }
         List<String> lines = new ArrayList<>();
         for (BackendProvider p : providers()) {
-            Availability a = p.availability();
+            Availability a = probe(p);
             lines.add(p.name() + " (priority " + p.priority() + "): "
                     + (a.available() ? "available" : "unavailable") + " - " + a.reason());
         }

@@ -311,7 +311,7 @@ public interface Tensor extends AutoCloseable {
         }
     }
 
-    /** log-softmax along {@code axis}: x - logSumExp(x). */
+    /** log-softmax along {@code axis}: x - logSumExp(x); a slice that is all -inf gives NaN. */
     default Tensor logSoftmax(int axis) {
         try (Tensor lse = reduce(ReduceOp.LOG_SUM_EXP, axis, true)) {
             return sub(lse);

@@ -2,6 +2,7 @@ package io.vqdistill.api;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -24,7 +25,8 @@ import java.util.Map;
 public final class TensorScope implements AutoCloseable {
     private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
-    private final Map<Tensor, Boolean> tracked = new IdentityHashMap<>();
+    private final Map<Tensor, Long> tracked = new IdentityHashMap<>();
+    private long sequence;
     private final Thread owner = Thread.currentThread();
     private boolean closed;
 
@@ -45,7 +47,7 @@ public final class TensorScope implements AutoCloseable {
     public static <T extends Tensor> T track(T tensor) {
         TensorScope top = STACK.get().peek();
         if (top != null) {
-            top.tracked.put(tensor, Boolean.TRUE);
+            top.tracked.put(tensor, top.sequence++);
         }
         return tensor;
     }
@@ -58,7 +60,7 @@ public final class TensorScope implements AutoCloseable {
             boolean below = false;
             for (TensorScope s : stack) {
                 if (below) {
-                    s.tracked.put(tensor, Boolean.TRUE);
+                    s.tracked.put(tensor, s.sequence++);
                     break;
                 }
                 below = s == this;
@@ -77,6 +79,7 @@ public final class TensorScope implements AutoCloseable {
         closed = true;
         STACK.get().remove(this);
         List<Tensor> all = new ArrayList<>(tracked.keySet());
+        all.sort(Comparator.comparingLong(tracked::get));
         tracked.clear();
         RuntimeException first = null;
         for (int i = all.size() - 1; i >= 0; i--) {

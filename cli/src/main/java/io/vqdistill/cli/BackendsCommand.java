@@ -32,7 +32,7 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
         String requested = BackendSelector.requestedName(null).orElse(null);
         boolean anyAvailable = false;
         for (BackendProvider p : selector.providers()) {
-            Availability a = p.availability();
+            Availability a = BackendSelector.probe(p);
             out.printf("%-11s priority %-4d %s%n", p.name(), p.priority(), a.available() ? "available" : "unavailable");
             out.printf("  %s%n", a.reason());
             if (!a.available()) {

@@ -66,7 +66,13 @@ public abstract class AbstractBackend implements Backend {
     @Override
     public final Tensor full(DType dtype, double value, long... shape) {
         long[] s = Shapes.checkShape(shape, "full");
-        if (dtype.isInteger() && (value != Math.rint(value) || Double.isInfinite(value))) {
+        boolean fits = switch (dtype) {
+            case FLOAT32, FLOAT64 -> true;
+            case INT32 -> value == Math.rint(value) && value >= Integer.MIN_VALUE && value <= Integer.MAX_VALUE;
+            case INT64 -> value == Math.rint(value) && Math.abs(value) <= 0x1p63;
+            case BOOL -> value == 0 || value == 1;
+        };
+        if (!fits) {
             throw new TensorException("full (backend " + name() + "): value " + value + " is not a " + dtype.label());
         }
         return checked("full", () -> doFull(dtype, value, s), s, dtype);
@@ -84,8 +90,8 @@ public abstract class AbstractBackend implements Backend {
         List<Tensor> nonEmpty = new ArrayList<>();
         for (Tensor t : tensors) {
             if (t.backend() != this) {
-                throw new TensorException("concat (backend " + name() + "): a tensor belongs to backend "
-                        + t.backend().name());
+                throw new TensorException("concat (backend " + name() + "): a tensor belongs to another backend instance ("
+                        + AbstractTensor.instance(t.backend()) + ", expected " + AbstractTensor.instance(this) + ")");
             }
             if (t.isClosed()) {
                 throw new TensorException("concat (backend " + name() + "): a tensor was used after close");

@@ -45,7 +45,10 @@ public abstract class AbstractTensor implements Tensor {
     /** Frees the engine memory; called once. */
     protected abstract void release();
 
-    /** The elements as the primitive array of this dtype (float[], double[], int[], long[], boolean[]). */
+    /**
+     * The elements as a fresh primitive array of this dtype (float[], double[], int[], long[],
+     * boolean[]) in row-major order; the caller owns it.
+     */
     protected abstract Object readData();
 
     /** Converts to another dtype (never the same one). */
@@ -271,11 +274,11 @@ public abstract class AbstractTensor implements Tensor {
     @Override
     public final Tensor toType(DType type) {
         checkOpen("toType");
-        if (type == dtype) {
-            return doReshape(shape.clone());
-        }
         if (size() == 0) {
             return backend.full(type, 0, shape);
+        }
+        if (type == dtype) {
+            return result("toType", () -> doReshape(shape.clone()), shape, type);
         }
         return result("toType", () -> doToType(type), shape, type);
     }
@@ -366,6 +369,9 @@ public abstract class AbstractTensor implements Tensor {
         String name = op.name().toLowerCase(java.util.Locale.ROOT);
         Tensor o = operand(name, other);
         sameDtype(name, o);
+        if (dtype == DType.BOOL && op != CompareOp.EQ && op != CompareOp.NE) {
+            throw error(name, "bool tensors support only eq and ne");
+        }
         long[] out = Shapes.broadcast(shape, o.shape(), name);
         if (Shapes.size(out) == 0) {
             return backend.full(DType.BOOL, 0, out);
@@ -439,7 +445,12 @@ public abstract class AbstractTensor implements Tensor {
 
     @Override
     public final Tensor reduce(ReduceOp op, int axis, boolean keepDims) {
-        String name = op.name().toLowerCase(java.util.Locale.ROOT);
+        String name = switch (op) {
+            case SUM -> "sum";
+            case MAX -> "max";
+            case MIN -> "min";
+            case LOG_SUM_EXP -> "logSumExp";
+        };
         checkOpen(name);
         int a = Shapes.axis(axis, shape.length, name);
         if (!dtype.isNumeric() || (op == ReduceOp.LOG_SUM_EXP && !dtype.isFloating())) {
@@ -551,14 +562,19 @@ public abstract class AbstractTensor implements Tensor {
             throw error(op, "operand is null");
         }
         if (other.backend() != backend) {
-            throw error(op, "operand belongs to backend " + other.backend().name() + ", expected " + backend.name()
-                    + "; move data between backends through Java arrays");
+            throw error(op, "operand belongs to another backend instance (" + instance(other.backend())
+                    + ", expected " + instance(backend) + "); move data between backends through Java arrays");
         }
         if (other.isClosed()) {
             throw error(op, "operand " + other.dtype().label() + " " + Shapes.format(other.shape())
                     + " was used after close");
         }
         return other;
+    }
+
+    /** Names a backend instance in messages: its name and identity, e.g. {@code djl@1b6d3586}. */
+    static String instance(Backend b) {
+        return b.name() + "@" + Integer.toHexString(System.identityHashCode(b));
     }
 
     private void sameDtype(String op, Tensor other) {

@@ -6,8 +6,8 @@ import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The base of every backend: validates creation arguments and concatenation before the engine sees
@@ -122,23 +122,9 @@ public abstract class AbstractBackend implements Backend {
         return checked("concat", () -> doConcat(nonEmpty, a, out), out, first.dtype());
     }
 
-    private Tensor checked(String op, java.util.function.Supplier<Tensor> body, long[] shape, DType dtype) {
-        Tensor t;
-        try {
-            t = body.get();
-        } catch (TensorException e) {
-            throw e;
-        } catch (RuntimeException | LinkageError e) {
-            throw new TensorException(op + " (backend " + name() + ") failed in the engine for " + dtype.label() + " "
-                    + Shapes.format(shape) + ": " + e, e);
-        }
-        if (!Arrays.equals(t.shape(), shape) || t.dtype() != dtype) {
-            String got = t.dtype().label() + " " + Shapes.format(t.shape());
-            t.close();
-            throw new TensorException(op + " (backend " + name() + "): engine returned " + got + ", expected "
-                    + dtype.label() + " " + Shapes.format(shape));
-        }
-        return t;
+    private Tensor checked(String op, Supplier<Tensor> body, long[] shape, DType dtype) {
+        Tensor t = EngineCalls.run(op, name(), dtype.label() + " " + Shapes.format(shape), body);
+        return EngineCalls.expect(op, name(), t, shape, dtype);
     }
 
     @Override

@@ -503,8 +503,8 @@ public abstract class AbstractTensor implements Tensor {
             return new TopK(backend.full(dtype, 0, out), backend.full(DType.INT64, 0, out));
         }
         TopK top = engine("topK", () -> doTopK(k, a));
-        checkShape("topK", top.values(), out, dtype);
-        checkShape("topK", top.indices(), out, DType.INT64);
+        EngineCalls.expect("topK", backend.name(), top.values(), out, dtype);
+        EngineCalls.expect("topK", backend.name(), top.indices(), out, DType.INT64);
         return top;
     }
 
@@ -597,28 +597,10 @@ public abstract class AbstractTensor implements Tensor {
     }
 
     private <R> R engine(String op, Supplier<R> body) {
-        try {
-            return body.get();
-        } catch (TensorException e) {
-            throw e;
-        } catch (RuntimeException | LinkageError e) {
-            throw new TensorException(op + " (backend " + backend.name() + ") failed in the engine on "
-                    + dtype.label() + " " + Shapes.format(shape) + ": " + e, e);
-        }
+        return EngineCalls.run(op, backend.name(), dtype.label() + " " + Shapes.format(shape), body);
     }
 
     private Tensor result(String op, Supplier<Tensor> body, long[] expectedShape, DType expectedType) {
-        Tensor t = engine(op, body);
-        checkShape(op, t, expectedShape, expectedType);
-        return t;
-    }
-
-    private void checkShape(String op, Tensor t, long[] expectedShape, DType expectedType) {
-        if (!Arrays.equals(t.shape(), expectedShape) || t.dtype() != expectedType) {
-            String got = t.dtype().label() + " " + Shapes.format(t.shape());
-            t.close();
-            throw error(op, "engine returned " + got + ", expected " + expectedType.label() + " "
-                    + Shapes.format(expectedShape));
-        }
+        return EngineCalls.expect(op, backend.name(), engine(op, body), expectedShape, expectedType);
     }
 }

@@ -31,6 +31,10 @@ public interface Backend extends AutoCloseable {
     /** The capabilities this backend declares beyond the core tensor operations. */
     List<Capability> capabilities();
 
+    /** Releases the engine's resources; tensors of this backend must not be used afterwards. */
+    @Override
+    void close();
+
     /** The capability of the given type, if the backend declares one. */
     default <T extends Capability> Optional<T> capability(Class<T> type) {
         return capabilities().stream().filter(type::isInstance).map(type::cast).findFirst();

@@ -68,7 +68,7 @@ public abstract class TensorContractTest {
     }
 
     @AfterAll
-    void stopBackend() throws Exception {
+    void stopBackend() {
         backend.close();
     }
 
@@ -2056,7 +2056,7 @@ public abstract class TensorContractTest {
     @Nested
     class ForeignOperands {
         @Test
-        void operandsOfAnotherBackendInstanceAreRejected() throws Exception {
+        void operandsOfAnotherBackendInstanceAreRejected() {
             try (Backend other = createOtherBackend(); TensorScope scope = TensorScope.open()) {
                 assertThat(other).isNotSameAs(backend);
                 Tensor mine = backend.of(new float[] {1, 2, 3, 4}, 2, 2);

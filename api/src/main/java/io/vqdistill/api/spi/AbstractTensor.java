@@ -503,8 +503,13 @@ public abstract class AbstractTensor implements Tensor {
             return new TopK(backend.full(dtype, 0, out), backend.full(DType.INT64, 0, out));
         }
         TopK top = engine("topK", () -> doTopK(k, a));
-        EngineCalls.expect("topK", backend.name(), top.values(), out, dtype);
-        EngineCalls.expect("topK", backend.name(), top.indices(), out, DType.INT64);
+        try {
+            EngineCalls.expect("topK", backend.name(), top.values(), out, dtype);
+            EngineCalls.expect("topK", backend.name(), top.indices(), out, DType.INT64);
+        } catch (TensorException e) {
+            top.close();
+            throw e;
+        }
         return top;
     }
 

@@ -69,7 +69,7 @@ public abstract class AbstractBackend implements Backend {
         boolean fits = switch (dtype) {
             case FLOAT32, FLOAT64 -> true;
             case INT32 -> value == Math.rint(value) && value >= Integer.MIN_VALUE && value <= Integer.MAX_VALUE;
-            case INT64 -> value == Math.rint(value) && Math.abs(value) <= 0x1p63;
+            case INT64 -> value == Math.rint(value) && value >= -0x1p63 && value < 0x1p63;
             case BOOL -> value == 0 || value == 1;
         };
         if (!fits) {

@@ -589,10 +589,17 @@ public abstract class AbstractTensor implements Tensor {
         }
     }
 
+    /** Checks index values on the device: only their minimum and maximum travel to the host. */
     private void checkIndexRange(String op, Tensor idx, long length) {
-        for (long v : idx.toLongArray()) {
-            if (v < 0 || v >= length) {
-                throw error(op, "index " + v + " out of range [0, " + length + ")");
+        if (idx.size() == 0) {
+            return;
+        }
+        try (Tensor flat = idx.reshape(-1); Tensor min = flat.reduce(ReduceOp.MIN, 0, false);
+                Tensor max = flat.reduce(ReduceOp.MAX, 0, false)) {
+            long lo = min.toLongArray()[0];
+            long hi = max.toLongArray()[0];
+            if (lo < 0 || hi >= length) {
+                throw error(op, "index " + (lo < 0 ? lo : hi) + " out of range [0, " + length + ")");
             }
         }
     }

@@ -3,7 +3,7 @@ package io.vqdistill.api;
 /**
  * Elementwise binary arithmetic of {@link Tensor#binary(BinaryOp, Tensor)}, with NumPy
  * broadcasting. Both operands must have the same numeric dtype. Integer division truncates toward
- * zero; integer division by zero is an error of the engine and must not be relied upon.
+ * zero; integer division by zero is a {@link TensorException}.
  */
 public enum BinaryOp {
     /** a + b. */

@@ -107,7 +107,10 @@ public interface Tensor extends AutoCloseable {
     /** Position of the largest element along {@code axis} (the first one on ties), as INT64. */
     Tensor argMax(int axis);
 
-    /** The {@code k} largest elements along {@code axis}, in descending order, with their positions. */
+    /**
+     * The {@code k} largest elements along {@code axis}, in descending order, with their positions;
+     * equal values come out in ascending position.
+     */
     TopK topK(int k, int axis);
 
     /**

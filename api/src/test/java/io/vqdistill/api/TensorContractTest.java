@@ -1451,6 +1451,27 @@ public abstract class TensorContractTest {
         }
 
         @Test
+        void topKKeepsTiesInAscendingPosition() {
+            for (DType dtype : List.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64)) {
+                Tensor t = backend.of(new double[] {1, 3, 2, 3, 1, 3}, 6).toType(dtype);
+                try (TopK top = t.topK(5, 0)) {
+                    assertThatTensor(top.values()).as(dtype.label()).hasValues(3, 3, 3, 2, 1);
+                    assertThatTensor(top.indices()).as(dtype.label()).hasLongs(1, 3, 5, 2, 0);
+                }
+            }
+        }
+
+        @Test
+        void integerDivisionByZeroIsAnError() {
+            for (DType dtype : List.of(DType.INT32, DType.INT64)) {
+                Tensor a = backend.of(new double[] {4, 5}, 2).toType(dtype);
+                Tensor b = backend.of(new double[] {2, 0}, 2).toType(dtype);
+                assertThatThrownBy(() -> a.div(b)).isInstanceOf(TensorException.class)
+                        .hasMessageContaining("div").hasMessageContaining("division by zero");
+            }
+        }
+
+        @Test
         void topKWithInfiniteEntries() {
             double inf = Double.POSITIVE_INFINITY;
             Tensor t = backend.of(new double[] {-inf, 2, inf, 0}, 4);

@@ -361,6 +361,9 @@ public abstract class AbstractTensor implements Tensor {
         if (Shapes.size(out) == 0) {
             return backend.full(dtype, 0, out);
         }
+        if (op == BinaryOp.DIV && dtype.isInteger() && containsZero(o)) {
+            throw error(name, "integer division by zero");
+        }
         return result(name, () -> doBinary(op, o, out), out, dtype);
     }
 
@@ -586,6 +589,12 @@ public abstract class AbstractTensor implements Tensor {
         if (other.dtype() != dtype) {
             throw error(op, "dtypes differ: " + dtype.label() + " and " + other.dtype().label()
                     + " (convert with toType)");
+        }
+    }
+
+    private static boolean containsZero(Tensor t) {
+        try (Tensor flat = t.reshape(-1); Tensor a = flat.abs(); Tensor min = a.reduce(ReduceOp.MIN, 0, false)) {
+            return min.toLongArray()[0] == 0;
         }
     }
 

@@ -104,11 +104,17 @@ public final class BackendSelector {
                 : "no backend could be created:\n  " + String.join("\n  ", skipped));
     }
 
-    private Backend createNamed(String name, BackendOptions options) {
-        BackendProvider p = providers.get(name.toLowerCase(Locale.ROOT));
+    /** The provider called {@code name} (case-insensitive); an unknown name fails listing every provider. */
+    public BackendProvider provider(String name) {
+        BackendProvider p = providers.get(name.trim().toLowerCase(Locale.ROOT));
         if (p == null) {
             throw new BackendException("unknown backend '" + name + "'; the providers are:\n  " + describeAll());
         }
+        return p;
+    }
+
+    private Backend createNamed(String name, BackendOptions options) {
+        BackendProvider p = provider(name);
         Availability a = probe(p);
         if (!a.available()) {
             throw new BackendException("backend '" + p.name() + "' is not available: " + a.reason()

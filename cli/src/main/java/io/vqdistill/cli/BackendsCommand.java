@@ -30,6 +30,9 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         BackendSelector selector = BackendSelector.discover();
         String requested = BackendSelector.requestedName(null).orElse(null);
+        if (requested != null) {
+            selector.provider(requested);
+        }
         boolean anyAvailable = false;
         for (BackendProvider p : selector.providers()) {
             Availability a = BackendSelector.probe(p);

@@ -52,6 +52,18 @@ public final class TensorScope implements AutoCloseable {
         return tensor;
     }
 
+    /**
+     * Removes {@code tensor} from every open scope of this thread, so that no scope closes it: for
+     * long-lived tensors (model or circuit parameters) created while a scope happens to be open. The
+     * caller then closes it.
+     */
+    public static <T extends Tensor> T detach(T tensor) {
+        for (TensorScope s : STACK.get()) {
+            s.tracked.remove(tensor);
+        }
+        return tensor;
+    }
+
     /** Removes {@code tensor} from this scope (to the enclosing one, if any) and returns it. */
     public <T extends Tensor> T keep(T tensor) {
         checkOwner();

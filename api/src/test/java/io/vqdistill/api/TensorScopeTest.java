@@ -85,6 +85,19 @@ class TensorScopeTest {
     }
 
     @Test
+    void detachTakesATensorOutOfEveryOpenScope() {
+        Tensor t;
+        try (TensorScope outer = TensorScope.open()) {
+            try (TensorScope inner = TensorScope.open()) {
+                t = TensorScope.detach(backend.zeros(DType.FLOAT32, 1));
+            }
+            assertThatTensor(t).isOpen();
+        }
+        assertThatTensor(t).isOpen();
+        t.close();
+    }
+
+    @Test
     void keepingInTheOutermostScopeReleasesTracking() {
         Tensor t;
         try (TensorScope outer = TensorScope.open()) {

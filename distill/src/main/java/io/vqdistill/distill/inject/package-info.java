@@ -1,5 +1,6 @@
 /**
- * Guice wiring: {@link io.vqdistill.distill.inject.BackendModule} binds the selected backend; the
- * strategy modules bind latent searches by name.
+ * Guice wiring: {@link io.vqdistill.distill.inject.BackendModule} binds the selected backend;
+ * {@link io.vqdistill.distill.inject.SearchModule} binds the latent searches by name, with their
+ * options and plug-ins.
  */
 package io.vqdistill.distill.inject;

@@ -1,0 +1,473 @@
+package io.vqdistill.circuits.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.DType;
+import io.vqdistill.api.FormatException;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.io.AtomicFiles;
+import io.vqdistill.api.io.SafeTensors;
+import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.circuits.CircuitBuilder;
+import io.vqdistill.circuits.CircuitStructure;
+import io.vqdistill.circuits.CircuitStructure.Kind;
+import io.vqdistill.circuits.DagCircuit;
+import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.ShallowMixture;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Reads and writes circuits as a folder holding {@code circuit.json} (format, structure summary,
+ * leaf family and options, provenance, and the SHA-256 of the tensor file) and
+ * {@code circuit.safetensors} (every number), as documented in {@code circuits/FORMAT.md}. Both
+ * files are written atomically, tensors first, so a reader sees a consistent pair or a hash
+ * mismatch. Every defect of a folder is a {@link FormatException} naming the file and the field.
+ */
+public final class CircuitFiles {
+    /** The structure and metadata file. */
+    public static final String JSON = "circuit.json";
+    /** The parameter file. */
+    public static final String TENSORS = "circuit.safetensors";
+    /** The value of the {@code format} field. */
+    public static final String FORMAT = "vqdistill-circuit";
+    /** The format version written; readers accept 1..this. */
+    public static final int FORMAT_VERSION = 1;
+    /** The {@code kind} of a {@link ShallowMixture}. */
+    public static final String SHALLOW_MIXTURE = "shallow_mixture";
+    /** The {@code kind} of a {@link DagCircuit}. */
+    public static final String DAG = "dag";
+
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Set<String> DAG_TENSORS = Set.of("unit_kind", "unit_variable", "child_offsets", "children",
+            "edge_log_weights");
+
+    private CircuitFiles() {
+    }
+
+    // ---- writing ------------------------------------------------------------------------------
+
+    /**
+     * Writes {@code circuit} (a {@link ShallowMixture} or a {@link DagCircuit}) into folder
+     * {@code dir}, created if missing, replacing an earlier circuit there.
+     *
+     * @param provenance free-form facts (seed, configuration, data) recorded in {@code circuit.json};
+     *                   {@code created}, {@code java}, {@code os} and {@code backend} are added
+     *                   unless given
+     */
+    public static void write(Path dir, Circuit circuit, Map<String, String> provenance) {
+        ObjectNode json = MAPPER.createObjectNode();
+        json.put("format", FORMAT);
+        json.put("format_version", FORMAT_VERSION);
+        List<SafeTensors.Entry> tensors = new ArrayList<>();
+        if (circuit instanceof ShallowMixture m) {
+            json.put("kind", SHALLOW_MIXTURE);
+            json.put("variables", m.numVariables());
+            json.put("components", m.components());
+            tensors.add(SafeTensors.Entry.of("log_weights", floats(m.logWeights()), m.components()));
+            m.parameters().forEach((name, t) -> tensors.add(SafeTensors.Entry.of(name, t)));
+            m.latents().ifPresent(l -> {
+                LatentShape shape = l.shape();
+                ObjectNode node = json.putObject("latents");
+                node.put("height", shape.height());
+                node.put("width", shape.width());
+                node.put("codebook_size", shape.codebookSize());
+                tensors.add(SafeTensors.Entry.of("latents", l.codes(), l.size(), shape.positions()));
+                tensors.add(SafeTensors.Entry.of("classes", l.classes(), l.size()));
+                tensors.add(SafeTensors.Entry.of("latent_log_probs", l.logProbs(), l.size()));
+            });
+        } else if (circuit instanceof DagCircuit d) {
+            CircuitStructure s = d.structure();
+            json.put("kind", DAG);
+            json.put("variables", s.numVariables());
+            json.put("units", s.numUnits());
+            json.put("edges", s.numEdges());
+            json.put("inputs", s.numInputs());
+            structureTensors(s, tensors);
+            d.parameters().forEach((name, t) -> {
+                if (DAG_TENSORS.contains(name)) {
+                    throw new IllegalArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
+                            + " by the circuit structure");
+                }
+                tensors.add(SafeTensors.Entry.of(name, t));
+            });
+        } else {
+            throw new IllegalArgumentException("cannot store a " + circuit.getClass().getName()
+                    + "; only ShallowMixture and DagCircuit have a file format");
+        }
+        LeafFamily family = circuit.leafFamily();
+        ObjectNode leaf = json.putObject("leaf");
+        leaf.put("family", family.name());
+        ObjectNode options = leaf.putObject("options");
+        new TreeMap<>(family.options()).forEach(options::put);
+        ArrayNode params = leaf.putArray("parameters");
+        for (LeafFamily.Parameter p : family.parameters()) {
+            ObjectNode pn = params.addObject();
+            pn.put("name", p.name());
+            ArrayNode event = pn.putArray("event_shape");
+            for (long e : p.eventShape()) {
+                event.add(e);
+            }
+        }
+        json.put("parameter_count", circuit.parameterCount());
+        Path tensorFile = dir.resolve(TENSORS);
+        SafeTensors.write(tensorFile, tensors, Map.of("format", FORMAT));
+        json.put("tensors_sha256", sha256(tensorFile));
+        ObjectNode prov = json.putObject("provenance");
+        Map<String, String> all = new LinkedHashMap<>(provenance);
+        all.putIfAbsent("created", Instant.now().toString());
+        all.putIfAbsent("java", System.getProperty("java.version"));
+        all.putIfAbsent("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        all.putIfAbsent("backend", circuit.backend().name() + " (" + circuit.backend().version() + ")");
+        all.forEach(prov::put);
+        try {
+            AtomicFiles.writeString(dir.resolve(JSON), MAPPER.writeValueAsString(json) + "\n");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise " + JSON + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static float[] floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            f[i] = (float) v[i];
+        }
+        return f;
+    }
+
+    private static void structureTensors(CircuitStructure s, List<SafeTensors.Entry> out) {
+        int u = s.numUnits();
+        int[] kind = new int[u];
+        int[] variable = new int[u];
+        long[] offsets = new long[u + 1];
+        int[] children = new int[s.numEdges()];
+        float[] weights = new float[s.numEdges()];
+        for (int v = 0; v < u; v++) {
+            kind[v] = s.kind(v).ordinal();
+            variable[v] = s.kind(v) == Kind.INPUT ? s.variable(v) : -1;
+            int[] ch = s.children(v);
+            int at = (int) offsets[v];
+            System.arraycopy(ch, 0, children, at, ch.length);
+            if (s.kind(v) == Kind.SUM) {
+                double[] w = s.logWeights(v);
+                for (int a = 0; a < w.length; a++) {
+                    weights[at + a] = (float) w[a];
+                }
+            }
+            offsets[v + 1] = offsets[v] + ch.length;
+        }
+        out.add(SafeTensors.Entry.of("unit_kind", kind, u));
+        out.add(SafeTensors.Entry.of("unit_variable", variable, u));
+        out.add(SafeTensors.Entry.of("child_offsets", offsets, u + 1L));
+        out.add(SafeTensors.Entry.of("children", children, s.numEdges()));
+        out.add(SafeTensors.Entry.of("edge_log_weights", weights, s.numEdges()));
+    }
+
+    private static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchFileException e) {
+            throw new FormatException(file + ": file not found", e);
+        } catch (IOException e) {
+            throw new FormatException(file + ": cannot read: " + e.getMessage(), e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+        }
+    }
+
+    // ---- reading ------------------------------------------------------------------------------
+
+    /** The provenance recorded in {@code dir/circuit.json}. */
+    public static Map<String, String> provenance(Path dir) {
+        Path file = dir.resolve(JSON);
+        JsonNode node = readJson(file).path("provenance");
+        Map<String, String> out = new LinkedHashMap<>();
+        node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
+    }
+
+    /**
+     * Reads the circuit stored in {@code dir} onto {@code backend}: a {@link ShallowMixture} or a
+     * {@link DagCircuit}, as {@code circuit.json} says. The caller closes it.
+     *
+     * @throws FormatException for a missing, truncated, corrupt or inconsistent file, naming the
+     *                         file and the field
+     */
+    public static Circuit read(Path dir, Backend backend) {
+        Path jsonFile = dir.resolve(JSON);
+        JsonNode json = readJson(jsonFile);
+        Fields f = new Fields(jsonFile, json);
+        if (!FORMAT.equals(f.text("format"))) {
+            throw FormatException.of(jsonFile, "format", "expected '" + FORMAT + "', found '" + f.text("format") + "'");
+        }
+        int version = f.integer("format_version", 1);
+        if (version > FORMAT_VERSION) {
+            throw FormatException.of(jsonFile, "format_version", version + " is newer than this reader (up to "
+                    + FORMAT_VERSION + ")");
+        }
+        String kind = f.text("kind");
+        int variables = f.integer("variables", 1);
+        LeafFamily family = family(jsonFile, json.path("leaf"));
+        Path tensorFile = dir.resolve(TENSORS);
+        SafeTensors st = SafeTensors.read(tensorFile);
+        String hash = sha256(tensorFile);
+        if (!hash.equals(f.text("tensors_sha256"))) {
+            throw FormatException.of(tensorFile, "tensors_sha256", "the file's SHA-256 is " + hash + " but " + JSON
+                    + " records " + f.text("tensors_sha256") + " (corrupted, or not written together with it)");
+        }
+        return switch (kind) {
+            case SHALLOW_MIXTURE -> readMixture(f, st, family, variables, backend);
+            case DAG -> readDag(f, st, family, variables, backend);
+            default -> throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "' or '" + DAG
+                    + "', found '" + kind + "'");
+        };
+    }
+
+    private static JsonNode readJson(Path file) {
+        try {
+            JsonNode node = MAPPER.readTree(Files.readString(file));
+            if (node == null || !node.isObject()) {
+                throw new FormatException(file + ": expected a JSON object");
+            }
+            return node;
+        } catch (NoSuchFileException e) {
+            throw new FormatException(file + ": file not found", e);
+        } catch (IOException e) {
+            throw new FormatException(file + ": not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static LeafFamily family(Path file, JsonNode leaf) {
+        if (!leaf.isObject()) {
+            throw FormatException.of(file, "leaf", "missing or not an object");
+        }
+        JsonNode name = leaf.path("family");
+        if (!name.isTextual()) {
+            throw FormatException.of(file, "leaf.family", "missing or not a string");
+        }
+        Map<String, String> options = new LinkedHashMap<>();
+        JsonNode opts = leaf.path("options");
+        if (!opts.isMissingNode()) {
+            if (!opts.isObject()) {
+                throw FormatException.of(file, "leaf.options", "not an object");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = opts.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isTextual()) {
+                    throw FormatException.of(file, "leaf.options." + e.getKey(), "must be a string, found "
+                            + e.getValue());
+                }
+                options.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        try {
+            return LeafFamilies.create(name.asText(), options);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(file + ": leaf: " + e.getMessage(), e);
+        }
+    }
+
+    private static ShallowMixture readMixture(Fields f, SafeTensors st, LeafFamily family, int variables,
+                                              Backend backend) {
+        int n = f.integer("components", 1);
+        Path file = st.file();
+        Set<String> expected = new LinkedHashSet<>(List.of("log_weights"));
+        family.parameters().forEach(p -> expected.add(p.name()));
+        LatentSet latents = null;
+        JsonNode lat = f.json.path("latents");
+        if (!lat.isMissingNode()) {
+            Fields lf = new Fields(f.file, lat, "latents.");
+            LatentShape shape;
+            try {
+                shape = new LatentShape(lf.integer("height", 1), lf.integer("width", 1), lf.integer("codebook_size", 1));
+            } catch (IllegalArgumentException e) {
+                throw FormatException.of(f.file, "latents", e.getMessage());
+            }
+            int[] codes = st.get("latents", DType.INT32, n, shape.positions()).toInts();
+            int[] classes = st.get("classes", DType.INT32, n).toInts();
+            double[] scores = st.get("latent_log_probs", DType.FLOAT64, n).toDoubles();
+            try {
+                latents = new LatentSet(shape, codes, classes, scores);
+            } catch (IllegalArgumentException e) {
+                throw FormatException.of(file, "latents", e.getMessage());
+            }
+            expected.addAll(List.of("latents", "classes", "latent_log_probs"));
+        }
+        checkNames(st, expected);
+        double[] weights = st.get("log_weights", DType.FLOAT32, n).toDoubles();
+        Map<String, Tensor> params = parameters(st, family, new long[] {n, variables}, backend);
+        try {
+            return ShallowMixture.builder(family).parameters(params).logWeights(weights).latents(latents).build();
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(file + ": " + e.getMessage(), e);
+        } finally {
+            params.values().forEach(Tensor::close);
+        }
+    }
+
+    private static DagCircuit readDag(Fields f, SafeTensors st, LeafFamily family, int variables, Backend backend) {
+        int units = f.integer("units", 1);
+        int edges = f.integer("edges", 0);
+        int inputs = f.integer("inputs", 1);
+        Path file = st.file();
+        Set<String> expected = new LinkedHashSet<>(DAG_TENSORS);
+        family.parameters().forEach(p -> expected.add(p.name()));
+        checkNames(st, expected);
+        int[] kind = st.get("unit_kind", DType.INT32, units).toInts();
+        int[] variable = st.get("unit_variable", DType.INT32, units).toInts();
+        double[] offsets = st.get("child_offsets", DType.INT64, units + 1L).toDoubles();
+        int[] children = st.get("children", DType.INT32, edges).toInts();
+        double[] weights = st.get("edge_log_weights", DType.FLOAT32, edges).toDoubles();
+        CircuitStructure structure;
+        try {
+            structure = rebuild(file, variables, kind, variable, offsets, children, weights);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(file + ": structure: " + e.getMessage(), e);
+        }
+        if (structure.numInputs() != inputs) {
+            throw FormatException.of(f.file, "inputs", inputs + " but the structure has " + structure.numInputs()
+                    + " input units");
+        }
+        Map<String, Tensor> params = parameters(st, family, new long[] {inputs}, backend);
+        try {
+            return DagCircuit.create(structure, family, params);
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(file + ": " + e.getMessage(), e);
+        } finally {
+            params.values().forEach(Tensor::close);
+        }
+    }
+
+    private static CircuitStructure rebuild(Path file, int variables, int[] kind, int[] variable, double[] offsets,
+                                            int[] children, double[] weights) {
+        CircuitBuilder b = new CircuitBuilder(variables);
+        Kind[] kinds = Kind.values();
+        if (offsets[0] != 0 || offsets[offsets.length - 1] != children.length) {
+            throw FormatException.of(file, "child_offsets", "must run from 0 to " + children.length + ", found "
+                    + (long) offsets[0] + " to " + (long) offsets[offsets.length - 1]);
+        }
+        for (int u = 0; u < kind.length; u++) {
+            int from = (int) offsets[u];
+            int to = (int) offsets[u + 1];
+            if (to < from) {
+                throw FormatException.of(file, "child_offsets", "decrease at unit " + u);
+            }
+            int[] ch = Arrays.copyOfRange(children, from, to);
+            if (kind[u] < 0 || kind[u] >= kinds.length) {
+                throw FormatException.of(file, "unit_kind", "unit " + u + " has kind " + kind[u]
+                        + ", expected 0 (input), 1 (product) or 2 (sum)");
+            }
+            switch (kinds[kind[u]]) {
+                case INPUT -> {
+                    if (ch.length != 0) {
+                        throw FormatException.of(file, "child_offsets", "input unit " + u + " has " + ch.length
+                                + " children");
+                    }
+                    b.input(variable[u]);
+                }
+                case PRODUCT -> b.product(ch);
+                case SUM -> b.sum(ch, Arrays.copyOfRange(weights, from, to));
+            }
+        }
+        return b.build();
+    }
+
+    private static void checkNames(SafeTensors st, Set<String> expected) {
+        for (String name : expected) {
+            st.get(name);
+        }
+        for (String name : st.names()) {
+            if (!expected.contains(name)) {
+                throw FormatException.of(st.file(), "tensor '" + name + "'", "not part of this circuit (expected "
+                        + expected + ")");
+            }
+        }
+    }
+
+    private static Map<String, Tensor> parameters(SafeTensors st, LeafFamily family, long[] lead, Backend backend) {
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        try {
+            for (LeafFamily.Parameter p : family.parameters()) {
+                long[] event = p.eventShape();
+                long[] shape = Arrays.copyOf(lead, lead.length + event.length);
+                System.arraycopy(event, 0, shape, lead.length, event.length);
+                SafeTensors.Entry e = st.get(p.name(), DType.FLOAT32, shape);
+                for (float v : e.toFloats()) {
+                    if (!Float.isFinite(v)) {
+                        throw FormatException.of(st.file(), "tensor '" + p.name() + "'", "holds " + v
+                                + "; every leaf parameter must be finite");
+                    }
+                }
+                params.put(p.name(), e.toTensor(backend));
+            }
+            return params;
+        } catch (RuntimeException e) {
+            params.values().forEach(Tensor::close);
+            throw e;
+        }
+    }
+
+    /** Typed access to the fields of a JSON object, with errors naming file and field. */
+    private static final class Fields {
+        final Path file;
+        final JsonNode json;
+        final String prefix;
+
+        Fields(Path file, JsonNode json) {
+            this(file, json, "");
+        }
+
+        Fields(Path file, JsonNode json, String prefix) {
+            this.file = file;
+            this.json = json;
+            this.prefix = prefix;
+        }
+
+        String text(String field) {
+            JsonNode n = json.path(field);
+            if (!n.isTextual()) {
+                throw FormatException.of(file, prefix + field, n.isMissingNode() ? "missing" : "not a string: " + n);
+            }
+            return n.asText();
+        }
+
+        int integer(String field, int min) {
+            JsonNode n = json.path(field);
+            if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+                throw FormatException.of(file, prefix + field, n.isMissingNode() ? "missing" : "not an integer: " + n);
+            }
+            if (n.asInt() < min) {
+                throw FormatException.of(file, prefix + field, "must be >= " + min + ", found " + n.asInt());
+            }
+            return n.asInt();
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package io.vqdistill.distill;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.DType;
+import io.vqdistill.api.Shapes;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.ShallowMixture;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+
+/**
+ * Turns a latent set into the distilled model: each grid is decoded once, in batches of
+ * {@link #decodeBatch()}, into the parameters of its S pixel leaves, and the grids become the N
+ * components of a {@link ShallowMixture} of the decoder's leaf family, p(x) = sum_z w_z prod_i
+ * p(x_i | z), weighted as a {@link Weighting} says. The mixture keeps the latent set (codes, class
+ * tags, scores), so its file records them.
+ */
+public final class Distiller {
+    /** Default number of grids per decoder call. */
+    public static final int DEFAULT_DECODE_BATCH = 256;
+    /** Rows of data per posterior evaluation in EM are chosen so that [rows, N] stays below this many elements. */
+    private static final long EM_BUDGET = 1L << 22;
+
+    private final Backend backend;
+    private final Decoder decoder;
+    private final LeafFamily family;
+    private final int decodeBatch;
+
+    /** A distiller decoding {@value #DEFAULT_DECODE_BATCH} grids per call. */
+    public Distiller(Backend backend, Decoder decoder) {
+        this(backend, decoder, DEFAULT_DECODE_BATCH);
+    }
+
+    /**
+     * A distiller decoding {@code decodeBatch} grids per call.
+     *
+     * @param backend the backend the decoder computes on; the codes are handed to it there
+     * @throws IllegalArgumentException when the decoder's leaf family is not registered, or the batch
+     *                                  is below 1
+     */
+    public Distiller(Backend backend, Decoder decoder, int decodeBatch) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.decoder = Objects.requireNonNull(decoder, "decoder");
+        if (decodeBatch < 1) {
+            throw new IllegalArgumentException("decodeBatch must be >= 1, found " + decodeBatch);
+        }
+        this.decodeBatch = decodeBatch;
+        this.family = LeafFamilies.create(decoder.leafFamily());
+    }
+
+    /** Grids per decoder call. */
+    public int decodeBatch() {
+        return decodeBatch;
+    }
+
+    /** The leaf family of the mixtures produced, the decoder's. */
+    public LeafFamily leafFamily() {
+        return family;
+    }
+
+    /**
+     * Decodes {@code latents} and builds the mixture. Build it outside any {@link TensorScope} that
+     * closes before the mixture is used.
+     *
+     * @throws IllegalArgumentException when the set's grid shape is not the decoder's, when prior
+     *                                  weights are asked for and a score is unknown, or when EM data
+     *                                  do not fit the mixture
+     */
+    public Distillation distil(LatentSet latents, Weighting weighting) {
+        Objects.requireNonNull(latents, "latents");
+        Objects.requireNonNull(weighting, "weighting");
+        if (!latents.shape().equals(decoder.latentShape())) {
+            throw new IllegalArgumentException("the latent set holds " + latents.shape() + " grids but the decoder"
+                    + " takes " + decoder.latentShape());
+        }
+        if (latents.size() < 1) {
+            throw new IllegalArgumentException("the latent set is empty; a mixture needs at least one grid");
+        }
+        Map<String, String> provenance = new LinkedHashMap<>();
+        provenance.put("distill.components", Integer.toString(latents.size()));
+        provenance.put("distill.latent_shape", latents.shape().toString());
+        provenance.put("distill.weighting", weighting.toString());
+        provenance.put("distill.leaf_family", family.name());
+        Map<String, Tensor> parameters = decode(latents);
+        try {
+            ShallowMixture.Builder builder = ShallowMixture.builder(family).parameters(parameters).latents(latents);
+            if (weighting instanceof Weighting.Prior) {
+                builder.logWeights(priorLogWeights(latents)).normaliseWeights();
+            }
+            ShallowMixture mixture = builder.build();
+            if (weighting instanceof Weighting.Em em) {
+                return fitWeights(mixture, latents, em, provenance);
+            }
+            return new Distillation(mixture, provenance, new double[0]);
+        } finally {
+            parameters.values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * EM for the weights with the leaves fixed: each update sets w_n to the mean responsibility
+     * p(n | x) over the data; stops after {@code maxIterations} updates or when an update gains less
+     * than the tolerance. Takes ownership of {@code start}.
+     */
+    private Distillation fitWeights(ShallowMixture start, LatentSet latents, Weighting.Em em,
+                                    Map<String, String> provenance) {
+        ShallowMixture current = start;
+        try {
+            Tensor data = em.data();
+            int s = current.numVariables();
+            if (data.dtype() != DType.FLOAT32 || data.rank() != 2 || data.shape(1) != s || data.shape(0) < 1) {
+                throw new IllegalArgumentException("EM data must be float32 [B, " + s + "] with B >= 1, found "
+                        + data.dtype().label() + " " + Shapes.format(data.shape()));
+            }
+            int b = Math.toIntExact(data.shape(0));
+            int n = current.components();
+            int rows = (int) Math.max(1, Math.min(b, EM_BUDGET / n));
+            List<Double> trace = new ArrayList<>();
+            for (int iteration = 0;; iteration++) {
+                double[] responsibility = new double[n];
+                double total = 0;
+                for (int from = 0; from < b; from += rows) {
+                    int to = Math.min(b, from + rows);
+                    try (TensorScope scope = TensorScope.open()) {
+                        Tensor x = data.slice(0, from, to);
+                        Tensor observed = backend.full(DType.BOOL, 1, to - from, s);
+                        double[] r = current.componentPosterior(x, observed).exp().sum(0).toDoubleArray();
+                        for (int j = 0; j < n; j++) {
+                            responsibility[j] += r[j];
+                        }
+                        for (double v : current.logLikelihood(x).toDoubleArray()) {
+                            total += v;
+                        }
+                    }
+                }
+                trace.add(total / b);
+                if (iteration == em.maxIterations()
+                        || iteration > 0 && trace.get(iteration) - trace.get(iteration - 1) < em.tolerance()) {
+                    break;
+                }
+                double[] logWeights = new double[n];
+                for (int j = 0; j < n; j++) {
+                    logWeights[j] = Math.log(responsibility[j] / b);
+                }
+                ShallowMixture next = ShallowMixture.builder(family).parameters(current.parameters())
+                        .logWeights(logWeights).normaliseWeights().latents(latents).build();
+                current.close();
+                current = next;
+            }
+            provenance.put("distill.em_updates", Integer.toString(trace.size() - 1));
+            provenance.put("distill.em_mean_log_likelihood", Double.toString(trace.get(trace.size() - 1)));
+            return new Distillation(current, provenance, trace.stream().mapToDouble(Double::doubleValue).toArray());
+        } catch (RuntimeException e) {
+            current.close();
+            throw e;
+        }
+    }
+
+    private static double[] priorLogWeights(LatentSet latents) {
+        double[] scores = latents.logProbs();
+        for (int i = 0; i < scores.length; i++) {
+            if (Double.isNaN(scores[i])) {
+                throw new IllegalArgumentException("prior weights need the log p(z) of every grid, but grid " + i
+                        + " has no score (NaN); use uniform weights or a search that scores its grids");
+            }
+        }
+        return scores;
+    }
+
+    /**
+     * The leaf parameters of every grid, [N, S] + event shape each, from one decoder call per batch.
+     * The caller closes them.
+     */
+    Map<String, Tensor> decode(LatentSet latents) {
+        int n = latents.size();
+        int p = latents.shape().positions();
+        int s = decoder.imageShape().pixels();
+        int[] codes = latents.codes();
+        Map<String, List<Tensor>> parts = new LinkedHashMap<>();
+        try (TensorScope scope = TensorScope.open()) {
+            for (int start = 0; start < n; start += decodeBatch) {
+                int len = Math.min(decodeBatch, n - start);
+                long[] batch = new long[len * p];
+                for (int i = 0; i < batch.length; i++) {
+                    batch[i] = codes[start * p + i];
+                }
+                Map<String, Tensor> decoded = decoder.decode(backend.of(batch, len, p));
+                check(decoded, len, s);
+                decoded.forEach((name, t) -> parts.computeIfAbsent(name, k -> new ArrayList<>()).add(t));
+            }
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            parts.forEach((name, list) -> out.put(name, scope.keep(list.size() == 1 ? list.get(0)
+                    : list.get(0).backend().concat(list, 0))));
+            return out;
+        }
+    }
+
+    private void check(Map<String, Tensor> decoded, int len, int s) {
+        TreeSet<String> expected = new TreeSet<>();
+        family.parameters().forEach(q -> expected.add(q.name()));
+        if (!expected.equals(new TreeSet<>(decoded.keySet()))) {
+            throw new IllegalStateException("the decoder returned " + new TreeSet<>(decoded.keySet()) + " but "
+                    + family.name() + " leaves need " + expected);
+        }
+        for (LeafFamily.Parameter q : family.parameters()) {
+            Tensor t = decoded.get(q.name());
+            long[] event = q.eventShape();
+            long[] shape = new long[2 + event.length];
+            shape[0] = len;
+            shape[1] = s;
+            System.arraycopy(event, 0, shape, 2, event.length);
+            if (t.dtype() != DType.FLOAT32 || !Arrays.equals(t.shape(), shape)) {
+                throw new IllegalStateException("the decoder returned '" + q.name() + "' as " + t.dtype().label() + " "
+                        + Shapes.format(t.shape()) + ", expected float32 " + Shapes.format(shape));
+            }
+        }
+    }
+}

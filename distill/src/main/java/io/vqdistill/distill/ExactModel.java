@@ -1,0 +1,125 @@
+package io.vqdistill.distill;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.Shapes;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Prior;
+import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.ShallowMixture;
+import io.vqdistill.distill.numeric.LogSpace;
+import io.vqdistill.distill.search.GridEnumeration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The exact model (ExM): the VQ-VAE's own likelihood
+ * log p(x) = logsumexp over all K^(h*w) grids z of [log p(z) + log p(x | z)], with p(z) the
+ * class-marginal prior sum_c p(c) p(z | c) and p(x | z) the decoder's factorised leaves.
+ *
+ * <p>It streams: grids are enumerated and scored by the prior in chunks of {@link #chunk()}, each
+ * chunk is decoded once and evaluated as a {@link ShallowMixture} with weights p(z) normalised
+ * within the chunk, and the chunk's result is shifted back by the log of the chunk's prior mass and
+ * accumulated per example in float64 with a running log-add-exp. The whole circuit is never held:
+ * memory is one chunk's leaf parameters. Feasible for tiny grids only (2x2 with K up to 32 on one
+ * CPU).
+ */
+public final class ExactModel {
+    private final Backend backend;
+    private final Prior prior;
+    private final Decoder decoder;
+    private final LeafFamily family;
+    private final GridEnumeration grids;
+    private final int chunk;
+
+    /**
+     * @param backend  the backend the decoder computes on
+     * @param chunk    grids per chunk, >= 1
+     * @param maxGrids the largest enumeration allowed, >= 1
+     * @throws IllegalArgumentException when the prior and decoder disagree on the grid shape, or when
+     *                                  there are more than {@code maxGrids} grids
+     */
+    public ExactModel(Backend backend, Prior prior, Decoder decoder, int chunk, long maxGrids) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.prior = Objects.requireNonNull(prior, "prior");
+        this.decoder = Objects.requireNonNull(decoder, "decoder");
+        if (chunk < 1) {
+            throw new IllegalArgumentException("chunk must be >= 1, found " + chunk);
+        }
+        if (!prior.latentShape().equals(decoder.latentShape())) {
+            throw new IllegalArgumentException("the prior describes " + prior.latentShape() + " grids but the decoder"
+                    + " takes " + decoder.latentShape());
+        }
+        this.chunk = chunk;
+        this.family = LeafFamilies.create(decoder.leafFamily());
+        this.grids = GridEnumeration.of(prior, new int[0], maxGrids);
+    }
+
+    /** K^(h*w), the number of components summed. */
+    public long components() {
+        return grids.count();
+    }
+
+    /** Grids per chunk. */
+    public int chunk() {
+        return chunk;
+    }
+
+    /** The number of pixels S of an observation. */
+    public int numVariables() {
+        return decoder.imageShape().pixels();
+    }
+
+    /**
+     * log p(x) for complete observations, in nats.
+     *
+     * @param x FLOAT32 [B, S] on this model's backend, values in the support of the decoder's leaves
+     * @return B log-likelihoods, accumulated in float64
+     */
+    public double[] logLikelihood(Tensor x) {
+        Objects.requireNonNull(x, "x");
+        int s = numVariables();
+        if (x.rank() != 2 || x.shape(1) != s) {
+            throw new IllegalArgumentException("x must be [B, " + s + "], found " + Shapes.format(x.shape()));
+        }
+        double[] out = new double[Math.toIntExact(x.shape(0))];
+        Arrays.fill(out, Double.NEGATIVE_INFINITY);
+        int p = prior.latentShape().positions();
+        grids.forEachChunk(chunk, (first, codes, logProbs) -> {
+            double mass = LogSpace.logSumExp(logProbs);
+            if (mass == Double.NEGATIVE_INFINITY) {
+                return;
+            }
+            int n = logProbs.length;
+            long[] batch = new long[codes.length];
+            for (int i = 0; i < codes.length; i++) {
+                batch[i] = codes[i];
+            }
+            Map<String, Tensor> parameters;
+            try (Tensor input = backend.of(batch, n, p)) {
+                parameters = decoder.decode(input);
+            }
+            double[] ll;
+            try (ShallowMixture mixture = ShallowMixture.builder(family).parameters(parameters).logWeights(logProbs)
+                    .normaliseWeights().build();
+                 TensorScope scope = TensorScope.open()) {
+                ll = mixture.logLikelihood(x).toDoubleArray();
+            } finally {
+                parameters.values().forEach(Tensor::close);
+            }
+            for (int b = 0; b < out.length; b++) {
+                out[b] = LogSpace.logAddExp(out[b], ll[b] + mass);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "ExactModel[" + grids.count() + " grids of " + prior.latentShape() + ", " + family.name()
+                + " leaves, chunks of " + chunk + "]";
+    }
+}

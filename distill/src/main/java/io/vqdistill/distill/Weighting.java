@@ -1,0 +1,73 @@
+package io.vqdistill.distill;
+
+import io.vqdistill.api.Tensor;
+import java.util.Objects;
+
+/**
+ * How the {@link Distiller} weighs the components of a mixture.
+ */
+public sealed interface Weighting {
+
+    /** Uniform weights 1/N, the paper's eq. 2. */
+    record Uniform() implements Weighting {
+        @Override
+        public String toString() {
+            return "uniform";
+        }
+    }
+
+    /**
+     * Weights proportional to the prior probability of each grid, normalised over the set: the
+     * latent set's scores, which must all be known (not NaN).
+     */
+    record Prior() implements Weighting {
+        @Override
+        public String toString() {
+            return "prior";
+        }
+    }
+
+    /**
+     * Weights re-estimated by expectation-maximisation on data with the leaves fixed, starting from
+     * uniform weights: each iteration sets w_n to the mean posterior responsibility of component n,
+     * which never lowers the mean log-likelihood of the data.
+     *
+     * @param data          FLOAT32 [B, S] observations on the decoder's backend, B >= 1; the caller
+     *                      keeps ownership
+     * @param maxIterations the largest number of weight updates, >= 1
+     * @param tolerance     EM stops once an update raises the mean log-likelihood by less than this
+     *                      many nats, >= 0
+     */
+    record Em(Tensor data, int maxIterations, double tolerance) implements Weighting {
+        /** Validates the settings. */
+        public Em {
+            Objects.requireNonNull(data, "data");
+            if (maxIterations < 1) {
+                throw new IllegalArgumentException("maxIterations must be >= 1, found " + maxIterations);
+            }
+            if (!(tolerance >= 0)) {
+                throw new IllegalArgumentException("tolerance must be >= 0, found " + tolerance);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "em";
+        }
+    }
+
+    /** Uniform weights. */
+    static Weighting uniform() {
+        return new Uniform();
+    }
+
+    /** Weights proportional to p(z). */
+    static Weighting prior() {
+        return new Prior();
+    }
+
+    /** EM on {@code data}: at most {@code maxIterations} updates, until one gains less than {@code tolerance} nats. */
+    static Weighting em(Tensor data, int maxIterations, double tolerance) {
+        return new Em(data, maxIterations, tolerance);
+    }
+}

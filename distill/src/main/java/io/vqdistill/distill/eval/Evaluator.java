@@ -1,0 +1,107 @@
+package io.vqdistill.distill.eval;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.data.ImageSet;
+import io.vqdistill.distill.ExactModel;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * Evaluates models on a fixed image set: every evaluation presents the same values (the
+ * dequantisation noise is drawn from one seed, in image order), in batches, and reports the
+ * log-likelihoods or the bits per dimension.
+ */
+public final class Evaluator {
+    /** Default images per batch. */
+    public static final int DEFAULT_BATCH = 500;
+
+    private final ImageSet images;
+    private final PixelEncoding encoding;
+    private final long seed;
+    private final int batch;
+
+    /**
+     * @param images   the evaluation images, at least one
+     * @param encoding how pixels are presented
+     * @param seed     the seed of the dequantisation noise
+     * @param batch    images per model call, >= 1
+     */
+    public Evaluator(ImageSet images, PixelEncoding encoding, long seed, int batch) {
+        this.images = Objects.requireNonNull(images, "images");
+        this.encoding = Objects.requireNonNull(encoding, "encoding");
+        if (images.size() < 1) {
+            throw new IllegalArgumentException("the evaluation set " + images.description() + " is empty");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be >= 1, found " + batch);
+        }
+        this.seed = seed;
+        this.batch = batch;
+    }
+
+    /** The evaluation images. */
+    public ImageSet images() {
+        return images;
+    }
+
+    /** How pixels are presented. */
+    public PixelEncoding encoding() {
+        return encoding;
+    }
+
+    /**
+     * log p(x) of every image under {@code model}, which maps a FLOAT32 [b, S] batch on
+     * {@code backend} to its b log-likelihoods in nats.
+     */
+    public double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(model, "model");
+        return logLikelihoods(backend, model, batch);
+    }
+
+    private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int batch) {
+        int n = images.size();
+        int s = images.shape().pixels();
+        SplittableRandom rng = new SplittableRandom(seed);
+        double[] out = new double[n];
+        for (int start = 0; start < n; start += batch) {
+            int len = Math.min(batch, n - start);
+            int[] indices = new int[len];
+            for (int i = 0; i < len; i++) {
+                indices[i] = start + i;
+            }
+            try (TensorScope scope = TensorScope.open()) {
+                double[] ll = model.apply(backend.of(encoding.values(images, indices, rng), len, s));
+                if (ll.length != len) {
+                    throw new IllegalStateException("the model returned " + ll.length + " log-likelihoods for a batch"
+                            + " of " + len + " images");
+                }
+                System.arraycopy(ll, 0, out, start, len);
+            }
+        }
+        return out;
+    }
+
+    /** Bits per dimension of {@code circuit}. */
+    public double bitsPerDim(Circuit circuit) {
+        Objects.requireNonNull(circuit, "circuit");
+        return BitsPerDim.of(logLikelihoods(circuit.backend(), x -> circuit.logLikelihood(x).toDoubleArray()),
+                images.shape().pixels(), encoding);
+    }
+
+    /**
+     * Bits per dimension of the exact model, whose decoder computes on {@code backend}. The model sees
+     * every image in one call, so that each of its grids is decoded once; the values are the same as
+     * in batches.
+     */
+    public double bitsPerDim(Backend backend, ExactModel model) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(model, "model");
+        return BitsPerDim.of(logLikelihoods(backend, model::logLikelihood, images.size()), images.shape().pixels(),
+                encoding);
+    }
+}

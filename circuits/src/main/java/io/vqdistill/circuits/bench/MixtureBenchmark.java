@@ -1,9 +1,7 @@
 package io.vqdistill.circuits.bench;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.leaf.GaussianFamily;
 import java.util.Arrays;
@@ -145,25 +143,5 @@ public final class MixtureBenchmark {
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    }
-
-    /**
-     * Runs the benchmark on the backend chosen by the usual rule (the {@code vqdistill.backend}
-     * system property, else the best available) and prints the result.
-     *
-     * @param args optional {@code S N B repeats}, defaults 784 16384 10000 3
-     */
-    public static void main(String[] args) {
-        int[] v = {784, 16384, 10000, 3};
-        if (args.length > v.length) {
-            throw new IllegalArgumentException("usage: MixtureBenchmark [S N B repeats], found " + args.length
-                    + " arguments");
-        }
-        for (int i = 0; i < args.length; i++) {
-            v[i] = Integer.parseInt(args[i]);
-        }
-        try (Backend backend = BackendSelector.discover().select(null, BackendOptions.defaults())) {
-            System.out.println(run(backend, v[0], v[1], v[2], v[3], 1).summary());
-        }
     }
 }

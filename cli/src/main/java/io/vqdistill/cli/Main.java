@@ -11,6 +11,16 @@ import picocli.CommandLine.Command;
         description = "Distils a VQ-VAE into a tractable probabilistic circuit and answers exact queries with it.",
         subcommands = {
             BackendsCommand.class,
+            BenchCommand.class,
+            DataCommand.class,
+            TrainCommand.class,
+            ReconstructCommand.class,
+            DistillCommand.class,
+            EvaluateCommand.class,
+            SampleCommand.class,
+            InpaintCommand.class,
+            SweepCommand.class,
+            QuickstartCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

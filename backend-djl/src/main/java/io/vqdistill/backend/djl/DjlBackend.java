@@ -12,14 +12,17 @@ import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.spi.AbstractBackend;
+import io.vqdistill.backend.djl.nn.DjlModelLoader;
+import io.vqdistill.backend.djl.nn.DjlModelTrainer;
 import java.util.List;
 
 /**
  * The vqdistill backend on Deep Java Library's PyTorch engine, created by
  * {@link DjlBackendProvider}. All its tensors live on one device and are attached to one root
  * {@code NDManager}; each tensor owns its own array and frees it when closed, and closing the
- * backend frees whatever is still open. It declares no capabilities beyond the core tensor
- * operations yet.
+ * backend frees whatever is still open. It declares training
+ * ({@link io.vqdistill.api.train.ModelTrainer}) and checkpoint loading
+ * ({@link io.vqdistill.api.train.ModelLoader}) of the VQ-VAE and the prior.
  *
  * <p>Safe to use from several threads as long as each tensor is closed by one thread only.
  */
@@ -29,6 +32,7 @@ public final class DjlBackend extends AbstractBackend {
     private final Device device;
     private final List<Device> devices;
     private final NDManager manager;
+    private final List<Capability> capabilities;
     private volatile boolean closed;
 
     DjlBackend(String name, String version, Device device, List<Device> devices, NDManager manager) {
@@ -37,6 +41,7 @@ public final class DjlBackend extends AbstractBackend {
         this.device = device;
         this.devices = List.copyOf(devices);
         this.manager = manager;
+        this.capabilities = List.of(new DjlModelTrainer(this), new DjlModelLoader(this, manager));
     }
 
     @Override
@@ -61,10 +66,10 @@ public final class DjlBackend extends AbstractBackend {
         return devices;
     }
 
-    /** None yet: only the core tensor operations. */
+    /** Training and loading of the networks ({@code train}, {@code load-models}). */
     @Override
     public List<Capability> capabilities() {
-        return List.of();
+        return capabilities;
     }
 
     @Override

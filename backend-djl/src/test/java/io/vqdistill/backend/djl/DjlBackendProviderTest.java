@@ -7,6 +7,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendException;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.Capability;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.spi.Availability;
 import io.vqdistill.api.spi.BackendOptions;
@@ -50,7 +51,8 @@ class DjlBackendProviderTest {
             assertThat(backend.name()).isEqualTo("djl");
             assertThat(backend.device()).isEqualTo(Device.CPU);
             assertThat(backend.devices()).first().isEqualTo(Device.CPU);
-            assertThat(backend.capabilities()).isEmpty();
+            assertThat(backend.capabilities()).extracting(Capability::capabilityName)
+                    .containsExactly("train", "load-models");
             assertThat(backend.version()).isEqualTo("DJL 0.36.0 / PyTorch 2.7.1");
             assertThat(backend.toString()).contains("djl", "PyTorch", "cpu");
         }

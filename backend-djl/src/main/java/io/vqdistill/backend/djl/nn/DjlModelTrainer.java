@@ -1,0 +1,41 @@
+package io.vqdistill.backend.djl.nn;
+
+import ai.djl.ndarray.NDManager;
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.data.DataSplit;
+import io.vqdistill.api.train.ModelTrainer;
+import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.api.train.TrainingListener;
+import io.vqdistill.api.train.TrainingReport;
+import io.vqdistill.api.train.TrainingSpec;
+import io.vqdistill.api.train.VqVaeSpec;
+import java.nio.file.Path;
+
+/**
+ * Trains the VQ-VAE and the prior with DJL's eager autograd on the PyTorch engine. One run at a
+ * time per JVM: the engine's gradient recording is global.
+ */
+public final class DjlModelTrainer implements ModelTrainer {
+    private final Backend backend;
+
+    /** A trainer that records {@code backend}'s name and version in the checkpoints it writes. */
+    public DjlModelTrainer(Backend backend) {
+        this.backend = backend;
+    }
+
+    @Override
+    public synchronized TrainingReport trainVqVae(VqVaeSpec spec, TrainingSpec training, DataSplit data, Path dir,
+            TrainingListener listener) {
+        try (NDManager root = Networks.rootManager(backend)) {
+            return new VqVaeTraining(spec, training, data, backend, root, dir, listener).run();
+        }
+    }
+
+    @Override
+    public synchronized TrainingReport trainPrior(PriorSpec spec, TrainingSpec training, Path vqVaeDir, DataSplit data,
+            Path dir, TrainingListener listener) {
+        try (NDManager root = Networks.rootManager(backend)) {
+            return new PriorTraining(spec, training, vqVaeDir, data, backend, root, dir, listener).run();
+        }
+    }
+}

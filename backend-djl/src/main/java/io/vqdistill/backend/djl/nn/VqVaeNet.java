@@ -1,0 +1,212 @@
+package io.vqdistill.backend.djl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import io.vqdistill.api.train.DecoderHead;
+import io.vqdistill.api.train.VqVaeSpec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The VQ-VAE of a {@link VqVaeSpec} on DJL: encoder, codebook with nearest-neighbour quantisation
+ * and the straight-through gradient, decoder, and the training loss. Tensor names follow PyTorch's
+ * state dict of the equivalent module ({@code encoder.down.0.conv.weight}, {@code codebook.weight},
+ * {@code decoder.up.2.conv.weight}, ...).
+ */
+final class VqVaeNet {
+    private static final float LOG_2PI = (float) Math.log(2 * Math.PI);
+
+    /** The result of quantising encoder outputs. */
+    record Quantised(NDArray codes, NDArray quantised, NDArray straightThrough, NDArray codebookLoss,
+            NDArray commitmentLoss) {
+    }
+
+    private final VqVaeSpec spec;
+    private final List<Layers.Conv> down = new ArrayList<>();
+    private final List<Layers.Norm> downNorm = new ArrayList<>();
+    private final List<Residual> encoderRes = new ArrayList<>();
+    private final Layers.Conv encoderProj;
+    private final NDArray codebook;
+    private final Layers.Conv decoderProj;
+    private final List<Residual> decoderRes = new ArrayList<>();
+    private final List<Layers.ConvTranspose> up = new ArrayList<>();
+    private final List<Layers.Norm> upNorm = new ArrayList<>();
+    private final Layers.Conv head;
+
+    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
+    private static final class Residual {
+        private final Layers.Conv conv1;
+        private final Layers.Norm bn1;
+        private final Layers.Conv conv2;
+        private final Layers.Norm bn2;
+
+        Residual(Params p, String name, int c) {
+            conv1 = new Layers.Conv(p, name + ".conv1", c, c, 3, 1, 1);
+            bn1 = new Layers.Norm(p, name + ".bn1", c);
+            conv2 = new Layers.Conv(p, name + ".conv2", c, c, 1, 1, 0);
+            bn2 = new Layers.Norm(p, name + ".bn2", c);
+        }
+
+        NDArray forward(NDArray x, boolean training) {
+            NDArray h = bn1.forward(conv1.forward(Layers.relu(x)), training);
+            return x.add(bn2.forward(conv2.forward(Layers.relu(h)), training));
+        }
+    }
+
+    /** Registers every tensor of {@code spec} with {@code p} (initialised or read, as {@code p} decides). */
+    VqVaeNet(Params p, VqVaeSpec spec) {
+        this.spec = spec;
+        int stages = spec.stages();
+        int imageChannels = spec.image().channels();
+        int in = imageChannels;
+        for (int i = 0; i < stages; i++) {
+            int c = spec.channels().get(i);
+            down.add(new Layers.Conv(p, "encoder.down." + i + ".conv", in, c, spec.stageKernel(i), 2, 1));
+            downNorm.add(new Layers.Norm(p, "encoder.down." + i + ".bn", c));
+            in = c;
+        }
+        int latentChannels = in;
+        for (int r = 0; r < spec.residualBlocks(); r++) {
+            encoderRes.add(new Residual(p, "encoder.res." + r, latentChannels));
+        }
+        encoderProj = new Layers.Conv(p, "encoder.proj", latentChannels, spec.embeddingDim(), 1, 1, 0);
+        int k = spec.latent().codebookSize();
+        codebook = p.uniform("codebook.weight", new Shape(k, spec.embeddingDim()), 1.0 / k);
+        decoderProj = new Layers.Conv(p, "decoder.proj", spec.embeddingDim(), latentChannels, 3, 1, 1);
+        for (int r = 0; r < spec.residualBlocks(); r++) {
+            decoderRes.add(new Residual(p, "decoder.res." + r, latentChannels));
+        }
+        boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
+        for (int j = 0; j < stages; j++) {
+            int s = stages - 1 - j;
+            int cin = spec.channels().get(s);
+            boolean last = s == 0;
+            int cout = !last ? spec.channels().get(s - 1)
+                    : gaussian ? spec.head().outputsPerPixel() * imageChannels : spec.channels().get(0);
+            Layers.ConvTranspose t = new Layers.ConvTranspose(p, "decoder.up." + j + ".conv", cin, cout,
+                    spec.stageKernel(s), 1, 0);
+            if (t.outputSide(spec.side(s + 1)) != spec.side(s)) {
+                throw new IllegalStateException("decoder stage " + j + " maps side " + spec.side(s + 1) + " to "
+                        + t.outputSide(spec.side(s + 1)) + ", expected " + spec.side(s));
+            }
+            up.add(t);
+            if (!last || !gaussian) {
+                upNorm.add(new Layers.Norm(p, "decoder.up." + j + ".bn", cout));
+            }
+        }
+        head = gaussian ? null : new Layers.Conv(p, "decoder.head", spec.channels().get(0),
+                imageChannels * spec.head().outputsPerPixel(), 1, 1, 0);
+    }
+
+    VqVaeSpec spec() {
+        return spec;
+    }
+
+    /** Images [B, C, H, W] in [0, 1] to encoder outputs z_e [B, D, h, w]. */
+    NDArray encode(NDArray x, boolean training) {
+        NDArray h = x;
+        for (int i = 0; i < down.size(); i++) {
+            h = Layers.relu(downNorm.get(i).forward(down.get(i).forward(h), training));
+        }
+        for (Residual r : encoderRes) {
+            h = r.forward(h, training);
+        }
+        return encoderProj.forward(h);
+    }
+
+    /**
+     * Nearest codebook vectors of z_e [B, D, h, w] by squared Euclidean distance: codes INT64
+     * [B, h*w], the quantised z_q [B, D, h, w] (gradient to the codebook), the straight-through
+     * z_e + sg(z_q - z_e), and the codebook and commitment losses summed over the grid, averaged
+     * over the batch.
+     */
+    Quantised quantise(NDArray ze) {
+        Shape s = ze.getShape();
+        long b = s.get(0);
+        long d = s.get(1);
+        long h = s.get(2);
+        long w = s.get(3);
+        NDArray flat = ze.transpose(0, 2, 3, 1).reshape(b * h * w, d);
+        NDArray codes = nearest(flat);
+        NDArray zq = codebook.get(codes);
+        NDArray codebookLoss = zq.sub(flat.stopGradient()).square().sum().div((float) b);
+        NDArray commitment = flat.sub(zq.stopGradient()).square().sum().div((float) b);
+        NDArray st = flat.add(zq.sub(flat).stopGradient());
+        return new Quantised(codes.reshape(b, h * w), toGrid(zq, b, h, w), toGrid(st, b, h, w), codebookLoss,
+                commitment);
+    }
+
+    /** Codes [N] INT64 of the nearest codebook vector of each row of {@code flat} [N, D]. */
+    NDArray nearest(NDArray flat) {
+        NDArray cb = codebook.stopGradient();
+        NDArray dist = flat.square().sum(new int[] {1}, true)
+                .sub(flat.matMul(cb.transpose()).mul(2f))
+                .add(cb.square().sum(new int[] {1}).reshape(1, -1));
+        return dist.argMin(1);
+    }
+
+    private static NDArray toGrid(NDArray rows, long b, long h, long w) {
+        return rows.reshape(b, h, w, -1).transpose(0, 3, 1, 2);
+    }
+
+    /** Codes INT64 [B, h*w] to their codebook vectors [B, D, h, w]. */
+    NDArray embed(NDArray codes) {
+        long b = codes.getShape().get(0);
+        NDArray rows = codebook.get(codes.flatten());
+        return toGrid(rows, b, spec.latent().height(), spec.latent().width());
+    }
+
+    /** z_q [B, D, h, w] to the head's output [B, 2C or 256 C, H, W] (Gaussian raw mean and log-variance, or logits). */
+    NDArray decode(NDArray zq, boolean training) {
+        NDArray h = decoderProj.forward(zq);
+        for (Residual r : decoderRes) {
+            h = r.forward(h, training);
+        }
+        h = Layers.relu(h);
+        for (int j = 0; j < up.size(); j++) {
+            h = up.get(j).forward(h);
+            if (j < upNorm.size()) {
+                h = Layers.relu(upNorm.get(j).forward(h, training));
+            }
+        }
+        return head == null ? h : head.forward(h);
+    }
+
+    /** The Gaussian mean (sigmoid) [B, C, H, W] of a decoder output. */
+    NDArray gaussianMean(NDArray out) {
+        int c = spec.image().channels();
+        return Layers.sigmoid(out.get(new NDIndex(":, 0:{}", c)));
+    }
+
+    /** The clamped natural-log variance [B, C, H, W] of a decoder output. */
+    NDArray gaussianLogVar(NDArray out) {
+        int c = spec.image().channels();
+        return out.get(new NDIndex(":, {}:{}", c, 2 * c)).clip((float) DecoderHead.LOG_VAR_MIN, (float) DecoderHead.LOG_VAR_MAX);
+    }
+
+    /** Log-probabilities [B, C, 256, H, W] of a categorical decoder output. */
+    NDArray categoricalLogProbs(NDArray out) {
+        Shape s = out.getShape();
+        int c = spec.image().channels();
+        return out.reshape(s.get(0), c, DecoderHead.LEVELS, s.get(2), s.get(3)).logSoftmax(2);
+    }
+
+    /**
+     * Negative log-likelihood per image, in nats, FLOAT32 [B]: of continuous pixels {@code x}
+     * [B, C, H, W] for a Gaussian head, of integer levels {@code levels} INT64 [B, C, H, W] for a
+     * categorical head (the other argument may be null).
+     */
+    NDArray nll(NDArray out, NDArray x, NDArray levels) {
+        if (spec.head() == DecoderHead.GAUSSIAN) {
+            NDArray mean = gaussianMean(out);
+            NDArray logVar = gaussianLogVar(out);
+            NDArray perPixel = logVar.add(x.sub(mean).square().mul(logVar.neg().exp())).add(LOG_2PI).mul(0.5f);
+            return perPixel.reshape(perPixel.getShape().get(0), -1).sum(new int[] {1});
+        }
+        NDArray logp = categoricalLogProbs(out);
+        Shape s = levels.getShape();
+        NDArray picked = logp.gather(levels.reshape(s.get(0), s.get(1), 1, s.get(2), s.get(3)), 2);
+        return picked.reshape(s.get(0), -1).sum(new int[] {1}).neg();
+    }
+}

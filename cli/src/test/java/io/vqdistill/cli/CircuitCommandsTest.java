@@ -1,0 +1,261 @@
+package io.vqdistill.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.data.Mnist;
+import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.ShallowMixture;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.distill.eval.Evaluator;
+import io.vqdistill.distill.eval.PixelEncoding;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * evaluate, sample and inpaint on a tiny Gaussian mixture written in the test, and the bad inputs
+ * of distill, evaluate and sweep, which fail with exit status 2 before any model is loaded.
+ */
+class CircuitCommandsTest {
+    private static final int S = 784;
+
+    @TempDir
+    static Path dir;
+
+    static Path data;
+    static Path circuit;
+    static Backend backend;
+
+    /** Five synthetic test images (horizontal bars) and a 3-component Gaussian mixture. */
+    @BeforeAll
+    static void setUp() throws IOException {
+        data = dir.resolve("mnist");
+        Files.createDirectories(data);
+        writeSet(Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10);
+        writeSet(Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 5);
+        backend = BackendSelector.discover().select("djl", new BackendOptions("cpu", 0));
+        float[] mean = new float[3 * S];
+        float[] logVar = new float[3 * S];
+        for (int n = 0; n < 3; n++) {
+            for (int p = 0; p < S; p++) {
+                mean[n * S + p] = (p / 28) % 3 == n ? 0.8f : 0.05f;
+                logVar[n * S + p] = (float) Math.log(0.04);
+            }
+        }
+        circuit = dir.resolve("circuit");
+        try (ShallowMixture m = ShallowMixture.builder(LeafFamilies.create("gaussian"))
+                .parameters(Map.of("mean", backend.of(mean, 3, S), "log_var", backend.of(logVar, 3, S))).build()) {
+            CircuitFiles.write(circuit, m, Map.of("made_by", "CircuitCommandsTest"));
+        }
+    }
+
+    @AfterAll
+    static void tearDown() {
+        backend.close();
+    }
+
+    private static void writeSet(String images, String labels, int n) throws IOException {
+        ByteBuffer img = ByteBuffer.allocate(16 + n * S).putInt(0x803).putInt(n).putInt(28).putInt(28);
+        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            for (int p = 0; p < S; p++) {
+                img.put((byte) ((p / 28) % 3 == i % 3 ? 200 : 10));
+            }
+            lab.put((byte) (i % 10));
+        }
+        Files.write(data.resolve(images), img.array());
+        Files.write(data.resolve(labels), lab.array());
+    }
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int status = cl.execute(args);
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    private static String ok(String... args) {
+        Run r = run(args);
+        assertThat(r.status()).as("exit status; stderr: %s; stdout: %s", r.err(), r.out()).isZero();
+        return r.out();
+    }
+
+    @Test
+    void evaluatePrintsTheBitsPerDimensionOfTheEvaluator() {
+        String out = ok("evaluate", "--backend", "djl", "--circuit", circuit.toString(), "--data", data.toString(),
+                "--limit", "4");
+        double expected;
+        try (var c = CircuitFiles.read(circuit, backend)) {
+            expected = new Evaluator(Mnist.load(data).test().range(0, 4), PixelEncoding.DEQUANTISED,
+                    EvaluateCommand.DEFAULT_SEED, Evaluator.DEFAULT_BATCH).bitsPerDim(c);
+        }
+        assertThat(out).contains(String.format(Locale.ROOT, "test BPD %.4f bits/dim on 4 test images", expected))
+                .contains("seed 0, +8").containsPattern("in \\d+\\.\\d\\d s");
+    }
+
+    @Test
+    void sampleWritesARedGrid() throws IOException {
+        Path png = dir.resolve("samples.png");
+        String out = ok("sample", "--backend", "djl", "--circuit", circuit.toString(), "--count", "5", "--columns",
+                "3", "--scale", "1", "--out", png.toString());
+        assertThat(out).contains("wrote " + png + " (5 samples, seed 1)");
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertThat(img.getWidth()).isEqualTo(3 * 29);
+        assertThat(img.getHeight()).isEqualTo(2 * 29);
+        int rgb = img.getRGB(10, 10);
+        assertThat((rgb >> 16) & 0xff).isGreaterThan(rgb & 0xff);
+    }
+
+    @Test
+    void inpaintTintsObservedPixelsBlueAndFilledInPixelsRed() throws IOException {
+        for (String query : new String[] {"mean", "mode", "sample"}) {
+            Path png = dir.resolve("inpaint-" + query + ".png");
+            String out = ok("inpaint", "--backend", "djl", "--circuit", circuit.toString(), "--data", data.toString(),
+                    "--mask", "left", "--query", query, "--count", "3", "--columns", "2", "--scale", "1", "--out",
+                    png.toString());
+            assertThat(out).contains("inpainted 3 test images (left hidden, conditional " + query + ")");
+            BufferedImage img = ImageIO.read(png.toFile());
+            assertThat(img.getWidth()).isEqualTo(4 * 29);
+            assertThat(img.getHeight()).isEqualTo(2 * 29);
+            int hidden = img.getRGB(29 + 3, 14);
+            int seen = img.getRGB(29 + 20, 14);
+            assertThat((hidden >> 16) & 0xff).as("red of a filled-in pixel").isGreaterThan(hidden & 0xff);
+            assertThat(seen & 0xff).as("blue of an observed pixel").isGreaterThan((seen >> 16) & 0xff);
+            int original = img.getRGB(3, 14);
+            assertThat((original >> 16) & 0xff).as("the original is grey").isEqualTo(original & 0xff);
+        }
+    }
+
+    @Test
+    void inpaintMasksCoverTheirRegion() {
+        assertThat(InpaintCommand.Mask.CENTRE.hides(14, 14, 28, 28)).isTrue();
+        assertThat(InpaintCommand.Mask.CENTRE.hides(2, 14, 28, 28)).isFalse();
+        assertThat(InpaintCommand.Mask.RIGHT.hides(0, 14, 28, 28)).isTrue();
+        assertThat(InpaintCommand.Mask.TOP.hides(13, 0, 28, 28)).isTrue();
+        assertThat(InpaintCommand.Mask.BOTTOM.hides(13, 0, 28, 28)).isFalse();
+    }
+
+    @Test
+    void unknownMaskOrQueryIsRefusedNamingIt() {
+        Run r = run("inpaint", "--circuit", circuit.toString(), "--data", data.toString(), "--mask", "diagonal",
+                "--out", dir.resolve("x.png").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'diagonal'").contains("left, right, top, bottom, centre");
+        r = run("inpaint", "--circuit", circuit.toString(), "--data", data.toString(), "--mask", "left", "--query",
+                "median", "--out", dir.resolve("x.png").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'median'").contains("mean, mode, sample");
+    }
+
+    @Test
+    void unknownSearchNameIsRefusedListingTheKnownOnes() {
+        Run r = run("distill", "--vqvae", "vq", "--prior", "pr", "--search", "nope", "--components", "4", "--out",
+                dir.resolve("o").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown latent search 'nope'").contains("beam").contains("exhaustive")
+                .contains("random").contains("top");
+        r = run("sweep", "--vqvae", "vq", "--prior", "pr", "--search", "nope", "--max-exponent", "2", "--out",
+                dir.resolve("o").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'nope'");
+    }
+
+    @Test
+    void componentsOutOfRangeAreRefusedNamingTheValue() {
+        for (String n : new String[] {"0", "-3", "2000000"}) {
+            Run r = run("distill", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--components", n, "--out",
+                    dir.resolve("o").toString());
+            assertThat(r.status()).isEqualTo(2);
+            assertThat(r.err()).contains("--components").contains("found " + n);
+        }
+        Run r = run("sweep", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--max-exponent", "21", "--out",
+                dir.resolve("o").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--max-exponent").contains("found 21");
+        r = run("distill", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--components", "4", "--weights",
+                "heavy", "--out", dir.resolve("o").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'heavy'");
+    }
+
+    @Test
+    void missingCircuitFolderIsRefusedNamingIt() {
+        Path missing = dir.resolve("no-such-circuit");
+        String png = dir.resolve("x.png").toString();
+        String[][] commands = {{"evaluate", "--circuit", missing.toString()},
+            {"sample", "--circuit", missing.toString(), "--out", png},
+            {"inpaint", "--circuit", missing.toString(), "--mask", "left", "--out", png}};
+        for (String[] command : commands) {
+            Run r = run(command);
+            assertThat(r.status()).as(command[0]).isEqualTo(2);
+            assertThat(r.err()).as(command[0]).contains(missing.toString()).contains("no such folder");
+        }
+    }
+
+    @Test
+    void circuitFolderWithoutCircuitJsonIsRefused() throws IOException {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Run r = run("evaluate", "--circuit", empty.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains(empty.toString()).contains("no circuit.json");
+    }
+
+    @Test
+    void linePlotDrawsPointsAndReferenceLines() throws IOException {
+        BufferedImage img = LinePlot.draw("title", "beam", new int[] {0, 1, 2, 3}, new double[] {6.0, 5.0, 4.5, 4.2},
+                Map.of("ExM K=4", 3.9));
+        assertThat(img.getWidth()).isEqualTo(800);
+        Path png = dir.resolve("plot.png");
+        ImageGrid.writePng(img, png);
+        assertThat(ImageIO.read(png.toFile()).getHeight()).isEqualTo(500);
+        long coloured = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y);
+                int r = (rgb >> 16) & 0xff;
+                int b = rgb & 0xff;
+                if (Math.abs(r - b) > 60) {
+                    coloured++;
+                }
+            }
+        }
+        assertThat(coloured).as("pixels of the series and reference colours").isGreaterThan(200);
+        assertThat(SweepCommand.references(java.util.List.of("ExM K=16=2.95", "a=1")))
+                .containsExactly(Map.entry("ExM K=16", 2.95), Map.entry("a", 1.0));
+        Run r = run("sweep", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--max-exponent", "2",
+                "--reference", "ExM", "--out", dir.resolve("o").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'ExM'");
+        BufferedImage wide = LinePlot.draw("log axis", "beam", new int[] {0, 8}, new double[] {457.7, 5.6}, Map.of());
+        int blueRows = 0;
+        for (int y = 0; y < wide.getHeight(); y++) {
+            int rgb = wide.getRGB(wide.getWidth() / 2, y);
+            if ((rgb & 0xff) > 150 && ((rgb >> 16) & 0xff) < 100) {
+                blueRows++;
+            }
+        }
+        assertThat(blueRows).as("the line crosses the middle of a log-scaled plot").isPositive();
+        assertThat(LinePlot.exponents(java.util.List.of(1, 2, 4, 1024))).containsExactly(0, 1, 2, 10);
+    }
+}

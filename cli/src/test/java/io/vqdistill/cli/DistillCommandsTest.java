@@ -1,0 +1,114 @@
+package io.vqdistill.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vqdistill.api.data.Mnist;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.distill.eval.Sweep;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * distill and sweep end to end on a tiny VQ-VAE (2x2 grid, K = 4) and prior trained in the test on
+ * synthetic images, through the backend's ModelLoader.
+ */
+class DistillCommandsTest {
+    @TempDir
+    static Path dir;
+
+    static Path data;
+    static Path vq;
+    static Path prior;
+
+    /** MNIST-format files (the split holds out 10,000 of the training images) and two tiny networks. */
+    @BeforeAll
+    static void train() throws IOException {
+        data = dir.resolve("mnist");
+        Files.createDirectories(data);
+        writeSet(Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10_040);
+        writeSet(Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 20);
+        vq = dir.resolve("vq");
+        prior = dir.resolve("prior");
+        run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--out", vq.toString(),
+                "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "2,2,2,2", "--res-blocks", "0",
+                "--epochs", "1", "--batch", "8");
+        run("train", "prior", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--vqvae", vq.toString(),
+                "--out", prior.toString(), "--layers", "2", "--channels", "4", "--head-hidden", "8", "--epochs", "1",
+                "--batch", "8");
+    }
+
+    private static void writeSet(String images, String labels, int n) throws IOException {
+        ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
+        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            int c = i % 10;
+            for (int p = 0; p < 784; p++) {
+                int y = p / 28;
+                img.put((byte) (y >= 2 + 2 * c && y < 5 + 2 * c ? 220 : 0));
+            }
+            lab.put((byte) c);
+        }
+        Files.write(data.resolve(images), img.array());
+        Files.write(data.resolve(labels), lab.array());
+    }
+
+    private static String run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int status = cl.execute(args);
+        assertThat(status).as("exit status; stderr: %s; stdout: %s", err, out).isZero();
+        return out.toString();
+    }
+
+    @Test
+    void distilsWithEverySearchAndWeightingAndSavesTheCircuit() {
+        String[][] cases = {{"beam", "uniform"}, {"random", "prior"}, {"top", "uniform"}, {"exhaustive", "em"}};
+        for (String[] c : cases) {
+            Path out = dir.resolve("circuit-" + c[0]);
+            String printed = run("distill", "--backend", "djl", "--data", data.toString(), "--limit", "40",
+                    "--vqvae", vq.toString(), "--prior", prior.toString(), "--search", c[0], "--components", "8",
+                    "--weights", c[1], "--em-images", "20", "--em-iterations", "3", "--out", out.toString());
+            assertThat(printed).as(c[0]).containsPattern("search " + c[0] + ": 8 grids \\(8 distinct\\) of .* in "
+                    + "\\d+\\.\\d\\d s").containsPattern("distillation \\(" + c[1] + " weights\\): 8 components, .* in "
+                    + "\\d+\\.\\d\\d s");
+            assertThat(out.resolve(CircuitFiles.JSON)).exists();
+            assertThat(out.resolve(CircuitFiles.TENSORS)).exists();
+            Map<String, String> provenance = CircuitFiles.provenance(out);
+            assertThat(provenance).containsEntry("search", c[0]).containsEntry("distill.components", "8")
+                    .containsEntry("distill.weighting", c[1]).containsEntry("seed", "1");
+        }
+        String evaluated = run("evaluate", "--backend", "djl", "--circuit", dir.resolve("circuit-beam").toString(),
+                "--data", data.toString());
+        assertThat(evaluated).containsPattern("test BPD \\d+\\.\\d{4} bits/dim on 20 test images");
+    }
+
+    @Test
+    void sweepWritesCsvAndPlot() throws IOException {
+        Path out = dir.resolve("sweep");
+        String printed = run("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--search", "beam", "--max-exponent", "3", "--data", data.toString(), "--limit", "10",
+                "--reference", "ExM K=4=5.5", "--out", out.toString());
+        assertThat(printed).contains("sweep of beam over N = 2^0 .. 2^3 on 10 test images").contains("N =      8:");
+        List<String> csv = Files.readAllLines(out.resolve("sweep.csv"));
+        assertThat(csv).hasSize(5);
+        assertThat(csv.get(0)).isEqualTo(Sweep.CSV_HEADER);
+        assertThat(csv.get(4)).startsWith("beam,8,8,");
+        BufferedImage png = ImageIO.read(out.resolve("sweep.png").toFile());
+        assertThat(png.getWidth()).isEqualTo(800);
+    }
+}

@@ -1,15 +1,12 @@
 package io.vqdistill.cli;
 
+import static io.vqdistill.cli.CliFixtures.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vqdistill.api.data.Mnist;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.eval.Sweep;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +15,6 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * distill and sweep end to end on a tiny VQ-VAE (2x2 grid, K = 4) and prior trained in the test on
@@ -36,9 +32,7 @@ class DistillCommandsTest {
     @BeforeAll
     static void train() throws IOException {
         data = dir.resolve("mnist");
-        Files.createDirectories(data);
-        writeSet(Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10_040);
-        writeSet(Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 20);
+        CliFixtures.writeStripedMnist(data);
         vq = dir.resolve("vq");
         prior = dir.resolve("prior");
         run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--out", vq.toString(),
@@ -47,32 +41,6 @@ class DistillCommandsTest {
         run("train", "prior", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--vqvae", vq.toString(),
                 "--out", prior.toString(), "--layers", "2", "--channels", "4", "--head-hidden", "8", "--epochs", "1",
                 "--batch", "8");
-    }
-
-    private static void writeSet(String images, String labels, int n) throws IOException {
-        ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
-        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
-        for (int i = 0; i < n; i++) {
-            int c = i % 10;
-            for (int p = 0; p < 784; p++) {
-                int y = p / 28;
-                img.put((byte) (y >= 2 + 2 * c && y < 5 + 2 * c ? 220 : 0));
-            }
-            lab.put((byte) c);
-        }
-        Files.write(data.resolve(images), img.array());
-        Files.write(data.resolve(labels), lab.array());
-    }
-
-    private static String run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int status = cl.execute(args);
-        assertThat(status).as("exit status; stderr: %s; stdout: %s", err, out).isZero();
-        return out.toString();
     }
 
     @Test

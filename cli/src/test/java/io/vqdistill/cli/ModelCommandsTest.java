@@ -1,13 +1,12 @@
 package io.vqdistill.cli;
 
+import static io.vqdistill.cli.CliFixtures.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vqdistill.api.checkpoint.Checkpoint;
-import io.vqdistill.api.data.Mnist;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
@@ -27,35 +26,7 @@ class ModelCommandsTest {
     @BeforeAll
     static void writeData() throws IOException {
         data = dir.resolve("mnist");
-        Files.createDirectories(data);
-        writeSet(Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10_040);
-        writeSet(Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 20);
-    }
-
-    private static void writeSet(String images, String labels, int n) throws IOException {
-        ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
-        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
-        for (int i = 0; i < n; i++) {
-            int c = i % 10;
-            for (int p = 0; p < 784; p++) {
-                int y = p / 28;
-                img.put((byte) (y >= 2 + 2 * c && y < 5 + 2 * c ? 220 : 0));
-            }
-            lab.put((byte) c);
-        }
-        Files.write(data.resolve(images), img.array());
-        Files.write(data.resolve(labels), lab.array());
-    }
-
-    private static String run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int status = cl.execute(args);
-        assertThat(status).as("exit status; stderr: %s; stdout: %s", err, out).isZero();
-        return out.toString();
+        CliFixtures.writeStripedMnist(data);
     }
 
     @Test

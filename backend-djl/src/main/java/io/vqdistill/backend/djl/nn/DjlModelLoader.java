@@ -10,6 +10,7 @@ import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.api.train.PriorSpec;
 import io.vqdistill.api.train.VqVaeSpec;
 import java.nio.file.Path;
+import java.util.function.BiFunction;
 
 /**
  * Loads the networks of portable checkpoint folders onto DJL's PyTorch engine. Each loaded network
@@ -31,28 +32,23 @@ public final class DjlModelLoader implements ModelLoader {
 
     @Override
     public Encoder loadEncoder(Path dir) {
-        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_VQVAE);
-        VqVaeSpec spec = VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(dir));
-        Params p = Params.fromFile(parent, Checkpoint.weights(dir));
-        try {
-            VqVaeNet net = new VqVaeNet(p, spec);
-            p.checkNoUnexpected();
-            return new DjlEncoder(backend, parent, p, net);
-        } catch (RuntimeException e) {
-            p.close();
-            throw e;
-        }
+        return loadVqVae(dir, (p, net) -> new DjlEncoder(backend, parent, p, net));
     }
 
     @Override
     public Decoder loadDecoder(Path dir) {
+        return loadVqVae(dir, (p, net) -> new DjlDecoder(backend, parent, p, net));
+    }
+
+    /** Reads a VQ-VAE checkpoint and wraps its network; the weights are released if that fails. */
+    private <T> T loadVqVae(Path dir, BiFunction<Params, VqVaeNet, T> wrap) {
         Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_VQVAE);
         VqVaeSpec spec = VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(dir));
         Params p = Params.fromFile(parent, Checkpoint.weights(dir));
         try {
             VqVaeNet net = new VqVaeNet(p, spec);
             p.checkNoUnexpected();
-            return new DjlDecoder(backend, parent, p, net);
+            return wrap.apply(p, net);
         } catch (RuntimeException e) {
             p.close();
             throw e;

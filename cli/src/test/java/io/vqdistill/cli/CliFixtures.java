@@ -1,0 +1,55 @@
+package io.vqdistill.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vqdistill.api.data.Mnist;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine;
+
+/** Shared by the command tests: a tiny synthetic MNIST folder and a command runner. */
+final class CliFixtures {
+    private CliFixtures() {
+    }
+
+    /**
+     * Writes the four MNIST files into {@code data}: 10,040 training and 20 test images in which
+     * digit c is a bright horizontal band at rows 2+2c .. 4+2c, so a tiny model learns it at once.
+     */
+    static void writeStripedMnist(Path data) throws IOException {
+        Files.createDirectories(data);
+        writeSet(data, Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10_040);
+        writeSet(data, Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 20);
+    }
+
+    private static void writeSet(Path data, String images, String labels, int n) throws IOException {
+        ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
+        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            int c = i % 10;
+            for (int p = 0; p < 784; p++) {
+                int y = p / 28;
+                img.put((byte) (y >= 2 + 2 * c && y < 5 + 2 * c ? 220 : 0));
+            }
+            lab.put((byte) c);
+        }
+        Files.write(data.resolve(images), img.array());
+        Files.write(data.resolve(labels), lab.array());
+    }
+
+    /** Runs a vqdistill command, asserts exit status 0 and returns what it printed. */
+    static String run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int status = cl.execute(args);
+        assertThat(status).as("exit status; stderr: %s; stdout: %s", err, out).isZero();
+        return out.toString();
+    }
+}

@@ -52,7 +52,7 @@ final class BenchCommand implements Callable<Integer> {
             for (int b : batches) {
                 for (int n : components) {
                     MixtureBenchmark.Result r = MixtureBenchmark.run(backend, variables, n, b, repeats, seed);
-                    out.printf(Locale.ROOT, "%s,%d,%d,%d,%.3f,%.1f,%.3f,%.1f,%.2f%n", r.backend(), r.variables(),
+                    out.printf(Locale.ROOT, "%s,%d,%d,%d,%.3f,%.1f,%.3f,%.1f,%.2f%n", backend.name(), r.variables(),
                             r.components(), r.batch(), r.seconds(), r.gflops(), r.matmulSeconds(), r.matmulGflops(),
                             r.throughputRatio());
                     out.flush();

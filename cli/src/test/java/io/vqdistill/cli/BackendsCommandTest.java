@@ -46,6 +46,18 @@ class BackendsCommandTest {
     }
 
     @Test
+    void benchPrintsOneCsvRowPerShape() {
+        assertThat(run("bench", "--backend", "djl", "--variables", "8", "--components", "4,16", "--batch", "3",
+                "--repeats", "1")).isZero();
+        String[] lines = out.toString().split("\\R");
+        assertThat(lines[0]).startsWith("# DJL");
+        assertThat(lines[1]).isEqualTo("backend,S,N,B,loglik_seconds,loglik_gflops,matmul_seconds,matmul_gflops,ratio");
+        assertThat(lines).hasSize(4);
+        assertThat(lines[2]).startsWith("djl,8,4,3,");
+        assertThat(lines[3]).startsWith("djl,8,16,3,").matches("([^,]+,){8}[^,]+");
+    }
+
+    @Test
     void anUnknownBackendInThePropertyFailsEvenWithoutStartingEngines() {
         System.setProperty(BackendSelector.PROPERTY, "nope");
         assertThat(run("backends", "--no-start")).isEqualTo(2);

@@ -6,7 +6,6 @@ import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.leaf.GaussianFamily;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
@@ -55,13 +54,6 @@ public final class MixtureBenchmark {
         /** gflops() / matmulGflops(): the share of the backend's matmul throughput reached. */
         public double throughputRatio() {
             return gflops() / matmulGflops();
-        }
-
-        /** A one-line report. */
-        public String summary() {
-            return String.format(Locale.ROOT, "%s  S=%d N=%d B=%d: log-likelihood %.3f s (%.1f GFLOP/s), matmul %.3f s"
-                            + " (%.1f GFLOP/s), ratio %.2f", backend, variables, components, batch, seconds, gflops(),
-                    matmulSeconds, matmulGflops(), throughputRatio());
         }
     }
 

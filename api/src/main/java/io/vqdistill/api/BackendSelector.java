@@ -11,6 +11,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,9 +80,25 @@ public final class BackendSelector {
      * @param explicit a provider name, or null/blank to apply the system property and then priority
      */
     public Backend select(String explicit, BackendOptions options) {
+        return select(explicit, options, Set.of());
+    }
+
+    /**
+     * Like {@link #select(String, BackendOptions)}, for work that needs capabilities beyond tensors
+     * (training, loading networks). Without an explicit name, engines lacking one of them are skipped
+     * like unavailable ones; a named engine lacking one is an error naming what it offers.
+     */
+    public Backend select(String explicit, BackendOptions options, Set<Class<? extends Capability>> required) {
         Optional<String> requested = requestedName(explicit);
         if (requested.isPresent()) {
-            return createNamed(requested.get(), options);
+            Backend b = createNamed(requested.get(), options);
+            String missing = missing(b, required);
+            if (!missing.isEmpty()) {
+                b.close();
+                throw new BackendException("backend '" + b.name() + "' has no " + missing + " capability (it offers: "
+                        + offered(b) + "); choose another backend");
+            }
+            return b;
         }
         List<String> skipped = new ArrayList<>();
         for (BackendProvider p : providers()) {
@@ -90,18 +108,36 @@ public final class BackendSelector {
                 skipped.add(p.name() + ": " + a.reason());
                 continue;
             }
+            Backend b;
             try {
-                Backend b = p.create(options);
-                LOG.debug("backend {} selected ({})", p.name(), b.version());
-                return b;
+                b = p.create(options);
             } catch (RuntimeException | LinkageError e) {
                 LOG.warn("backend {} skipped: it failed to start: {}", p.name(), e.toString());
                 skipped.add(p.name() + ": failed to start: " + e);
+                continue;
             }
+            String missing = missing(b, required);
+            if (missing.isEmpty()) {
+                LOG.debug("backend {} selected ({})", p.name(), b.version());
+                return b;
+            }
+            b.close();
+            LOG.info("backend {} skipped: it has no {} capability", p.name(), missing);
+            skipped.add(p.name() + ": no " + missing + " capability");
         }
         throw new BackendException(skipped.isEmpty()
                 ? "no backend provider on the class path: add vqdistill-backend-djl, -nd4j or -tensorflow"
                 : "no backend could be created:\n  " + String.join("\n  ", skipped));
+    }
+
+    private static String missing(Backend b, Set<Class<? extends Capability>> required) {
+        return required.stream().filter(c -> b.capability(c).isEmpty()).map(Class::getSimpleName).sorted()
+                .collect(Collectors.joining(", "));
+    }
+
+    private static String offered(Backend b) {
+        String names = b.capabilities().stream().map(Capability::capabilityName).collect(Collectors.joining(", "));
+        return names.isEmpty() ? "tensors only" : names;
     }
 
     /** The provider called {@code name} (case-insensitive); an unknown name fails listing every provider. */

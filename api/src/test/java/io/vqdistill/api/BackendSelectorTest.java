@@ -10,6 +10,7 @@ import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.api.spi.BackendProvider;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -204,6 +205,42 @@ class BackendSelectorTest {
     void automaticChoiceWithNoProvidersExplainsWhatToAdd() {
         assertThatThrownBy(() -> select(new BackendSelector(List.of()), null)).isInstanceOf(BackendException.class)
                 .hasMessageContaining("no backend provider on the class path");
+    }
+
+    /** A capability only the selection tests declare. */
+    private record Training() implements Capability {
+        @Override
+        public String capabilityName() {
+            return "train";
+        }
+    }
+
+    @Test
+    void requiredCapabilitiesSkipEnginesThatLackThemInAutomaticChoice() {
+        Backend trainer = new FakeBackend(List.of(new Training()));
+        Stub plain = available("plain", 50);
+        Stub capable = new Stub("capable", 10, Availability.yes("jar found"), () -> trainer);
+        BackendSelector selector = new BackendSelector(List.of(plain, capable));
+        Backend chosen = selector.select(null, BackendOptions.defaults(), Set.of(Training.class));
+        created.add(chosen);
+        assertThat(chosen).isSameAs(trainer);
+        assertThat(plain.creates).isEqualTo(1);
+        assertThat(((FakeBackend) plain.backend).isClosed()).isTrue();
+    }
+
+    @Test
+    void aNamedEngineLackingARequiredCapabilityFailsNamingIt() {
+        BackendSelector selector = new BackendSelector(List.of(available("plain", 50)));
+        assertThatThrownBy(() -> selector.select("plain", BackendOptions.defaults(), Set.of(Training.class)))
+                .isInstanceOf(BackendException.class).hasMessageContaining("'fake' has no Training capability")
+                .hasMessageContaining("tensors only");
+    }
+
+    @Test
+    void noEngineWithTheCapabilityListsWhyEachWasSkipped() {
+        BackendSelector selector = new BackendSelector(List.of(available("plain", 50)));
+        assertThatThrownBy(() -> selector.select(null, BackendOptions.defaults(), Set.of(Training.class)))
+                .isInstanceOf(BackendException.class).hasMessageContaining("plain: no Training capability");
     }
 
     @Test

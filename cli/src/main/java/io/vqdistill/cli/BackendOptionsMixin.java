@@ -5,9 +5,11 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import com.google.inject.multibindings.OptionalBinder;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.Capability;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.distill.inject.BackendChoice;
 import io.vqdistill.distill.inject.BackendModule;
+import java.util.Set;
 import picocli.CommandLine.Option;
 
 /** The options every command that computes shares: which backend, which device, how many threads. */
@@ -26,14 +28,13 @@ public final class BackendOptionsMixin {
             description = "intra-op CPU threads; 0 lets the engine choose (default: ${DEFAULT-VALUE})")
     int threads;
 
-    /** The user's request as the injector's {@link BackendChoice}. */
-    BackendChoice choice() {
-        return new BackendChoice(backend, new BackendOptions(device, threads));
-    }
-
-    /** An injector whose {@code Backend} is the one these options select. */
-    Injector injector() {
-        BackendChoice choice = choice();
+    /**
+     * An injector whose {@code Backend} is the one these options select among the engines that
+     * declare every capability in {@code required}.
+     */
+    @SafeVarargs
+    final Injector injector(Class<? extends Capability>... required) {
+        BackendChoice choice = new BackendChoice(backend, new BackendOptions(device, threads), Set.of(required));
         return Guice.createInjector(new BackendModule(), new AbstractModule() {
             @Override
             protected void configure() {

@@ -101,7 +101,7 @@ final class DistillCommand implements Callable<Integer> {
         LatentSearch strategy = Searches.named(search);
         checkWeights(weights);
         PrintWriter w = spec.commandLine().getOut();
-        try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
             try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
                 Map<String, String> extra = new LinkedHashMap<>();

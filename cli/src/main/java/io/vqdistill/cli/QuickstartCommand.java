@@ -102,7 +102,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 "64"));
 
         ImageSet test = CircuitInput.testImages(data, evalImages);
-        try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             stage(w, 4, "mixture of " + components + " grids by beam search in " + circuit, start);
             if (Files.isRegularFile(circuit.resolve(CircuitFiles.JSON))
                     && Integer.toString(components).equals(CircuitFiles.provenance(circuit).get("distill.components"))

@@ -83,7 +83,7 @@ final class ReconstructCommand implements Callable<Integer> {
         int shown = Math.min(count, test.size());
         int measured = all ? test.size() : shown;
         PrintWriter w = spec.commandLine().getOut();
-        try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
             try (Encoder encoder = loader.loadEncoder(vqvae); Decoder decoder = loader.loadDecoder(vqvae)) {
                 ImageShape shape = encoder.imageShape();

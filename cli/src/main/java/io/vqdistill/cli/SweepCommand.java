@@ -93,7 +93,7 @@ final class SweepCommand implements Callable<Integer> {
         }
         ImageSet test = CircuitInput.testImages(data, limit);
         PrintWriter w = spec.commandLine().getOut();
-        try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
             try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
                 Evaluator evaluator = new Evaluator(test, PixelEncoding.forLeafFamily(decoder.leafFamily()),

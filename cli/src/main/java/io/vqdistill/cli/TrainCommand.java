@@ -132,7 +132,7 @@ final class TrainCommand implements Runnable {
             TrainingSpec training = optimisation.spec(1e-3);
             DataSplit data = dataOptions.split();
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+            try (Backend backend = backendOptions.injector(ModelTrainer.class).getInstance(Backend.class)) {
                 ModelTrainer trainer = Capabilities.require(backend, ModelTrainer.class, "train networks");
                 w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
                 return report(w, trainer.trainVqVae(model, training, data, out,
@@ -199,7 +199,7 @@ final class TrainCommand implements Runnable {
                     kernel);
             TrainingSpec training = optimisation.spec(3e-4);
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector().getInstance(Backend.class)) {
+            try (Backend backend = backendOptions.injector(ModelTrainer.class).getInstance(Backend.class)) {
                 ModelTrainer trainer = Capabilities.require(backend, ModelTrainer.class, "train networks");
                 w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
                 return report(w, trainer.trainPrior(model, training, vqvae, data, out,

@@ -19,10 +19,17 @@ public final class FakeBackend extends AbstractBackend {
     /** The largest magnitude an int64 element may have here: 2^53. */
     public static final long MAX_EXACT_INT64 = 1L << 53;
 
+    private final List<Capability> capabilities;
     private boolean closed;
 
-    /** A new, independent fake backend on the CPU. */
+    /** A new, independent fake backend on the CPU with tensors only. */
     public FakeBackend() {
+        this(List.of());
+    }
+
+    /** A fake backend that declares {@code capabilities} (for selection tests). */
+    public FakeBackend(List<Capability> capabilities) {
+        this.capabilities = List.copyOf(capabilities);
     }
 
     @Override
@@ -47,7 +54,7 @@ public final class FakeBackend extends AbstractBackend {
 
     @Override
     public List<Capability> capabilities() {
-        return List.of();
+        return capabilities;
     }
 
     /** True once {@link #close()} was called; the fake keeps working afterwards. */

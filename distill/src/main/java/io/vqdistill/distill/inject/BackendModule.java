@@ -33,6 +33,6 @@ public final class BackendModule extends AbstractModule {
     @Singleton
     @Selected
     Backend selectedBackend(BackendSelector selector, BackendChoice choice) {
-        return selector.select(choice.name(), choice.options());
+        return selector.select(choice.name(), choice.options(), choice.required());
     }
 }

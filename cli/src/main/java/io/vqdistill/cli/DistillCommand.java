@@ -75,6 +75,11 @@ final class DistillCommand implements Callable<Integer> {
             description = "at most this many EM updates (default: ${DEFAULT-VALUE})")
     int emIterations;
 
+    @Option(names = "--deterministic",
+            description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
+                + " and backend)")
+    boolean deterministic;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
             description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
@@ -98,7 +103,7 @@ final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkComponents(components);
-        LatentSearch strategy = Searches.named(search);
+        LatentSearch strategy = Searches.named(search, deterministic);
         checkWeights(weights);
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             SampleCommand.class,
             InpaintCommand.class,
             SweepCommand.class,
+            ExactCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
         })

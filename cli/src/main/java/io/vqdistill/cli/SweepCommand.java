@@ -58,6 +58,11 @@ final class SweepCommand implements Callable<Integer> {
             description = "uniform or prior (default: ${DEFAULT-VALUE})")
     String weights;
 
+    @Option(names = "--deterministic",
+            description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
+                + " and backend)")
+    boolean deterministic;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
             description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
@@ -86,7 +91,7 @@ final class SweepCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-exponent must be in [0, " + MAX_EXPONENT + "], found "
                     + maxExponent);
         }
-        LatentSearch strategy = Searches.named(search);
+        LatentSearch strategy = Searches.named(search, deterministic);
         Map<String, Double> lines = references(references);
         if (!weights.equals("uniform") && !weights.equals("prior")) {
             throw new IllegalArgumentException("unknown --weights '" + weights + "' for a sweep; known: uniform, prior");

@@ -53,6 +53,22 @@ class ModelCommandsTest {
         var image = ImageIO.read(png.toFile());
         assertThat(image.getWidth()).isEqualTo(3 * 29);
         assertThat(image.getHeight()).isEqualTo(2 * 2 * 29);
+
+        out = run("exact", "--backend", "djl", "--data", data.toString(), "--vqvae", vq.toString(), "--prior",
+                prior.toString(), "--chunk", "100");
+        assertThat(out).contains("256 grids of 2x2").contains("on 20 test images").contains("ExM test BPD");
+        double exact = bpd(out, "ExM test BPD ");
+        Path circuit = dir.resolve("all-grids");
+        run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
+                "exhaustive", "--components", "256", "--weights", "prior", "--out", circuit.toString());
+        out = run("evaluate", "--backend", "djl", "--data", data.toString(), "--circuit", circuit.toString());
+        assertThat(exact).as("streamed exact model vs the explicit circuit of every grid weighted by p(z)")
+                .isCloseTo(bpd(out, "test BPD "), org.assertj.core.data.Offset.offset(1e-3));
+    }
+
+    private static double bpd(String out, String label) {
+        int at = out.indexOf(label) + label.length();
+        return Double.parseDouble(out.substring(at, out.indexOf(' ', at)));
     }
 
     @Test

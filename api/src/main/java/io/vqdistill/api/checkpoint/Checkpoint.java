@@ -133,6 +133,10 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
             throw FormatException.of(file, "format", "'" + format + "' is not '" + FORMAT + "'");
         }
         int version = Json.requireInt(n, "format_version", file, "");
+        if (version > FORMAT_VERSION) {
+            throw FormatException.of(file, "format_version", version + " was written by a newer vqdistill; this build"
+                    + " reads version " + FORMAT_VERSION + ", upgrade to load it");
+        }
         if (version != FORMAT_VERSION) {
             throw FormatException.of(file, "format_version", version + " is not supported; this build reads "
                     + FORMAT_VERSION);

@@ -66,7 +66,10 @@ class CheckpointTest {
         String text = Files.readString(cfg);
         Files.writeString(cfg, text.replace("\"format_version\" : 1", "\"format_version\" : 9"));
         assertThatThrownBy(() -> Checkpoint.read(dir)).hasMessageContaining("format_version")
-                .hasMessageContaining("9 is not supported");
+                .hasMessageContaining("9 was written by a newer vqdistill").hasMessageContaining(cfg.toString());
+        Files.writeString(cfg, text.replace("\"format_version\" : 1", "\"format_version\" : 0"));
+        assertThatThrownBy(() -> Checkpoint.read(dir)).hasMessageContaining("format_version")
+                .hasMessageContaining("0 is not supported");
         Files.writeString(cfg, text.replace("\"embedding_dim\" : 64", "\"embedding_dim\" : \"big\""));
         assertThatThrownBy(() -> VqVaeSpec.fromJson(Checkpoint.read(dir).architecture(), cfg))
                 .isInstanceOf(FormatException.class).hasMessageContaining("architecture.embedding_dim")

@@ -5,15 +5,19 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
+import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * An in-memory reference backend in plain Java, for tests that need tensors but no native engine.
  * It keeps every element as a double rounded to its dtype (see {@link FakeTensor}), computes
- * naively and declares no capabilities. Int64 values must lie within +-2^53, the range a double
- * holds exactly; larger ones are rejected rather than silently rounded. Not thread-safe, not fast.
+ * naively and declares no capabilities unless given some; {@link #withNetworkOps()} makes one that
+ * runs networks through {@link FakeNetworkOps}. Int64 values must lie within +-2^53, the range a
+ * double holds exactly; larger ones are rejected rather than silently rounded. Not thread-safe, not
+ * fast.
  */
 public final class FakeBackend extends AbstractBackend {
     /** The largest magnitude an int64 element may have here: 2^53. */
@@ -30,6 +34,21 @@ public final class FakeBackend extends AbstractBackend {
     /** A fake backend that declares {@code capabilities} (for selection tests). */
     public FakeBackend(List<Capability> capabilities) {
         this.capabilities = List.copyOf(capabilities);
+    }
+
+    private FakeBackend(Function<FakeBackend, List<Capability>> capabilities) {
+        this.capabilities = List.copyOf(capabilities.apply(this));
+    }
+
+    /**
+     * A new fake backend declaring {@link io.vqdistill.api.nn.NetworkOps}, computed by
+     * {@link FakeNetworkOps}, and the {@link PortableModels} that run checkpoints with them.
+     */
+    public static FakeBackend withNetworkOps() {
+        return new FakeBackend(b -> {
+            FakeNetworkOps ops = new FakeNetworkOps();
+            return List.of(ops, new PortableModels(b, ops));
+        });
     }
 
     @Override

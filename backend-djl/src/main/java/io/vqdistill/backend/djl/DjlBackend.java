@@ -11,8 +11,8 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
+import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
-import io.vqdistill.backend.djl.nn.DjlModelLoader;
 import io.vqdistill.backend.djl.nn.DjlModelTrainer;
 import java.util.List;
 
@@ -21,8 +21,9 @@ import java.util.List;
  * {@link DjlBackendProvider}. All its tensors live on one device and are attached to one root
  * {@code NDManager}; each tensor owns its own array and frees it when closed, and closing the
  * backend frees whatever is still open. It declares training
- * ({@link io.vqdistill.api.train.ModelTrainer}) and checkpoint loading
- * ({@link io.vqdistill.api.train.ModelLoader}) of the VQ-VAE and the prior.
+ * ({@link io.vqdistill.api.train.ModelTrainer}) of the VQ-VAE and the prior, the network
+ * operations ({@link io.vqdistill.api.nn.NetworkOps}, by {@link DjlNetworkOps}) and, on them,
+ * checkpoint loading ({@link PortableModels}).
  *
  * <p>Safe to use from several threads as long as each tensor is closed by one thread only.
  */
@@ -41,7 +42,8 @@ public final class DjlBackend extends AbstractBackend {
         this.device = device;
         this.devices = List.copyOf(devices);
         this.manager = manager;
-        this.capabilities = List.of(new DjlModelTrainer(this), new DjlModelLoader(this, manager));
+        DjlNetworkOps ops = new DjlNetworkOps(this);
+        this.capabilities = List.of(new DjlModelTrainer(this), ops, new PortableModels(this, ops));
     }
 
     @Override
@@ -66,7 +68,7 @@ public final class DjlBackend extends AbstractBackend {
         return devices;
     }
 
-    /** Training and loading of the networks ({@code train}, {@code load-models}). */
+    /** Training and loading of the networks ({@code train}, {@code load-models}) and the network operations. */
     @Override
     public List<Capability> capabilities() {
         return capabilities;

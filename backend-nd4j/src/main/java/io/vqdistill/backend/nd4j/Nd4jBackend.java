@@ -5,6 +5,7 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
+import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -16,7 +17,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>ND4J's native library and thread settings belong to the process, so several instances share
  * them; closing an instance ends its use (creating tensors on it then fails) but cannot unload the
- * library. It declares no capabilities beyond the core tensor operations yet.
+ * library. Beyond the core tensor operations it declares network inference
+ * ({@link io.vqdistill.api.nn.NetworkOps}: convolutions, transposed convolutions and activations on
+ * libnd4j's native ops) and, on it, checkpoint loading ({@link PortableModels}). It does not train.
  */
 public final class Nd4jBackend extends AbstractBackend {
     /** The provider name. */
@@ -24,11 +27,14 @@ public final class Nd4jBackend extends AbstractBackend {
 
     private final String version;
     private final int threads;
+    private final List<Capability> capabilities;
     private volatile boolean closed;
 
     Nd4jBackend(String version, int threads) {
         this.version = version;
         this.threads = threads;
+        Nd4jNetworkOps ops = new Nd4jNetworkOps(this);
+        this.capabilities = List.of(ops, new PortableModels(this, ops));
     }
 
     @Override
@@ -51,9 +57,10 @@ public final class Nd4jBackend extends AbstractBackend {
         return List.of(Device.CPU);
     }
 
+    /** Network inference ({@code nn-inference}) and checkpoint loading ({@code load-models}). */
     @Override
     public List<Capability> capabilities() {
-        return List.of();
+        return capabilities;
     }
 
     /**
@@ -83,7 +90,8 @@ public final class Nd4jBackend extends AbstractBackend {
         return Nd4jTensor.wrap(this, Nd4j.concat(axis, arrays), arrays);
     }
 
-    private void checkOpen(String op) {
+    /** Throws if this backend was closed; {@code op} names the operation in the message. */
+    void checkOpen(String op) {
         if (closed) {
             throw new TensorException(op + " (backend " + NAME + "): the backend was closed");
         }

@@ -10,6 +10,7 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
+import io.vqdistill.api.nn.NetworkOps;
 import io.vqdistill.api.spi.Availability;
 import io.vqdistill.api.spi.BackendOptions;
 import java.io.File;
@@ -105,7 +106,11 @@ class Nd4jBackendProviderTest {
             assertThat(b.version()).startsWith("ND4J 1.0.0-M2.1 (nd4j-native, openblas 0.3.19)");
             assertThat(b.device()).isEqualTo(Device.CPU);
             assertThat(b.devices()).containsExactly(Device.CPU);
-            assertThat(b.capabilities()).isEmpty();
+            assertThat(b.capabilities()).hasSize(2);
+            assertThat(b.capability(NetworkOps.class)).get().isSameAs(b.capabilities().get(0));
+            assertThat(b.capability(io.vqdistill.api.train.ModelLoader.class)).containsInstanceOf(
+                    io.vqdistill.api.nn.PortableModels.class);
+            assertThat(b.capability(io.vqdistill.api.train.ModelTrainer.class)).isEmpty();
             Tensor t = b.of(new float[] {1, 2, 3, 4}, 2, 2);
             assertThat(t.matmul(t).toFloatArray()).containsExactly(7, 10, 15, 22);
             t.close();

@@ -5,6 +5,7 @@ import io.vqdistill.api.Capability;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.backend.tensorflow.TfEngine.Kernel;
@@ -42,7 +43,9 @@ import org.tensorflow.proto.RewriterConfig;
  * {@code org.bytedeco.javacpp.maxPhysicalBytes} (by default {@code maxBytes} plus three times the
  * maximum heap): with a small {@code -Xmx} and large tensors, raise or disable (0) that limit.
  *
- * <p>Declares no capabilities yet: it provides the core tensor operations only.
+ * <p>Capabilities: {@link io.vqdistill.api.nn.NetworkOps} ({@link TfNetworkOps}), the convolutions
+ * and activations that run portable networks, and checkpoint loading on them ({@link PortableModels}).
+ * It does not train.
  */
 public final class TfBackend extends AbstractBackend {
     private static final Logger LOG = LoggerFactory.getLogger(TfBackend.class);
@@ -56,6 +59,7 @@ public final class TfBackend extends AbstractBackend {
     private final String version;
     private final Device device;
     private final List<Device> devices;
+    private final List<Capability> capabilities;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private TfBackend(TfEngine engine, String version, Device device, List<Device> devices) {
@@ -63,6 +67,8 @@ public final class TfBackend extends AbstractBackend {
         this.version = version;
         this.device = device;
         this.devices = List.copyOf(devices);
+        TfNetworkOps ops = new TfNetworkOps(this);
+        this.capabilities = List.of(ops, new PortableModels(this, ops));
     }
 
     /**
@@ -173,7 +179,7 @@ public final class TfBackend extends AbstractBackend {
 
     @Override
     public List<Capability> capabilities() {
-        return List.of();
+        return capabilities;
     }
 
     @Override

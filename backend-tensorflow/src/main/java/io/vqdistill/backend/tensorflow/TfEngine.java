@@ -211,6 +211,13 @@ final class TfEngine implements AutoCloseable {
             }
         }
 
+        /** A rank-1 INT32 constant, e.g. a permutation. */
+        Output<?> constant(int[] values) {
+            try (TInt32 v = TInt32.vectorOf(values)) {
+                return op("Const", b -> b.setAttr("dtype", DataType.DT_INT32).setAttr("value", v));
+            }
+        }
+
         private Kernel build(String key) {
             if (outputs.isEmpty()) {
                 throw new IllegalStateException("kernel " + key + " has no output");

@@ -10,9 +10,10 @@ import ai.djl.nn.norm.BatchNorm;
 
 /**
  * The layers of the networks, with PyTorch's parameter names, layouts and default initialisation
- * (weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), on DJL's PyTorch engine.
+ * (weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), on DJL's PyTorch engine. Public only for
+ * {@link #convTranspose2d}, which the backend's {@link io.vqdistill.api.nn.NetworkOps} shares.
  */
-final class Layers {
+public final class Layers {
     private Layers() {
     }
 
@@ -50,15 +51,12 @@ final class Layers {
 
     /**
      * A stride-2 transposed convolution with PyTorch's {@code ConvTranspose2d} semantics: weight
-     * (in, out, k, k), output side (side - 1) * 2 - 2 * pad + k + outputPadding. DJL's PyTorch engine
-     * has no transposed convolution, so it is computed exactly as one ordinary convolution with the
-     * four polyphase sub-kernels (the kernel split by row and column parity, flipped), whose outputs
-     * are interleaved and cropped. It costs the same arithmetic as the transposed convolution itself.
+     * (in, out, k, k), output side (side - 1) * 2 - 2 * pad + k + outputPadding, computed by
+     * {@link Layers#convTranspose2d}.
      */
     static final class ConvTranspose {
         private final NDArray weight;
         private final NDArray bias;
-        private final int out;
         private final int k;
         private final int pad;
         private final int outputPadding;
@@ -71,7 +69,6 @@ final class Layers {
             double bound = 1 / Math.sqrt((double) out * k * k);
             this.weight = p.uniform(name + ".weight", new Shape(in, out, k, k), bound);
             this.bias = p.uniform(name + ".bias", new Shape(out), bound);
-            this.out = out;
             this.k = k;
             this.pad = pad;
             this.outputPadding = outputPadding;
@@ -84,35 +81,74 @@ final class Layers {
 
         /** [B, in, H, W] to [B, out, H', W']. */
         NDArray forward(NDArray x) {
-            Shape s = x.getShape();
-            long b = s.get(0);
-            long h = s.get(2);
-            long w = s.get(3);
-            int even = k + (k % 2);
-            int half = even / 2;
-            // (out, in, k', k') with k' even: a zero row and column appended to an odd kernel change nothing
-            NDArray kernel = weight.transpose(1, 0, 2, 3);
-            if (k % 2 == 1) {
-                kernel = kernel.pad(new Shape(0, 1, 0, 1), 0);
-            }
-            NDArray[] phases = new NDArray[4];
-            for (int ry = 0; ry < 2; ry++) {
-                for (int rx = 0; rx < 2; rx++) {
-                    phases[ry * 2 + rx] = kernel.get(new NDIndex(":, :, {}::2, {}::2", ry, rx)).flip(2, 3);
-                }
-            }
-            NDArray stacked = NDArrays.concat(new NDList(phases), 0);
-            NDArray y = Conv2d.conv2d(x, stacked, null, new Shape(1, 1), new Shape(half - 1, half - 1),
-                    new Shape(1, 1)).singletonOrThrow();
-            long fh = h + half - 1;
-            long fw = w + half - 1;
-            // y[b, (ry*2+rx)*out + c, m, n] is the full output at row 2m+ry, column 2n+rx
-            NDArray full = y.reshape(b, 2, 2, out, fh, fw).transpose(0, 3, 4, 1, 5, 2).reshape(b, out, 2 * fh, 2 * fw);
-            long oh = outputSide(h);
-            long ow = outputSide(w);
-            NDArray cropped = full.get(new NDIndex(":, :, {}:{}, {}:{}", pad, pad + oh, pad, pad + ow));
-            return cropped.add(bias.reshape(1, out, 1, 1));
+            return convTranspose2d(x, weight, bias, 2, pad, outputPadding);
         }
+    }
+
+    /**
+     * PyTorch's {@code conv_transpose2d} with equal stride, padding and output padding along both
+     * axes and no dilation. DJL's PyTorch engine has no transposed convolution, so it is computed
+     * exactly as one ordinary convolution with the {@code stride * stride} polyphase sub-kernels:
+     * the kernel, zero-padded to a multiple of the stride, split by row and column phase and
+     * flipped. Phase (ry, rx) of the convolution's output is the transposed convolution's output at
+     * rows {@code ry (mod stride)} and columns {@code rx (mod stride)}; the phases are interleaved
+     * and the padding cropped. It costs the same arithmetic as the transposed convolution itself and
+     * is differentiable. Intermediate arrays are attached to the managers of {@code x},
+     * {@code weight} and {@code bias}; the caller scopes them. Arguments are not checked.
+     *
+     * @param x      FLOAT32 [B, in, H, W]
+     * @param weight FLOAT32 [in, out, kH, kW] (PyTorch's {@code ConvTranspose2d.weight})
+     * @param bias   FLOAT32 [out], or null for none
+     * @param stride at least 1
+     * @param pad    at least 0
+     * @param outputPadding in [0, stride)
+     * @return a new array [B, out, (H - 1) stride - 2 pad + kH + outputPadding, likewise for W]
+     */
+    public static NDArray convTranspose2d(NDArray x, NDArray weight, NDArray bias, int stride, int pad,
+            int outputPadding) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        long h = s.get(2);
+        long w = s.get(3);
+        Shape ks = weight.getShape();
+        long out = ks.get(1);
+        int kh = (int) ks.get(2);
+        int kw = (int) ks.get(3);
+        // each phase sub-kernel has q = ceil(k / stride) taps along an axis
+        int qh = (kh + stride - 1) / stride;
+        int qw = (kw + stride - 1) / stride;
+        // zero rows (columns) added around the phase outputs when the output padding reaches past them
+        int eh = Math.max(0, Math.floorDiv(kh + outputPadding - pad - qh * stride + stride - 1, stride));
+        int ew = Math.max(0, Math.floorDiv(kw + outputPadding - pad - qw * stride + stride - 1, stride));
+        // (out, in, kH', kW') with kH', kW' multiples of the stride: zero taps change nothing
+        NDArray kernel = weight.transpose(1, 0, 2, 3);
+        if (qh * stride > kh || qw * stride > kw) {
+            kernel = kernel.pad(new Shape(0, qw * stride - kw, 0, qh * stride - kh), 0);
+        }
+        NDList phases = new NDList(stride * stride);
+        for (int ry = 0; ry < stride; ry++) {
+            for (int rx = 0; rx < stride; rx++) {
+                NDIndex taps = new NDIndex().addAllDim(2).addSliceDim(ry, (long) qh * stride, stride)
+                        .addSliceDim(rx, (long) qw * stride, stride);
+                phases.add(kernel.get(taps).flip(2, 3));
+            }
+        }
+        NDArray stacked = stride == 1 ? phases.singletonOrThrow() : NDArrays.concat(phases, 0);
+        NDArray y = Conv2d.conv2d(x, stacked, null, new Shape(1, 1), new Shape(qh - 1 + eh, qw - 1 + ew),
+                new Shape(1, 1)).singletonOrThrow();
+        long fh = h + qh - 1 + 2L * eh;
+        long fw = w + qw - 1 + 2L * ew;
+        // y[b, (ry * stride + rx) * out + c, m, n] is the output at row m * stride + ry, column n * stride + rx
+        // of the uncropped result, shifted by eh * stride rows and ew * stride columns
+        NDArray full = y.reshape(b, stride, stride, out, fh, fw).transpose(0, 3, 4, 1, 5, 2)
+                .reshape(b, out, stride * fh, stride * fw);
+        long oh = (h - 1) * stride - 2L * pad + kh + outputPadding;
+        long ow = (w - 1) * stride - 2L * pad + kw + outputPadding;
+        long top = pad + (long) eh * stride;
+        long left = pad + (long) ew * stride;
+        NDArray cropped = full.get(new NDIndex(":, :, {}:{}, {}:{}", top, top + oh, left, left + ow));
+        // a crop is a view of the whole uncropped result: the bias, or else a copy, makes a compact array
+        return bias == null ? cropped.duplicate() : cropped.add(bias.reshape(1, out, 1, 1));
     }
 
     /** BatchNorm over the channels of [B, C, H, W], PyTorch momentum 0.1, eps 1e-5, running statistics as buffers. */

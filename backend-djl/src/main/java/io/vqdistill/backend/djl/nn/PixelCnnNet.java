@@ -22,7 +22,6 @@ final class PixelCnnNet {
     private final List<Gated> layers = new ArrayList<>();
     private final Layers.Conv head1;
     private final Layers.Conv head2;
-    private final NDArray classLogPrior;
 
     /** One gated layer with its vertical and horizontal stacks. */
     private static final class Gated {
@@ -88,16 +87,11 @@ final class PixelCnnNet {
         }
         this.head1 = new Layers.Conv(p, "head.0", c, spec.headHidden(), 1, 1, 0);
         this.head2 = new Layers.Conv(p, "head.2", spec.headHidden(), k, 1, 1, 0);
-        this.classLogPrior = p.buffer("class_log_prior", new Shape(spec.numClasses()), classLogPrior);
+        p.buffer("class_log_prior", new Shape(spec.numClasses()), classLogPrior);
     }
 
     PriorSpec spec() {
         return spec;
-    }
-
-    /** log p(c), [|C|]. */
-    NDArray classLogPrior() {
-        return classLogPrior;
     }
 
     /** Codes INT64 [B, h*w] and classes INT64 [B] to logits [B, K, h, w]. */

@@ -150,13 +150,6 @@ final class VqVaeNet {
         return rows.reshape(b, h, w, -1).transpose(0, 3, 1, 2);
     }
 
-    /** Codes INT64 [B, h*w] to their codebook vectors [B, D, h, w]. */
-    NDArray embed(NDArray codes) {
-        long b = codes.getShape().get(0);
-        NDArray rows = codebook.get(codes.flatten());
-        return toGrid(rows, b, spec.latent().height(), spec.latent().width());
-    }
-
     /** z_q [B, D, h, w] to the head's output [B, 2C or 256 C, H, W] (Gaussian raw mean and log-variance, or logits). */
     NDArray decode(NDArray zq, boolean training) {
         NDArray h = decoderProj.forward(zq);

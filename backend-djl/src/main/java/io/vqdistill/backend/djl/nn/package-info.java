@@ -1,7 +1,8 @@
 /**
- * The VQ-VAE and the class-conditional gated PixelCNN on DJL's PyTorch engine: training with eager
- * autograd ({@link io.vqdistill.backend.djl.nn.DjlModelTrainer}) and inference from portable
- * checkpoints ({@link io.vqdistill.backend.djl.nn.DjlModelLoader}), both declared as capabilities of
- * the DJL backend. Weights use PyTorch's names and layouts, so the checkpoints load in PyTorch.
+ * Training of the VQ-VAE and the class-conditional gated PixelCNN on DJL's PyTorch engine with
+ * eager autograd ({@link io.vqdistill.backend.djl.nn.DjlModelTrainer}, a capability of the DJL
+ * backend). Checkpoints use PyTorch's names and layouts, so they load in PyTorch; inference from
+ * them runs through {@link io.vqdistill.api.nn.PortableModels} on the backend's network operations,
+ * like on every other backend.
  */
 package io.vqdistill.backend.djl.nn;

@@ -48,7 +48,7 @@ class TrainingTest {
 
     private Backend backend;
     private DjlModelTrainer trainer;
-    private DjlModelLoader loader;
+    private ModelLoader loader;
 
     @TempDir
     Path tmp;
@@ -57,7 +57,7 @@ class TrainingTest {
     void start() {
         backend = new DjlBackendProvider().create(BackendOptions.defaults());
         trainer = (DjlModelTrainer) backend.capability(ModelTrainer.class).orElseThrow();
-        loader = (DjlModelLoader) backend.capability(ModelLoader.class).orElseThrow();
+        loader = backend.capability(ModelLoader.class).orElseThrow();
     }
 
     @AfterAll

@@ -1,0 +1,13 @@
+package io.vqdistill.backend.djl;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.nn.NetworkOpsContractTest;
+import io.vqdistill.api.spi.BackendOptions;
+
+/** Runs the api's network contract against the DJL backend on the CPU. */
+class DjlNetworkOpsContractTest extends NetworkOpsContractTest {
+    @Override
+    protected Backend createBackend() {
+        return new DjlBackendProvider().create(new BackendOptions("cpu", 0));
+    }
+}

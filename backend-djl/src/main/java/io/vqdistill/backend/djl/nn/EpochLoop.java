@@ -170,6 +170,20 @@ abstract class EpochLoop {
         int batch = training.batchSize();
         int batches = Math.max(1, n / batch + (n % batch >= 2 ? 1 : 0));
         listener.started(what, state.epoch + 1, training.maxEpochs(), batches);
+        try (ShutdownGate gate = new ShutdownGate(what)) {
+            epochs(state, stateFile, stateWeights, batches, gate);
+        }
+        state.stoppedEarly = state.badEpochs >= training.patience();
+        if (state.stoppedEarly) {
+            listener.message(what + ": no better validation loss for " + training.patience() + " epochs; stopping"
+                    + " after epoch " + state.epoch + ", keeping epoch " + state.bestEpoch);
+        }
+    }
+
+    /** Trains until the epoch limit or the patience ends; native work runs inside {@code gate}. */
+    private void epochs(State state, Path stateFile, Path stateWeights, int batches, ShutdownGate gate) {
+        int n = trainSize();
+        int batch = training.batchSize();
         while (state.epoch < training.maxEpochs() && state.badEpochs < training.patience()) {
             int epoch = state.epoch + 1;
             long start = System.nanoTime();
@@ -182,7 +196,13 @@ abstract class EpochLoop {
                 int from = b * batch;
                 int to = Math.min(n, from + batch);
                 int[] idx = Arrays.copyOfRange(order, from, to);
-                double loss = step(idx, noise);
+                double loss;
+                gate.enter();
+                try {
+                    loss = step(idx, noise);
+                } finally {
+                    gate.leave();
+                }
                 if (!Double.isFinite(loss)) {
                     throw new IllegalStateException(what + ": the training loss became " + loss + " at epoch " + epoch
                             + ", batch " + (b + 1) + "; try a smaller learning rate");
@@ -193,7 +213,12 @@ abstract class EpochLoop {
             }
             Map<String, Double> values = new LinkedHashMap<>();
             values.put("train_loss", lossSum / items);
-            values.putAll(validate());
+            gate.enter();
+            try {
+                values.putAll(validate());
+            } finally {
+                gate.leave();
+            }
             double val = values.get(VAL_LOSS);
             if (!Double.isFinite(val)) {
                 throw new IllegalStateException(what + ": the validation loss became " + val + " at epoch " + epoch
@@ -220,11 +245,6 @@ abstract class EpochLoop {
             SafeTensors.write(stateWeights, entries, Map.of());
             state.write(stateFile);
             listener.epochDone(m);
-        }
-        state.stoppedEarly = state.badEpochs >= training.patience();
-        if (state.stoppedEarly) {
-            listener.message(what + ": no better validation loss for " + training.patience() + " epochs; stopping"
-                    + " after epoch " + state.epoch + ", keeping epoch " + state.bestEpoch);
         }
     }
 

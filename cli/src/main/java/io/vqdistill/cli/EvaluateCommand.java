@@ -26,15 +26,11 @@ final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
+    @Mixin
+    TestImageOptions testImages;
+
     @Option(names = "--circuit", paramLabel = "DIR", required = true, description = "the circuit folder")
     Path circuit;
-
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
-            description = "the MNIST folder (default: ${DEFAULT-VALUE})")
-    Path data;
-
-    @Option(names = "--limit", paramLabel = "M", description = "evaluate the first M test images only")
-    Integer limit;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "" + DEFAULT_SEED,
             description = "seed of the dequantisation noise (default: ${DEFAULT-VALUE})")
@@ -46,7 +42,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CircuitInput.check(circuit);
-        ImageSet test = CircuitInput.testImages(data, limit);
+        ImageSet test = testImages.load();
         try (Backend backend = backendOptions.injector().getInstance(Backend.class);
              Circuit c = CircuitInput.read(circuit, backend)) {
             evaluate(spec.commandLine().getOut(), c, test, seed);

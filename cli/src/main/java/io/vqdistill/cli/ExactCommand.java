@@ -31,18 +31,14 @@ final class ExactCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
+    @Mixin
+    TestImageOptions testImages;
+
     @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
     Path vqvae;
 
     @Option(names = "--prior", paramLabel = "DIR", required = true, description = "the prior's checkpoint folder")
     Path prior;
-
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
-            description = "the MNIST folder (default: ${DEFAULT-VALUE})")
-    Path data;
-
-    @Option(names = "--limit", paramLabel = "M", description = "evaluate on the first M test images only")
-    Integer limit;
 
     @Option(names = "--chunk", paramLabel = "N", defaultValue = "" + DEFAULT_CHUNK,
             description = "grids decoded and evaluated at a time (default: ${DEFAULT-VALUE})")
@@ -56,7 +52,7 @@ final class ExactCommand implements Callable<Integer> {
         if (chunk < 1) {
             throw new IllegalArgumentException("--chunk must be >= 1, found " + chunk);
         }
-        ImageSet test = CircuitInput.testImages(data, limit);
+        ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");

@@ -1,5 +1,6 @@
 package io.vqdistill.cli;
 
+import com.google.inject.ProvisionException;
 import io.vqdistill.api.VqdistillException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,8 +39,10 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof VqdistillException || e instanceof IllegalArgumentException) {
-                commandLine.getErr().println("error: " + e.getMessage());
+            // a failure while Guice provides the backend arrives wrapped; its cause is the message
+            Throwable cause = e instanceof ProvisionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof VqdistillException || cause instanceof IllegalArgumentException) {
+                commandLine.getErr().println("error: " + cause.getMessage());
                 return 2;
             }
             throw e;

@@ -37,6 +37,9 @@ final class SweepCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
+    @Mixin
+    TestImageOptions testImages;
+
     @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
     Path vqvae;
 
@@ -67,13 +70,6 @@ final class SweepCommand implements Callable<Integer> {
             description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
-            description = "the MNIST folder (default: ${DEFAULT-VALUE})")
-    Path data;
-
-    @Option(names = "--limit", paramLabel = "M", description = "evaluate on the first M test images only")
-    Integer limit;
-
     @Option(names = "--reference", paramLabel = "LABEL=BPD",
             description = "a horizontal reference line, e.g. 'ExM K=16=2.95' (the value after the last '='); "
                 + "repeatable")
@@ -96,7 +92,7 @@ final class SweepCommand implements Callable<Integer> {
         if (!weights.equals("uniform") && !weights.equals("prior")) {
             throw new IllegalArgumentException("unknown --weights '" + weights + "' for a sweep; known: uniform, prior");
         }
-        ImageSet test = CircuitInput.testImages(data, limit);
+        ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");

@@ -72,6 +72,20 @@ class ModelCommandsTest {
     }
 
     @Test
+    void trainingOnABackendThatCannotTrainIsRefusedBeforeAnyWork() {
+        Path out = dir.resolve("no-train");
+        CommandLine cl = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        int status = cl.execute("train", "vqvae", "--backend", "nd4j", "--data", data.toString(), "--limit", "40",
+                "--out", out.toString());
+        assertThat(status).isEqualTo(2);
+        assertThat(err.toString()).startsWith("error: backend 'nd4j' has no ModelTrainer capability")
+                .contains("load-models").doesNotContain("Guice");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void aPriorOnOtherDataThanItsVqVaeIsRefused() {
         Path vq = dir.resolve("vq-other");
         run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "20", "--out", vq.toString(),

@@ -12,7 +12,9 @@ import io.vqdistill.api.Tensor;
  *
  * <p>A backend declaring this capability runs the networks of every portable checkpoint through
  * {@link PortableModels}. Arguments are checked; a wrong shape or dtype is a
- * {@link io.vqdistill.api.TensorException} naming the operation and the shapes.
+ * {@link io.vqdistill.api.TensorException} naming the operation and the shapes. Implementations
+ * check with {@link NetworkOpsChecks} and make weights extending {@link AbstractConvWeights}, so
+ * every backend rejects bad arguments with the same messages.
  */
 public interface NetworkOps extends Capability {
 

@@ -46,7 +46,7 @@ public final class FakeBackend extends AbstractBackend {
      */
     public static FakeBackend withNetworkOps() {
         return new FakeBackend(b -> {
-            FakeNetworkOps ops = new FakeNetworkOps();
+            FakeNetworkOps ops = new FakeNetworkOps(b);
             return List.of(ops, new PortableModels(b, ops));
         });
     }

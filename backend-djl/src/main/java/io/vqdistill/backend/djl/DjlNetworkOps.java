@@ -1,5 +1,7 @@
 package io.vqdistill.backend.djl;
 
+import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -8,9 +10,11 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
+import io.vqdistill.api.nn.AbstractConvWeights;
 import io.vqdistill.api.nn.Activation;
 import io.vqdistill.api.nn.ConvWeights;
 import io.vqdistill.api.nn.NetworkOps;
+import io.vqdistill.api.nn.NetworkOpsChecks;
 import io.vqdistill.backend.djl.nn.Layers;
 import java.util.Arrays;
 import java.util.function.Supplier;
@@ -34,65 +38,22 @@ public final class DjlNetworkOps implements NetworkOps {
     }
 
     /** A copy of one convolution's weight and bias in a manager of its own. */
-    private final class Weights implements ConvWeights {
+    private static final class Weights extends AbstractConvWeights {
         private final NDManager manager;
         private final NDArray weight;
         private final NDArray bias;
-        private final long[] shape;
-        private final boolean transposed;
-        private volatile boolean closed;
 
-        Weights(NDManager manager, NDArray weight, NDArray bias, boolean transposed) {
+        Weights(DjlNetworkOps owner, NDManager manager, NDArray weight, NDArray bias, boolean transposed) {
+            super(owner, weight.getShape().getShape(), transposed, bias != null);
             this.manager = manager;
             this.weight = weight;
             this.bias = bias;
-            this.shape = weight.getShape().getShape();
-            this.transposed = transposed;
         }
 
-        /** The capability that made these weights. */
-        DjlNetworkOps owner() {
-            return DjlNetworkOps.this;
-        }
-
+        /** Frees the copies. */
         @Override
-        public int inChannels() {
-            return (int) shape[transposed ? 0 : 1];
-        }
-
-        @Override
-        public int outChannels() {
-            return (int) shape[transposed ? 1 : 0];
-        }
-
-        @Override
-        public int kernelHeight() {
-            return (int) shape[2];
-        }
-
-        @Override
-        public int kernelWidth() {
-            return (int) shape[3];
-        }
-
-        @Override
-        public boolean transposed() {
-            return transposed;
-        }
-
-        /** Frees the copies; idempotent. */
-        @Override
-        public synchronized void close() {
-            if (!closed) {
-                closed = true;
-                manager.close();
-            }
-        }
-
-        @Override
-        public String toString() {
-            return (transposed ? "transposed conv weights " : "conv weights ") + Shapes.format(shape)
-                    + (bias == null ? " without bias" : " with bias") + (closed ? " (closed)" : "");
+        protected void release() {
+            manager.close();
         }
     }
 
@@ -107,27 +68,13 @@ public final class DjlNetworkOps implements NetworkOps {
     }
 
     private ConvWeights weights(String op, Tensor weight, Tensor bias, boolean transposed) {
-        NDArray w = array(op, "weight", weight);
-        if (weight.rank() != 4 || weight.dtype() != DType.FLOAT32) {
-            throw new TensorException(op + " (backend " + backend.name() + "): weight must be float32 "
-                    + (transposed ? "[in, out, kH, kW]" : "[out, in, kH, kW]") + ", found " + describe(weight));
-        }
-        long out = weight.shape(transposed ? 1 : 0);
-        NDArray b = null;
-        if (bias != null) {
-            b = array(op, "bias", bias);
-            if (bias.rank() != 1 || bias.shape(0) != out || bias.dtype() != DType.FLOAT32) {
-                throw new TensorException(op + " (backend " + backend.name() + "): bias of weight "
-                        + Shapes.format(weight.shape()) + " must be float32 [" + out + "], found " + describe(bias));
-            }
-        }
-        NDArray wSource = w;
-        NDArray bSource = b;
+        NetworkOpsChecks.weights(op, backend, weight, bias, transposed);
+        NDArray w = array(weight);
+        NDArray b = bias == null ? null : array(bias);
         return engine(op, "weight " + describe(weight), () -> {
             NDManager manager = backend.manager().newSubManager();
             try {
-                return new Weights(manager, copy(wSource, manager), bSource == null ? null : copy(bSource, manager),
-                        transposed);
+                return new Weights(this, manager, copy(w, manager), b == null ? null : copy(b, manager), transposed);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -137,54 +84,27 @@ public final class DjlNetworkOps implements NetworkOps {
 
     @Override
     public Tensor conv2d(Tensor x, ConvWeights weights, int stride, int padH, int padW) {
-        Weights w = weights("conv2d", x, weights, false);
+        long[] ys = NetworkOpsChecks.conv2d(backend, this, x, weights, stride, padH, padW);
+        Weights w = (Weights) weights;
         String call = "conv2d (backend " + backend.name() + ") of input " + describe(x) + " with " + w;
-        if (stride < 1 || padH < 0 || padW < 0) {
-            throw new TensorException(call + ": stride must be >= 1 and padding >= 0, found stride " + stride
-                    + ", padding " + padH + "/" + padW);
-        }
-        long[] xs = x.shape();
-        if (xs[2] + 2L * padH < w.kernelHeight() || xs[3] + 2L * padW < w.kernelWidth()) {
-            throw new TensorException(call + ": the kernel is larger than the padded input (padding " + padH + "/"
-                    + padW + ")");
-        }
-        long[] ys = {xs[0], w.outChannels(), (xs[2] + 2L * padH - w.kernelHeight()) / stride + 1,
-            (xs[3] + 2L * padW - w.kernelWidth()) / stride + 1};
         return run(call, x, w, ys, (in, weight, bias) -> Conv2d.conv2d(in, weight, bias, new Shape(stride, stride),
                 new Shape(padH, padW), NO_DILATION).singletonOrThrow());
     }
 
     @Override
     public Tensor convTranspose2d(Tensor x, ConvWeights weights, int stride, int pad, int outputPadding) {
-        Weights w = weights("convTranspose2d", x, weights, true);
+        long[] ys = NetworkOpsChecks.convTranspose2d(backend, this, x, weights, stride, pad, outputPadding);
+        Weights w = (Weights) weights;
         String call = "convTranspose2d (backend " + backend.name() + ") of input " + describe(x) + " with " + w;
-        if (stride < 1 || pad < 0) {
-            throw new TensorException(call + ": stride must be >= 1 and padding >= 0, found stride " + stride
-                    + ", padding " + pad);
-        }
-        if (outputPadding < 0 || outputPadding >= stride) {
-            throw new TensorException(call + ": output padding must lie in [0, stride " + stride + "), found "
-                    + outputPadding);
-        }
-        long[] xs = x.shape();
-        long[] ys = {xs[0], w.outChannels(), (xs[2] - 1) * stride - 2L * pad + w.kernelHeight() + outputPadding,
-            (xs[3] - 1) * stride - 2L * pad + w.kernelWidth() + outputPadding};
-        if (ys[2] < 1 || ys[3] < 1) {
-            throw new TensorException(call + ": stride " + stride + ", padding " + pad + " and output padding "
-                    + outputPadding + " leave an output of " + ys[2] + "x" + ys[3]);
-        }
         return run(call, x, w, ys, (in, weight, bias) -> Layers.convTranspose2d(in, weight, bias, stride, pad,
                 outputPadding));
     }
 
     @Override
     public Tensor activation(Activation a, Tensor x) {
+        NetworkOpsChecks.activation(backend, a, x);
         String op = "activation " + a;
-        NDArray in = array(op, "input", x);
-        if (x.dtype() != DType.FLOAT32) {
-            throw new TensorException(op + " (backend " + backend.name() + "): input must be float32, found "
-                    + describe(x));
-        }
+        NDArray in = array(x);
         // one engine operation, so no intermediates: the result is attached to the backend's manager
         NDArray out = engine(op, "input " + describe(x), () -> switch (a) {
             case RELU -> ai.djl.nn.Activation.relu(in);
@@ -194,7 +114,7 @@ public final class DjlNetworkOps implements NetworkOps {
         return checked(op, DjlTensor.wrap(backend, out), x.shape());
     }
 
-    // ---- checks and scoping ---------------------------------------------------------------------
+    // ---- scoping and engine calls --------------------------------------------------------------
 
     /** An engine operation on an input and weights that stay owned by their callers. */
     @FunctionalInterface
@@ -211,7 +131,7 @@ public final class DjlNetworkOps implements NetworkOps {
         if (Shapes.size(resultShape) == 0) {
             return backend.zeros(DType.FLOAT32, resultShape);
         }
-        NDArray input = ((DjlTensor) x).array();
+        NDArray input = array(x);
         NDArray out = engine(call, "", () -> {
             try (NDManager scope = backend.manager().newSubManager()) {
                 NDArray y = kernel.apply(handle(input, scope), handle(w.weight, scope),
@@ -237,40 +157,8 @@ public final class DjlNetworkOps implements NetworkOps {
         return c;
     }
 
-    /** Checks the input and the weights of a convolution; returns the weights as this class's own. */
-    private Weights weights(String op, Tensor x, ConvWeights weights, boolean transposed) {
-        array(op, "input", x);
-        String call = op + " (backend " + backend.name() + ") of input " + describe(x);
-        if (!(weights instanceof Weights w) || w.owner() != this) {
-            throw new TensorException(call + ": the weights were not made by this backend's NetworkOps: " + weights);
-        }
-        if (w.closed) {
-            throw new TensorException(call + ": " + w + " were closed");
-        }
-        if (w.transposed != transposed) {
-            throw new TensorException(call + ": " + w + (transposed
-                    ? " are for a plain convolution, not a transposed one (use transposedConvWeights)"
-                    : " are for a transposed convolution (use convTranspose2d)"));
-        }
-        if (x.rank() != 4 || x.dtype() != DType.FLOAT32 || x.shape(1) != w.inChannels()) {
-            throw new TensorException(call + ": input must be float32 [B, " + w.inChannels() + ", H, W] for " + w);
-        }
-        return w;
-    }
-
-    /** The array of an open tensor of this backend. */
-    private NDArray array(String op, String role, Tensor t) {
-        if (t == null) {
-            throw new TensorException(op + " (backend " + backend.name() + "): " + role + " is null");
-        }
-        if (t.backend() != backend) {
-            throw new TensorException(op + " (backend " + backend.name() + "): " + role + " " + describe(t)
-                    + " belongs to another backend instance (" + t.backend() + ")");
-        }
-        if (t.isClosed()) {
-            throw new TensorException(op + " (backend " + backend.name() + "): " + role + " " + describe(t)
-                    + " was closed");
-        }
+    /** The array of a tensor of this backend, checked by {@link NetworkOpsChecks}. */
+    private static NDArray array(Tensor t) {
         return ((DjlTensor) t).array();
     }
 
@@ -295,9 +183,5 @@ public final class DjlNetworkOps implements NetworkOps {
                     + Shapes.format(shape));
         }
         return t;
-    }
-
-    private static String describe(Tensor t) {
-        return t.dtype().label() + " " + Shapes.format(t.shape());
     }
 }

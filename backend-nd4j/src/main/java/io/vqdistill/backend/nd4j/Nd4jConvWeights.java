@@ -1,6 +1,6 @@
 package io.vqdistill.backend.nd4j;
 
-import io.vqdistill.api.nn.ConvWeights;
+import io.vqdistill.api.nn.AbstractConvWeights;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -9,57 +9,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code deconv2d}; the bias is a rank-1 array of length out. Both arrays are owned here and freed
  * by {@link #close()}. Made by {@link Nd4jNetworkOps}, which alone accepts it.
  */
-final class Nd4jConvWeights implements ConvWeights {
-    private final Nd4jNetworkOps owner;
+final class Nd4jConvWeights extends AbstractConvWeights {
     private final INDArray weight;
     private final INDArray bias;
-    private final int inChannels;
-    private final int outChannels;
-    private final int kernelHeight;
-    private final int kernelWidth;
-    private final boolean transposed;
-    private volatile boolean closed;
 
-    Nd4jConvWeights(Nd4jNetworkOps owner, INDArray weight, INDArray bias, int inChannels, int outChannels,
-            int kernelHeight, int kernelWidth, boolean transposed) {
-        this.owner = owner;
+    /** Weights of {@code owner} for a PyTorch-layout weight of shape {@code weightShape}. */
+    Nd4jConvWeights(Nd4jNetworkOps owner, INDArray weight, INDArray bias, long[] weightShape, boolean transposed) {
+        super(owner, weightShape, transposed, bias != null);
         this.weight = weight;
         this.bias = bias;
-        this.inChannels = inChannels;
-        this.outChannels = outChannels;
-        this.kernelHeight = kernelHeight;
-        this.kernelWidth = kernelWidth;
-        this.transposed = transposed;
-    }
-
-    @Override
-    public int inChannels() {
-        return inChannels;
-    }
-
-    @Override
-    public int outChannels() {
-        return outChannels;
-    }
-
-    @Override
-    public int kernelHeight() {
-        return kernelHeight;
-    }
-
-    @Override
-    public int kernelWidth() {
-        return kernelWidth;
-    }
-
-    @Override
-    public boolean transposed() {
-        return transposed;
-    }
-
-    /** The {@link Nd4jNetworkOps} that made these weights. */
-    Nd4jNetworkOps owner() {
-        return owner;
     }
 
     /** The weight in libnd4j's layout; callers must not close or modify it. */
@@ -72,18 +30,9 @@ final class Nd4jConvWeights implements ConvWeights {
         return bias;
     }
 
-    /** True once {@link #close()} has run. */
-    boolean isClosed() {
-        return closed;
-    }
-
-    /** Frees both arrays; later calls do nothing. */
+    /** Frees both arrays. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
+    protected void release() {
         free(weight);
         if (bias != null) {
             free(bias);
@@ -94,18 +43,5 @@ final class Nd4jConvWeights implements ConvWeights {
         if (!a.wasClosed() && a.closeable()) {
             a.close();
         }
-    }
-
-    /** E.g. {@code convolution weights [out 4, in 3, 3x3] with bias}, for messages. */
-    String describe() {
-        return (transposed ? "transposed-convolution weights [in " + inChannels + ", out " + outChannels
-                : "convolution weights [out " + outChannels + ", in " + inChannels) + ", " + kernelHeight + "x"
-                + kernelWidth + "] " + (bias != null ? "with bias" : "without bias");
-    }
-
-    /** {@link #describe()}, followed by {@code (closed)} once closed. */
-    @Override
-    public String toString() {
-        return describe() + (closed ? " (closed)" : "");
     }
 }

@@ -1,6 +1,7 @@
 package io.vqdistill.backend.nd4j;
 
-import io.vqdistill.api.Backend;
+import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
@@ -8,8 +9,8 @@ import io.vqdistill.api.TensorException;
 import io.vqdistill.api.nn.Activation;
 import io.vqdistill.api.nn.ConvWeights;
 import io.vqdistill.api.nn.NetworkOps;
+import io.vqdistill.api.nn.NetworkOpsChecks;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.function.Supplier;
 import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,9 +38,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * first outputPadding rows and columns are dropped; for outputPadding &gt; pad it runs unpadded and
  * the result is placed into a zero array that gets the bias afterwards.
  *
- * <p>Every argument is checked before the engine runs; a wrong shape, dtype or setting, weights from
- * another {@link NetworkOps} or of the other kind are a {@link TensorException} naming the
- * operation and the input, and engine failures are wrapped into one.
+ * <p>Every argument is checked by {@link NetworkOpsChecks} before the engine runs; a wrong shape,
+ * dtype or setting, weights from another {@link NetworkOps} or of the other kind are a
+ * {@link TensorException} naming the operation and the input, and engine failures are wrapped into
+ * one.
  */
 final class Nd4jNetworkOps implements NetworkOps {
     private final Nd4jBackend backend;
@@ -64,28 +66,7 @@ final class Nd4jNetworkOps implements NetworkOps {
 
     private ConvWeights prepare(String op, Tensor weight, Tensor bias, boolean transposed) {
         backend.checkOpen(op);
-        String layout = transposed ? "[in, out, kH, kW]" : "[out, in, kH, kW]";
-        checkOperand(op, "weight", weight);
-        long[] ws = weight.shape();
-        if (weight.dtype() != DType.FLOAT32 || ws.length != 4) {
-            throw error(op, "weight must be float32 " + layout + ", found " + describe(weight));
-        }
-        for (long length : ws) {
-            if (length < 1 || length > Integer.MAX_VALUE) {
-                throw error(op, "weight " + describe(weight) + " must have lengths in [1, " + Integer.MAX_VALUE
-                        + "] on every axis");
-            }
-        }
-        int out = (int) ws[transposed ? 1 : 0];
-        int in = (int) ws[transposed ? 0 : 1];
-        if (bias != null) {
-            checkOperand(op, "bias", bias);
-            long[] bs = bias.shape();
-            if (bias.dtype() != DType.FLOAT32 || bs.length != 1 || bs[0] != out) {
-                throw error(op, "bias must be float32 [" + out + "], one value per output channel of weight "
-                        + layout + " = " + Shapes.format(ws) + ", found " + describe(bias));
-            }
-        }
+        NetworkOpsChecks.weights(op, backend, weight, bias, transposed);
         return engine(op, "weight " + describe(weight), () -> {
             try (Scratch s = new Scratch()) {
                 // OIHW -> [kH, kW, in, out]; (in, out, kH, kW) -> [kH, kW, out, in]: the same permutation
@@ -93,7 +74,7 @@ final class Nd4jNetworkOps implements NetworkOps {
                 INDArray b = bias == null ? null : s.add(array(bias).dup('c'));
                 s.keep(w);
                 s.keep(b);
-                return new Nd4jConvWeights(this, w, b, in, out, (int) ws[2], (int) ws[3], transposed);
+                return new Nd4jConvWeights(this, w, b, weight.shape(), transposed);
             }
         });
     }
@@ -103,30 +84,14 @@ final class Nd4jNetworkOps implements NetworkOps {
     @Override
     public Tensor conv2d(Tensor x, ConvWeights weights, int stride, int padH, int padW) {
         String op = "conv2d";
-        String input = checkInput(op, x);
-        Nd4jConvWeights w = checkWeights(op, input, weights, false);
-        long[] xs = x.shape();
-        checkChannels(op, input, xs, w);
-        if (stride < 1) {
-            throw error(op, input + ": stride must be >= 1, found " + stride);
-        }
-        if (padH < 0 || padW < 0) {
-            throw error(op, input + ": padding must be >= 0, found " + padH + "/" + padW + " (height/width)");
-        }
-        long paddedH = xs[2] + 2L * padH;
-        long paddedW = xs[3] + 2L * padW;
-        if (paddedH < w.kernelHeight() || paddedW < w.kernelWidth()) {
-            throw error(op, input + ": kernel " + w.kernelHeight() + "x" + w.kernelWidth()
-                    + " is larger than the input padded by " + padH + "/" + padW + " (" + paddedH + "x" + paddedW
-                    + ")");
-        }
-        long[] shape = {xs[0], w.outChannels(), (paddedH - w.kernelHeight()) / stride + 1,
-            (paddedW - w.kernelWidth()) / stride + 1};
-        if (xs[0] == 0) {
+        backend.checkOpen(op);
+        long[] shape = NetworkOpsChecks.conv2d(backend, this, x, weights, stride, padH, padW);
+        Nd4jConvWeights w = (Nd4jConvWeights) weights;
+        if (shape[0] == 0) {
             return backend.zeros(DType.FLOAT32, shape);
         }
         INDArray in = array(x);
-        return result(op, input, shape, () -> {
+        return result(op, "input " + describe(x), shape, () -> {
             try (Scratch s = new Scratch()) {
                 INDArray out = s.add(Nd4jOps.alloc(DataType.FLOAT, shape));
                 Conv2DConfig config = Conv2DConfig.builder().kH(w.kernelHeight()).kW(w.kernelWidth())
@@ -143,35 +108,15 @@ final class Nd4jNetworkOps implements NetworkOps {
     @Override
     public Tensor convTranspose2d(Tensor x, ConvWeights weights, int stride, int pad, int outputPadding) {
         String op = "convTranspose2d";
-        String input = checkInput(op, x);
-        Nd4jConvWeights w = checkWeights(op, input, weights, true);
-        long[] xs = x.shape();
-        checkChannels(op, input, xs, w);
-        if (stride < 1) {
-            throw error(op, input + ": stride must be >= 1, found " + stride);
-        }
-        if (pad < 0) {
-            throw error(op, input + ": padding must be >= 0, found " + pad);
-        }
-        if (outputPadding < 0 || outputPadding >= stride) {
-            throw error(op, input + ": output padding must be in [0, stride) = [0, " + stride + "), found "
-                    + outputPadding);
-        }
-        int kH = w.kernelHeight();
-        int kW = w.kernelWidth();
-        long outH = (xs[2] - 1) * stride - 2L * pad + kH + outputPadding;
-        long outW = (xs[3] - 1) * stride - 2L * pad + kW + outputPadding;
-        if (outH < 1 || outW < 1) {
-            throw error(op, input + ": the output would be empty: (H - 1) stride - 2 pad + k + output padding = "
-                    + outH + " x " + outW + " for kernel " + kH + "x" + kW + ", stride " + stride + ", padding " + pad
-                    + ", output padding " + outputPadding);
-        }
-        long[] shape = {xs[0], w.outChannels(), outH, outW};
-        if (xs[0] == 0) {
+        backend.checkOpen(op);
+        long[] shape = NetworkOpsChecks.convTranspose2d(backend, this, x, weights, stride, pad, outputPadding);
+        Nd4jConvWeights w = (Nd4jConvWeights) weights;
+        if (shape[0] == 0) {
             return backend.zeros(DType.FLOAT32, shape);
         }
         INDArray in = array(x);
-        return result(op, input, shape, () -> transposed(in, w, stride, pad, outputPadding, shape), in);
+        return result(op, "input " + describe(x), shape, () -> transposed(in, w, stride, pad, outputPadding, shape),
+                in);
     }
 
     /** The transposed convolution into a new array of {@code shape}; see the class comment. */
@@ -236,14 +181,7 @@ final class Nd4jNetworkOps implements NetworkOps {
     public Tensor activation(Activation a, Tensor x) {
         String op = "activation";
         backend.checkOpen(op);
-        if (a == null) {
-            throw error(op, "the activation is null");
-        }
-        checkOperand(op, "input", x);
-        if (x.dtype() != DType.FLOAT32) {
-            throw error(op, a.name().toLowerCase(Locale.ROOT) + " needs a float32 tensor, found "
-                    + describe(x));
-        }
+        NetworkOpsChecks.activation(backend, a, x);
         long[] shape = x.shape();
         if (x.size() == 0) {
             return backend.zeros(DType.FLOAT32, shape);
@@ -254,67 +192,6 @@ final class Nd4jNetworkOps implements NetworkOps {
             case SIGMOID -> Transforms.sigmoid(in, true);
             case TANH -> Transforms.tanh(in, true);
         }, in);
-    }
-
-    // ---- checks -------------------------------------------------------------------------------
-
-    /** Checks a [B, C, H, W] float32 input of this backend and returns its description for messages. */
-    private String checkInput(String op, Tensor x) {
-        backend.checkOpen(op);
-        checkOperand(op, "input", x);
-        String input = "input " + describe(x);
-        long[] xs = x.shape();
-        if (x.dtype() != DType.FLOAT32 || xs.length != 4) {
-            throw error(op, input + ": the input must be float32 [B, C, H, W]");
-        }
-        if (xs[2] == 0 || xs[3] == 0) {
-            throw error(op, input + ": height and width must be >= 1");
-        }
-        return input;
-    }
-
-    private void checkOperand(String op, String role, Tensor t) {
-        if (t == null) {
-            throw error(op, role + " is null");
-        }
-        if (t.backend() != backend) {
-            throw error(op, role + " " + t.dtype().label() + " " + Shapes.format(t.shape())
-                    + " belongs to another backend instance (" + instance(t.backend()) + ", expected "
-                    + instance(backend) + "); move data between backends through Java arrays");
-        }
-        if (t.isClosed()) {
-            throw error(op, role + " " + describe(t) + " is closed (used after close)");
-        }
-    }
-
-    private Nd4jConvWeights checkWeights(String op, String input, ConvWeights weights, boolean transposed) {
-        if (weights == null) {
-            throw error(op, input + ": weights are null");
-        }
-        if (!(weights instanceof Nd4jConvWeights w) || w.owner() != this) {
-            String what = weights instanceof Nd4jConvWeights other
-                    ? other.describe() + " of another ND4J backend instance" : weights.getClass().getName();
-            throw error(op, input + ": the weights (" + what + ") were not made by the NetworkOps of this backend"
-                    + " instance (" + instance(backend) + "); prepare them with its "
-                    + (transposed ? "transposedConvWeights" : "convWeights"));
-        }
-        if (w.isClosed()) {
-            throw error(op, input + ": the " + w.describe() + " were used after close");
-        }
-        if (w.transposed() != transposed) {
-            throw error(op, input + (transposed
-                    ? ": needs transposed-convolution weights (from transposedConvWeights), found " + w.describe()
-                    : ": needs convolution weights (from convWeights), found " + w.describe()
-                            + "; use convTranspose2d for those"));
-        }
-        return w;
-    }
-
-    private void checkChannels(String op, String input, long[] xs, Nd4jConvWeights w) {
-        if (xs[1] != w.inChannels()) {
-            throw error(op, input + " has " + xs[1] + " channels, but the " + w.describe() + " take "
-                    + w.inChannels());
-        }
     }
 
     // ---- engine calls -------------------------------------------------------------------------
@@ -328,8 +205,8 @@ final class Nd4jNetworkOps implements NetworkOps {
         if (t.dtype() != DType.FLOAT32 || !Arrays.equals(t.shape(), shape)) {
             String got = describe(t);
             t.close();
-            throw error(op, "the engine returned " + got + " for " + operand + ", expected float32 "
-                    + Shapes.format(shape));
+            throw NetworkOpsChecks.error(op, backend, "the engine returned " + got + " for " + operand
+                    + ", expected float32 " + Shapes.format(shape));
         }
         return t;
     }
@@ -348,17 +225,5 @@ final class Nd4jNetworkOps implements NetworkOps {
 
     private static INDArray array(Tensor t) {
         return ((Nd4jTensor) t).array();
-    }
-
-    private static String describe(Tensor t) {
-        return t.dtype().label() + " " + Shapes.format(t.shape());
-    }
-
-    private static String instance(Backend b) {
-        return b.name() + "@" + Integer.toHexString(System.identityHashCode(b));
-    }
-
-    private static TensorException error(String op, String problem) {
-        return new TensorException(op + " (backend " + Nd4jBackend.NAME + "): " + problem);
     }
 }

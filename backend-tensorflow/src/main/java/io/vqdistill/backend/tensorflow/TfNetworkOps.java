@@ -1,13 +1,17 @@
 package io.vqdistill.backend.tensorflow;
 
+import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.nn.AbstractConvWeights;
 import io.vqdistill.api.nn.Activation;
 import io.vqdistill.api.nn.ConvWeights;
 import io.vqdistill.api.nn.NetworkOps;
+import io.vqdistill.api.nn.NetworkOpsChecks;
 import io.vqdistill.backend.tensorflow.TfEngine.Kernel;
 import io.vqdistill.backend.tensorflow.TfEngine.KernelBuilder;
 import io.vqdistill.backend.tensorflow.TfTensor.Feeds;
@@ -61,23 +65,12 @@ final class TfNetworkOps implements NetworkOps {
     @Override
     public Tensor conv2d(Tensor x, ConvWeights weights, int stride, int padH, int padW) {
         String op = "conv2d";
-        long[] s = input(op, x);
-        TfConvWeights w = weights(op, s, weights, false);
-        if (stride < 1 || padH < 0 || padW < 0) {
-            throw error(op, s, "stride must be >= 1 and padding >= 0, found stride " + stride + ", padding ("
-                    + padH + ", " + padW + ")");
-        }
-        if (s[2] + 2L * padH < w.kernelHeight() || s[3] + 2L * padW < w.kernelWidth()) {
-            throw error(op, s, "the " + w.kernelHeight() + "x" + w.kernelWidth() + " kernel is larger than the"
-                    + " input padded by (" + padH + ", " + padW + ")");
-        }
-        long outH = (s[2] + 2L * padH - w.kernelHeight()) / stride + 1;
-        long outW = (s[3] + 2L * padW - w.kernelWidth()) / stride + 1;
-        long[] outShape = {s[0], w.outChannels(), outH, outW};
-        if (s[0] == 0) {
+        long[] outShape = NetworkOpsChecks.conv2d(backend, this, x, weights, stride, padH, padW);
+        TfConvWeights w = (TfConvWeights) weights;
+        if (outShape[0] == 0) {
             return emptyBatch(outShape);
         }
-        boolean hasBias = w.bias != null;
+        boolean hasBias = w.bias() != null;
         Kernel k = backend.engine().kernel(TfTensor.key(op, stride, padH, padW, hasBias), b -> {
             Output<?> in = b.input(DataType.DT_FLOAT);
             Output<?> filter = b.input(DataType.DT_FLOAT);
@@ -98,27 +91,15 @@ final class TfNetworkOps implements NetworkOps {
     @Override
     public Tensor convTranspose2d(Tensor x, ConvWeights weights, int stride, int pad, int outputPadding) {
         String op = "convTranspose2d";
-        long[] s = input(op, x);
-        TfConvWeights w = weights(op, s, weights, true);
-        if (stride < 1 || pad < 0 || outputPadding < 0 || outputPadding >= stride) {
-            throw error(op, s, "stride must be >= 1, padding >= 0 and 0 <= output padding < stride, found stride "
-                    + stride + ", padding " + pad + ", output padding " + outputPadding);
+        long[] outShape = NetworkOpsChecks.convTranspose2d(backend, this, x, weights, stride, pad, outputPadding);
+        TfConvWeights w = (TfConvWeights) weights;
+        if (outShape[0] > Integer.MAX_VALUE || outShape[2] > Integer.MAX_VALUE || outShape[3] > Integer.MAX_VALUE) {
+            throw NetworkOpsChecks.error(op, backend, x, "the output " + Shapes.format(outShape) + " is too large");
         }
-        long outH = (s[2] - 1) * stride - 2L * pad + w.kernelHeight() + outputPadding;
-        long outW = (s[3] - 1) * stride - 2L * pad + w.kernelWidth() + outputPadding;
-        if (outH < 1 || outW < 1) {
-            throw error(op, s, "padding " + pad + " leaves no output: with the " + w.kernelHeight() + "x"
-                    + w.kernelWidth() + " kernel, stride " + stride + " and output padding " + outputPadding
-                    + " the output would be " + outH + "x" + outW);
-        }
-        long[] outShape = {s[0], w.outChannels(), outH, outW};
-        if (outShape[0] > Integer.MAX_VALUE || outH > Integer.MAX_VALUE || outW > Integer.MAX_VALUE) {
-            throw error(op, s, "the output " + Shapes.format(outShape) + " is too large");
-        }
-        if (s[0] == 0) {
+        if (outShape[0] == 0) {
             return emptyBatch(outShape);
         }
-        boolean hasBias = w.bias != null;
+        boolean hasBias = w.bias() != null;
         Kernel k = backend.engine().kernel(TfTensor.key(op, stride, pad, hasBias), b -> {
             Output<?> in = b.input(DataType.DT_FLOAT);
             Output<?> filter = b.input(DataType.DT_FLOAT);
@@ -132,7 +113,7 @@ final class TfNetworkOps implements NetworkOps {
         });
         // input_sizes: the NHWC shape of the output, that of the input of the convolution transposed here
         Feeds feeds = new Feeds().add(x).add(w.filter())
-                .own(TfTypes.ints((int) outShape[0], (int) outH, (int) outW, w.outChannels()));
+                .own(TfTypes.ints((int) outShape[0], (int) outShape[2], (int) outShape[3], w.outChannels()));
         if (hasBias) {
             feeds.add(w.bias());
         }
@@ -142,10 +123,7 @@ final class TfNetworkOps implements NetworkOps {
     @Override
     public Tensor activation(Activation a, Tensor x) {
         String op = "activation";
-        if (a == null) {
-            throw error(op, "activation is null");
-        }
-        operand(op + " " + a, "x", x);
+        NetworkOpsChecks.activation(backend, a, x);
         String name = switch (a) {
             case RELU -> "Relu";
             case SIGMOID -> "Sigmoid";
@@ -163,86 +141,23 @@ final class TfNetworkOps implements NetworkOps {
     // ---- weights ------------------------------------------------------------------------------
 
     private ConvWeights prepare(String op, Tensor weight, Tensor bias, boolean transposed) {
-        long[] ws = operand(op, "weight", weight);
-        String layout = transposed ? "[in, out, kH, kW]" : "[out, in, kH, kW]";
-        if (ws.length != 4 || Arrays.stream(ws).anyMatch(d -> d < 1 || d > Integer.MAX_VALUE)) {
-            throw error(op, "weight must be " + layout + " with every length >= 1, found " + Shapes.format(ws));
-        }
-        int in = (int) (transposed ? ws[0] : ws[1]);
-        int out = (int) (transposed ? ws[1] : ws[0]);
-        if (bias != null) {
-            long[] bs = operand(op, "bias", bias);
-            if (bs.length != 1 || bs[0] != out) {
-                throw error(op, "bias must be [" + out + "] for weight " + layout + " " + Shapes.format(ws) + ", found "
-                        + Shapes.format(bs));
-            }
-        }
+        NetworkOpsChecks.weights(op, backend, weight, bias, transposed);
+        long[] ws = weight.shape();
         Tensor filter = null;
         Tensor biasCopy = null;
         try {
             filter = TensorScope.detach(weight.transpose(TO_FILTER));
             if (bias != null) {
                 // a tensor of its own, so that the caller may close the bias it passed
-                biasCopy = TensorScope.detach(bias.reshape(out));
+                biasCopy = TensorScope.detach(bias.reshape(ws[transposed ? 1 : 0]));
             }
-            return new TfConvWeights(this, filter, biasCopy, in, out, (int) ws[2], (int) ws[3], transposed);
+            return new TfConvWeights(this, filter, biasCopy, ws, transposed);
         } catch (RuntimeException | Error e) {
             if (filter != null) {
                 filter.close();
             }
             throw e;
         }
-    }
-
-    /** Checks an input x: an open FLOAT32 [B, C, H, W] tensor of this backend, H, W >= 1; returns its shape. */
-    private long[] input(String op, Tensor x) {
-        long[] s = operand(op, "x", x);
-        if (s.length != 4 || s[2] < 1 || s[3] < 1) {
-            throw error(op, s, "x must be [B, C, H, W] with H, W >= 1");
-        }
-        return s;
-    }
-
-    /** Checks that {@code weights} are open weights of the right kind, made here, for the input of shape s. */
-    private TfConvWeights weights(String op, long[] s, ConvWeights weights, boolean transposed) {
-        if (weights == null) {
-            throw error(op, s, "weights are null");
-        }
-        if (!(weights instanceof TfConvWeights w) || w.owner != this) {
-            throw error(op, s, "weights " + weights + " were not made by this backend's NetworkOps (" + this + ")");
-        }
-        if (w.transposed != transposed) {
-            throw error(op, s, "weights " + w + " are for a " + (w.transposed ? "transposed convolution"
-                    : "convolution") + "; make them with " + (transposed ? "transposedConvWeights" : "convWeights"));
-        }
-        if (w.closed) {
-            throw error(op, s, "weights " + w + " are closed");
-        }
-        if (s[1] != w.inChannels()) {
-            throw error(op, s, "x has " + s[1] + " channels, the weights " + w + " take " + w.inChannels());
-        }
-        return w;
-    }
-
-    /** Checks an open FLOAT32 tensor of this backend; returns its shape. */
-    private long[] operand(String op, String role, Tensor t) {
-        if (t == null) {
-            throw error(op, role + " is null");
-        }
-        if (t.backend() != backend) {
-            throw error(op, role + " belongs to another backend (" + t.backend().name() + "@"
-                    + Integer.toHexString(System.identityHashCode(t.backend())) + ", expected " + backend.name() + "@"
-                    + Integer.toHexString(System.identityHashCode(backend))
-                    + "); move data between backends through Java arrays");
-        }
-        if (t.isClosed()) {
-            throw error(op, role + " " + t.dtype().label() + " " + Shapes.format(t.shape()) + " is closed");
-        }
-        if (t.dtype() != DType.FLOAT32) {
-            throw error(op, role + " must be float32, found " + t.dtype().label() + " " + Shapes.format(t.shape())
-                    + " (convert with toType)");
-        }
-        return t.shape();
     }
 
     // ---- running ------------------------------------------------------------------------------
@@ -265,9 +180,10 @@ final class TfNetworkOps implements NetworkOps {
     private Tensor run(String op, Tensor x, Kernel k, Feeds feeds, long[] shape) {
         Tensor out = engine(op, x, () -> TfTensor.run1(backend, k, feeds));
         if (!Arrays.equals(out.shape(), shape) || out.dtype() != DType.FLOAT32) {
-            String got = out.dtype().label() + " " + Shapes.format(out.shape());
+            String got = describe(out);
             out.close();
-            throw error(op, "engine returned " + got + ", expected float32 " + Shapes.format(shape));
+            throw NetworkOpsChecks.error(op, backend, "engine returned " + got + ", expected float32 "
+                    + Shapes.format(shape));
         }
         return out;
     }
@@ -280,44 +196,22 @@ final class TfNetworkOps implements NetworkOps {
             throw e;
         } catch (RuntimeException | LinkageError e) {
             throw new TensorException(op + " (backend " + backend.name() + ") failed in the engine on "
-                    + operand.dtype().label() + " " + Shapes.format(operand.shape()) + ": " + e, e);
+                    + describe(operand) + ": " + e, e);
         }
-    }
-
-    private TensorException error(String op, String problem) {
-        return new TensorException(op + " (backend " + backend.name() + "): " + problem);
-    }
-
-    /** An error of a convolution, naming its input's shape. */
-    private TensorException error(String op, long[] inputShape, String problem) {
-        return error(op, "x " + Shapes.format(inputShape) + ": " + problem);
     }
 
     /**
      * The filter (HWIO, or (kH, kW, out, in) when transposed) and bias [out] of one convolution, as
      * tensors of the backend detached from every {@link TensorScope}; closing releases both.
      */
-    static final class TfConvWeights implements ConvWeights {
-        private final TfNetworkOps owner;
+    static final class TfConvWeights extends AbstractConvWeights {
         private final Tensor filter;
         private final Tensor bias;
-        private final int in;
-        private final int out;
-        private final int kH;
-        private final int kW;
-        private final boolean transposed;
-        private volatile boolean closed;
 
-        private TfConvWeights(TfNetworkOps owner, Tensor filter, Tensor bias, int in, int out, int kH, int kW,
-                boolean transposed) {
-            this.owner = owner;
+        private TfConvWeights(TfNetworkOps owner, Tensor filter, Tensor bias, long[] weightShape, boolean transposed) {
+            super(owner, weightShape, transposed, bias != null);
             this.filter = filter;
             this.bias = bias;
-            this.in = in;
-            this.out = out;
-            this.kH = kH;
-            this.kW = kW;
-            this.transposed = transposed;
         }
 
         /** The filter in TensorFlow's layout. */
@@ -330,50 +224,16 @@ final class TfNetworkOps implements NetworkOps {
             return bias;
         }
 
+        /** Releases the filter and bias. */
         @Override
-        public int inChannels() {
-            return in;
-        }
-
-        @Override
-        public int outChannels() {
-            return out;
-        }
-
-        @Override
-        public int kernelHeight() {
-            return kH;
-        }
-
-        @Override
-        public int kernelWidth() {
-            return kW;
-        }
-
-        @Override
-        public boolean transposed() {
-            return transposed;
-        }
-
-        /** Releases the filter and bias; further calls do nothing. */
-        @Override
-        public synchronized void close() {
-            if (!closed) {
-                closed = true;
-                try {
-                    filter.close();
-                } finally {
-                    if (bias != null) {
-                        bias.close();
-                    }
+        protected void release() {
+            try {
+                filter.close();
+            } finally {
+                if (bias != null) {
+                    bias.close();
                 }
             }
-        }
-
-        @Override
-        public String toString() {
-            return (transposed ? "transposed conv " : "conv ") + in + "->" + out + " " + kH + "x" + kW
-                    + (bias == null ? " without bias" : "");
         }
     }
 }

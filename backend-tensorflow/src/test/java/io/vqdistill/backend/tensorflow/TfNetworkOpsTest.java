@@ -65,7 +65,8 @@ class TfNetworkOpsTest {
 
     @Test
     void theBackendDeclaresItsNetworkOpsOnce() {
-        assertThat(backend.capabilities()).hasSize(1).first().isInstanceOf(TfNetworkOps.class);
+        assertThat(backend.capabilities()).filteredOn(NetworkOps.class::isInstance).singleElement()
+                .isInstanceOf(TfNetworkOps.class);
         assertThat(ops.capabilityName()).isEqualTo("nn-inference");
         assertThat(ops.toString()).isEqualTo("nn-inference (backend tensorflow)");
     }
@@ -82,8 +83,8 @@ class TfNetworkOpsTest {
             assertThat(conv.bias().toFloatArray()).containsExactly(1, 2);
             assertThat(transposed.filter().shape()).containsExactly(1, 2, 3, 2);
             assertThat(transposed.bias()).isNull();
-            assertThat(conv).hasToString("conv 3->2 1x2");
-            assertThat(transposed).hasToString("transposed conv 2->3 1x2 without bias");
+            assertThat(conv).hasToString("convolution weights [out 2, in 3, 1x2] with bias");
+            assertThat(transposed).hasToString("transposed-convolution weights [in 2, out 3, 1x2] without bias");
             TType filter = ((TfTensor) conv.filter()).value();
             conv.close();
             conv.close();
@@ -113,8 +114,8 @@ class TfNetworkOpsTest {
         w.close();
         try (Tensor x = backend.zeros(DType.FLOAT32, 1, 1, 4, 4)) {
             assertThatThrownBy(() -> ops.conv2d(x, w, 1, 0, 0)).isInstanceOf(TensorException.class)
-                    .hasMessage("conv2d (backend tensorflow): x [1, 1, 4, 4]: weights conv 1->2 3x3 without bias"
-                            + " are closed");
+                    .hasMessage("conv2d (backend tensorflow): input float32 [1, 1, 4, 4]: the convolution weights"
+                            + " [out 2, in 1, 3x3] without bias are closed (used after close)");
         }
     }
 

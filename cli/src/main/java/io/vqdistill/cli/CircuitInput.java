@@ -46,12 +46,14 @@ final class CircuitInput {
      */
     static ImageSet testImages(Path data, Integer limit) {
         ImageSet test = Mnist.load(data).test();
-        if (limit == null) {
-            return test;
+        return limit == null ? test : first(test, limit);
+    }
+
+    /** The first {@code limit} images of {@code images}; a limit outside [1, size] is an error naming --limit. */
+    static ImageSet first(ImageSet images, int limit) {
+        if (limit < 1 || limit > images.size()) {
+            throw new IllegalArgumentException("--limit must be in [1, " + images.size() + "], found " + limit);
         }
-        if (limit < 1 || limit > test.size()) {
-            throw new IllegalArgumentException("--limit must be in [1, " + test.size() + "], found " + limit);
-        }
-        return test.range(0, limit);
+        return images.range(0, limit);
     }
 }

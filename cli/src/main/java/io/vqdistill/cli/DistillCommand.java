@@ -12,6 +12,7 @@ import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.Distillation;
 import io.vqdistill.distill.Distiller;
+import io.vqdistill.distill.VarianceFloor;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.PixelEncoding;
 import java.io.PrintWriter;
@@ -75,6 +76,11 @@ final class DistillCommand implements Callable<Integer> {
             description = "at most this many EM updates (default: ${DEFAULT-VALUE})")
     int emIterations;
 
+    @Option(names = "--min-std", paramLabel = "S",
+            description = "Gaussian leaves: raise every standard deviation to at least S, in (0, 1] (default: the"
+                + " decoder's own, down to 1e-3); choose S on --images validation, not on the test set")
+    Double minStd;
+
     @Option(names = "--deterministic",
             description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
                 + " and backend)")
@@ -108,8 +114,12 @@ final class DistillCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
+            try (Decoder raw = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
+                Decoder decoder = minStd == null ? raw : VarianceFloor.of(raw, minStd);
                 Map<String, String> extra = new LinkedHashMap<>();
+                if (minStd != null) {
+                    extra.put("min_std", Double.toString(minStd));
+                }
                 extra.put("vqvae", vqvae.toAbsolutePath().normalize().toString());
                 extra.put("prior", prior.toAbsolutePath().normalize().toString());
                 run(w, backend, decoder, p, strategy, components, seed, weights,

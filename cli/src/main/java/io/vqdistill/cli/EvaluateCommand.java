@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /** {@code vqdistill evaluate}: the test-set bits per dimension of a saved circuit. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
-        description = "Measures a saved circuit's bits per dimension on the MNIST test images: "
+        description = "Measures a saved circuit's bits per dimension on the MNIST test (or validation) images: "
             + "mean(-log2 p(x))/784 + 8 on pixels dequantised to (p+u)/256 with a fixed seed (Gaussian leaves), "
             + "mean(-log2 p(x))/784 on the levels (categorical leaves).")
 final class EvaluateCommand implements Callable<Integer> {
@@ -45,19 +45,19 @@ final class EvaluateCommand implements Callable<Integer> {
         ImageSet test = testImages.load();
         try (Backend backend = backendOptions.injector().getInstance(Backend.class);
              Circuit c = CircuitInput.read(circuit, backend)) {
-            evaluate(spec.commandLine().getOut(), c, test, seed);
+            evaluate(spec.commandLine().getOut(), c, test, testImages.images, seed);
         }
         return 0;
     }
 
-    /** Measures and prints the BPD of {@code c} on {@code test}; returns it. */
-    static double evaluate(PrintWriter w, Circuit c, ImageSet test, long seed) {
+    /** Measures and prints the BPD of {@code c} on {@code test}, the image set called {@code set}; returns it. */
+    static double evaluate(PrintWriter w, Circuit c, ImageSet test, String set, long seed) {
         PixelEncoding encoding = PixelEncoding.forLeafFamily(c.leafFamily().name());
         long t0 = System.nanoTime();
         double bpd = new Evaluator(test, encoding, seed, Evaluator.DEFAULT_BATCH).bitsPerDim(c);
         double seconds = (System.nanoTime() - t0) / 1e9;
-        w.printf(Locale.ROOT, "test BPD %.4f bits/dim on %d test images (%s leaves, %,d parameters; %s) in %.2f s%n",
-                bpd, test.size(), c.leafFamily().name(), c.parameterCount(), encoding == PixelEncoding.DEQUANTISED
+        w.printf(Locale.ROOT, "%s BPD %.4f bits/dim on %d %s images (%s leaves, %,d parameters; %s) in %.2f s%n",
+                set, bpd, test.size(), set, c.leafFamily().name(), c.parameterCount(), encoding == PixelEncoding.DEQUANTISED
                         ? "pixels dequantised to (p+u)/256, seed " + seed + ", +8" : "levels, no offset", seconds);
         w.flush();
         return bpd;

@@ -58,13 +58,13 @@ final class ExactCommand implements Callable<Integer> {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
             try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
                 ExactModel model = new ExactModel(backend, p, decoder, chunk, MAX_GRIDS);
-                w.printf(Locale.ROOT, "exact model: %,d grids of %s on %d test images, chunks of %d, on %s%n",
-                        model.components(), p.latentShape(), test.size(), chunk, backend.name());
+                w.printf(Locale.ROOT, "exact model: %,d grids of %s on %d %s images, chunks of %d, on %s%n",
+                        model.components(), p.latentShape(), test.size(), testImages.images, chunk, backend.name());
                 w.flush();
                 long t0 = System.nanoTime();
                 double bpd = new Evaluator(test, PixelEncoding.forLeafFamily(decoder.leafFamily()),
                         EvaluateCommand.DEFAULT_SEED, Evaluator.DEFAULT_BATCH).bitsPerDim(backend, model);
-                w.printf(Locale.ROOT, "ExM test BPD %.4f bits/dim (%,d components) in %.1f s%n", bpd,
+                w.printf(Locale.ROOT, "ExM %s BPD %.4f bits/dim (%,d components) in %.1f s%n", testImages.images, bpd,
                         model.components(), (System.nanoTime() - t0) / 1e9);
                 w.flush();
             }

@@ -123,7 +123,7 @@ final class QuickstartCommand implements Callable<Integer> {
             }
             try (Circuit c = CircuitInput.read(circuit, backend)) {
                 stage(w, 5, "test BPD on " + test.size() + " test images", start);
-                double bpd = EvaluateCommand.evaluate(w, c, test, EvaluateCommand.DEFAULT_SEED);
+                double bpd = EvaluateCommand.evaluate(w, c, test, "test", EvaluateCommand.DEFAULT_SEED);
 
                 stage(w, 6, "pictures in " + dir, start);
                 SampleCommand.write(w, c, 32, 8, 2, 1, dir.resolve("samples.png"));

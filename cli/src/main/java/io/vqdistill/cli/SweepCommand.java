@@ -7,6 +7,7 @@ import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.distill.Distiller;
+import io.vqdistill.distill.VarianceFloor;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
@@ -61,6 +62,11 @@ final class SweepCommand implements Callable<Integer> {
             description = "uniform or prior (default: ${DEFAULT-VALUE})")
     String weights;
 
+    @Option(names = "--min-std", paramLabel = "S",
+            description = "Gaussian leaves: raise every standard deviation to at least S, in (0, 1] (default: the"
+                + " decoder's own, down to 1e-3); choose S on --images validation, not on the test set")
+    Double minStd;
+
     @Option(names = "--deterministic",
             description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
                 + " and backend)")
@@ -96,13 +102,14 @@ final class SweepCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
+            try (Decoder raw = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
+                Decoder decoder = minStd == null ? raw : VarianceFloor.of(raw, minStd);
                 Evaluator evaluator = new Evaluator(test, PixelEncoding.forLeafFamily(decoder.leafFamily()),
                         EvaluateCommand.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
                 Sweep sweep = new Sweep(strategy, p, new Distiller(backend, decoder),
                         weights.equals("prior") ? Weighting.prior() : Weighting.uniform(), evaluator);
-                w.printf("sweep of %s over N = 2^0 .. 2^%d on %d test images%n", strategy.name(), maxExponent,
-                        test.size());
+                w.printf("sweep of %s over N = 2^0 .. 2^%d on %d %s images%n", strategy.name(), maxExponent,
+                        test.size(), testImages.images);
                 w.flush();
                 List<Sweep.Row> rows = sweep.run(maxExponent, seed, each ? Sweep.Mode.SEARCH_EACH
                         : Sweep.Mode.PREFIXES, r -> {

@@ -1,25 +1,47 @@
 package io.vqdistill.cli;
 
 import io.vqdistill.api.data.ImageSet;
+import io.vqdistill.api.data.Mnist;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** Which MNIST test images a command measures on, shared by the commands that evaluate on the test set. */
+/**
+ * Which MNIST images a command measures on, shared by the commands that evaluate: the test images,
+ * or the validation images the trainers hold out (to choose settings without looking at the test set).
+ */
 final class TestImageOptions {
 
     @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
             description = "the MNIST folder (default: ${DEFAULT-VALUE})")
     Path data;
 
-    @Option(names = "--limit", paramLabel = "M", description = "evaluate on the first M test images only")
+    @Option(names = "--limit", paramLabel = "M", description = "evaluate on the first M images only")
     Integer limit;
 
+    @Option(names = "--images", paramLabel = "SET", defaultValue = "test",
+            description = "test, or validation: the 10,000 training images the trainers hold out with --split-seed "
+                + "(default: ${DEFAULT-VALUE})")
+    String images;
+
+    @Option(names = "--split-seed", paramLabel = "N", defaultValue = "0",
+            description = "seed of the 50,000 / 10,000 train/validation split, as given to train (default: "
+                + "${DEFAULT-VALUE})")
+    long splitSeed;
+
     /**
-     * The test images these options select: all of them, or the first {@code --limit}.
+     * The images these options select: all of them, or the first {@code --limit}.
      *
-     * @throws IllegalArgumentException when the limit is not in [1, test size]
+     * @throws IllegalArgumentException for an unknown set, or a limit not in [1, size]
      */
     ImageSet load() {
-        return CircuitInput.testImages(data, limit);
+        return switch (images) {
+            case "test" -> CircuitInput.testImages(data, limit);
+            case "validation" -> {
+                ImageSet validation = Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed).validation();
+                yield limit == null ? validation : CircuitInput.first(validation, limit);
+            }
+            default -> throw new IllegalArgumentException("--images must be test or validation, found '" + images
+                    + "'");
+        };
     }
 }

@@ -41,15 +41,25 @@ final class CliFixtures {
         Files.write(data.resolve(labels), lab.array());
     }
 
-    /** Runs a vqdistill command, asserts exit status 0 and returns what it printed. */
-    static String run(String... args) {
+    /** The exit status and the printed output of one command. */
+    record Run(int status, String out, String err) {
+    }
+
+    /** Runs a vqdistill command and returns its status and output, whatever the status. */
+    static Run execute(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = Main.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int status = cl.execute(args);
-        assertThat(status).as("exit status; stderr: %s; stdout: %s", err, out).isZero();
-        return out.toString();
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    /** Runs a vqdistill command, asserts exit status 0 and returns what it printed. */
+    static String run(String... args) {
+        Run r = execute(args);
+        assertThat(r.status()).as("exit status; stderr: %s; stdout: %s", r.err(), r.out()).isZero();
+        return r.out();
     }
 }

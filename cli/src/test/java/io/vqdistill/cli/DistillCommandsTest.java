@@ -66,6 +66,38 @@ class DistillCommandsTest {
     }
 
     @Test
+    void deterministicBeamVarianceFloorAndValidationImages() {
+        Path[] outs = {dir.resolve("det-1"), dir.resolve("det-2"), dir.resolve("det-floor")};
+        String[] seeds = {"1", "2", "1"};
+        for (int i = 0; i < outs.length; i++) {
+            List<String> args = new java.util.ArrayList<>(List.of("distill", "--backend", "djl", "--vqvae",
+                    vq.toString(), "--prior", prior.toString(), "--search", "beam", "--deterministic", "--components",
+                    "6", "--seed", seeds[i], "--out", outs[i].toString()));
+            if (i == 2) {
+                args.addAll(List.of("--min-std", "0.2"));
+            }
+            run(args.toArray(String[]::new));
+        }
+        assertThat(io.vqdistill.api.io.SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
+                .as("the deterministic beam ignores the seed")
+                .containsExactly(io.vqdistill.api.io.SafeTensors.read(outs[0].resolve(CircuitFiles.TENSORS))
+                        .get("latents").toInts());
+        assertThat(CircuitFiles.provenance(outs[2])).containsEntry("min_std", "0.2");
+        float[] logVar = io.vqdistill.api.io.SafeTensors.read(outs[2].resolve(CircuitFiles.TENSORS)).get("log_var")
+                .toFloats();
+        for (float v : logVar) {
+            assertThat((double) v).isGreaterThanOrEqualTo(2 * Math.log(0.2) - 1e-6);
+        }
+        String plain = run("evaluate", "--backend", "djl", "--circuit", outs[0].toString(), "--data", data.toString(),
+                "--images", "validation", "--limit", "8");
+        assertThat(plain).containsPattern("validation BPD \\d+\\.\\d{4} bits/dim on 8 validation images");
+        CliFixtures.Run bad = CliFixtures.execute("evaluate", "--backend", "djl", "--circuit", outs[0].toString(), "--data",
+                data.toString(), "--images", "train");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("--images must be test or validation, found 'train'");
+    }
+
+    @Test
     void sweepWritesCsvAndPlot() throws IOException {
         Path out = dir.resolve("sweep");
         String printed = run("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),

@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vqdistill.api.checkpoint.Checkpoint;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** train vqvae, train prior and reconstruct end to end on tiny networks and a few synthetic images. */
 class ModelCommandsTest {
@@ -74,13 +71,10 @@ class ModelCommandsTest {
     @Test
     void trainingOnABackendThatCannotTrainIsRefusedBeforeAnyWork() {
         Path out = dir.resolve("no-train");
-        CommandLine cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        int status = cl.execute("train", "vqvae", "--backend", "nd4j", "--data", data.toString(), "--limit", "40",
-                "--out", out.toString());
-        assertThat(status).isEqualTo(2);
-        assertThat(err.toString()).startsWith("error: backend 'nd4j' has no ModelTrainer capability")
+        CliFixtures.Run r = CliFixtures.execute("train", "vqvae", "--backend", "nd4j", "--data", data.toString(),
+                "--limit", "40", "--out", out.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: backend 'nd4j' has no ModelTrainer capability")
                 .contains("load-models").doesNotContain("Guice");
         assertThat(out).doesNotExist();
     }
@@ -91,13 +85,9 @@ class ModelCommandsTest {
         run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "20", "--out", vq.toString(),
                 "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "2,2,2,2", "--res-blocks", "0",
                 "--epochs", "1", "--batch", "8");
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
-        cl.setErr(new PrintWriter(err));
-        cl.setOut(new PrintWriter(new StringWriter()));
-        int status = cl.execute("train", "prior", "--backend", "djl", "--data", data.toString(), "--limit", "40",
-                "--vqvae", vq.toString(), "--out", dir.resolve("prior-other").toString());
-        assertThat(status).isEqualTo(2);
-        assertThat(err.toString()).contains("use the same --data, --split-seed and --limit");
+        CliFixtures.Run r = CliFixtures.execute("train", "prior", "--backend", "djl", "--data", data.toString(),
+                "--limit", "40", "--vqvae", vq.toString(), "--out", dir.resolve("prior-other").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("use the same --data, --split-seed and --limit");
     }
 }

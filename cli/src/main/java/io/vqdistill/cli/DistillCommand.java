@@ -12,7 +12,6 @@ import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.Distillation;
 import io.vqdistill.distill.Distiller;
-import io.vqdistill.distill.VarianceFloor;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.PixelEncoding;
 import java.io.PrintWriter;
@@ -47,17 +46,10 @@ final class DistillCommand implements Callable<Integer> {
     BackendOptionsMixin backendOptions;
 
     @Mixin
+    MixtureOptions mixture;
+
+    @Mixin
     DataOptions dataOptions;
-
-    @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
-    Path vqvae;
-
-    @Option(names = "--prior", paramLabel = "DIR", required = true, description = "the prior's checkpoint folder")
-    Path prior;
-
-    @Option(names = "--search", paramLabel = "NAME", required = true,
-            description = "the latent search: beam, random, top, exhaustive or a plug-in's name")
-    String search;
 
     @Option(names = "--components", paramLabel = "N", required = true,
             description = "N, the number of grids (mixture components), 1.." + MAX_COMPONENTS)
@@ -75,20 +67,6 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--em-iterations", paramLabel = "N", defaultValue = "20",
             description = "at most this many EM updates (default: ${DEFAULT-VALUE})")
     int emIterations;
-
-    @Option(names = "--min-std", paramLabel = "S",
-            description = "Gaussian leaves: raise every standard deviation to at least S, in (0, 1] (default: the"
-                + " decoder's own, down to 1e-3); choose S on --images validation, not on the test set")
-    Double minStd;
-
-    @Option(names = "--deterministic",
-            description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
-                + " and backend)")
-    boolean deterministic;
-
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
-            description = "seed of the search (default: ${DEFAULT-VALUE})")
-    long seed;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "the circuit folder to write")
     Path out;
@@ -109,20 +87,21 @@ final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         checkComponents(components);
-        LatentSearch strategy = Searches.named(search, deterministic);
+        LatentSearch strategy = mixture.strategy();
         checkWeights(weights);
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Decoder raw = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
-                Decoder decoder = minStd == null ? raw : VarianceFloor.of(raw, minStd);
+            ModelPaths models = mixture.models;
+            try (Decoder raw = loader.loadDecoder(models.vqvae); Prior p = loader.loadPrior(models.prior)) {
+                Decoder decoder = mixture.leaves(raw);
                 Map<String, String> extra = new LinkedHashMap<>();
-                if (minStd != null) {
-                    extra.put("min_std", Double.toString(minStd));
+                if (mixture.minStd != null) {
+                    extra.put("min_std", Double.toString(mixture.minStd));
                 }
-                extra.put("vqvae", vqvae.toAbsolutePath().normalize().toString());
-                extra.put("prior", prior.toAbsolutePath().normalize().toString());
-                run(w, backend, decoder, p, strategy, components, seed, weights,
+                extra.put("vqvae", models.vqvae.toAbsolutePath().normalize().toString());
+                extra.put("prior", models.prior.toAbsolutePath().normalize().toString());
+                run(w, backend, decoder, p, strategy, components, mixture.seed, weights,
                         "em".equals(weights) ? dataOptions.split().train() : null, emImages, emIterations, out, extra);
             }
         }

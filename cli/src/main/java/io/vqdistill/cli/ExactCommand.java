@@ -9,7 +9,6 @@ import io.vqdistill.distill.ExactModel;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -32,13 +31,10 @@ final class ExactCommand implements Callable<Integer> {
     BackendOptionsMixin backendOptions;
 
     @Mixin
+    ModelPaths models;
+
+    @Mixin
     TestImageOptions testImages;
-
-    @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
-    Path vqvae;
-
-    @Option(names = "--prior", paramLabel = "DIR", required = true, description = "the prior's checkpoint folder")
-    Path prior;
 
     @Option(names = "--chunk", paramLabel = "N", defaultValue = "" + DEFAULT_CHUNK,
             description = "grids decoded and evaluated at a time (default: ${DEFAULT-VALUE})")
@@ -56,7 +52,7 @@ final class ExactCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
+            try (Decoder decoder = loader.loadDecoder(models.vqvae); Prior p = loader.loadPrior(models.prior)) {
                 ExactModel model = new ExactModel(backend, p, decoder, chunk, MAX_GRIDS);
                 w.printf(Locale.ROOT, "exact model: %,d grids of %s on %d %s images, chunks of %d, on %s%n",
                         model.components(), p.latentShape(), test.size(), testImages.images, chunk, backend.name());

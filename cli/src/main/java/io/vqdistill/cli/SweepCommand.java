@@ -7,7 +7,6 @@ import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.distill.Distiller;
-import io.vqdistill.distill.VarianceFloor;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
@@ -39,17 +38,10 @@ final class SweepCommand implements Callable<Integer> {
     BackendOptionsMixin backendOptions;
 
     @Mixin
+    MixtureOptions mixture;
+
+    @Mixin
     TestImageOptions testImages;
-
-    @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
-    Path vqvae;
-
-    @Option(names = "--prior", paramLabel = "DIR", required = true, description = "the prior's checkpoint folder")
-    Path prior;
-
-    @Option(names = "--search", paramLabel = "NAME", required = true,
-            description = "the latent search: beam, random, top, exhaustive or a plug-in's name")
-    String search;
 
     @Option(names = "--max-exponent", paramLabel = "K", required = true,
             description = "the largest N is 2^K, K in 0.." + MAX_EXPONENT)
@@ -61,20 +53,6 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--weights", paramLabel = "W", defaultValue = "uniform",
             description = "uniform or prior (default: ${DEFAULT-VALUE})")
     String weights;
-
-    @Option(names = "--min-std", paramLabel = "S",
-            description = "Gaussian leaves: raise every standard deviation to at least S, in (0, 1] (default: the"
-                + " decoder's own, down to 1e-3); choose S on --images validation, not on the test set")
-    Double minStd;
-
-    @Option(names = "--deterministic",
-            description = "beam search: keep the best candidates instead of sampling them (same grids on every run"
-                + " and backend)")
-    boolean deterministic;
-
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
-            description = "seed of the search (default: ${DEFAULT-VALUE})")
-    long seed;
 
     @Option(names = "--reference", paramLabel = "LABEL=BPD",
             description = "a horizontal reference line, e.g. 'ExM K=16=2.95' (the value after the last '='); "
@@ -93,7 +71,7 @@ final class SweepCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-exponent must be in [0, " + MAX_EXPONENT + "], found "
                     + maxExponent);
         }
-        LatentSearch strategy = Searches.named(search, deterministic);
+        LatentSearch strategy = mixture.strategy();
         Map<String, Double> lines = references(references);
         if (!weights.equals("uniform") && !weights.equals("prior")) {
             throw new IllegalArgumentException("unknown --weights '" + weights + "' for a sweep; known: uniform, prior");
@@ -102,8 +80,9 @@ final class SweepCommand implements Callable<Integer> {
         PrintWriter w = spec.commandLine().getOut();
         try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
             ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Decoder raw = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
-                Decoder decoder = minStd == null ? raw : VarianceFloor.of(raw, minStd);
+            ModelPaths models = mixture.models;
+            try (Decoder raw = loader.loadDecoder(models.vqvae); Prior p = loader.loadPrior(models.prior)) {
+                Decoder decoder = mixture.leaves(raw);
                 Evaluator evaluator = new Evaluator(test, PixelEncoding.forLeafFamily(decoder.leafFamily()),
                         EvaluateCommand.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
                 Sweep sweep = new Sweep(strategy, p, new Distiller(backend, decoder),
@@ -111,7 +90,7 @@ final class SweepCommand implements Callable<Integer> {
                 w.printf("sweep of %s over N = 2^0 .. 2^%d on %d %s images%n", strategy.name(), maxExponent,
                         test.size(), testImages.images);
                 w.flush();
-                List<Sweep.Row> rows = sweep.run(maxExponent, seed, each ? Sweep.Mode.SEARCH_EACH
+                List<Sweep.Row> rows = sweep.run(maxExponent, mixture.seed, each ? Sweep.Mode.SEARCH_EACH
                         : Sweep.Mode.PREFIXES, r -> {
                             w.printf(Locale.ROOT, "N = %6d: %,12d parameters, %.4f bits/dim (search %.2f s, distil"
                                     + " %.2f s, evaluate %.2f s)%n", r.components(), r.parameters(), r.bitsPerDim(),

@@ -6,11 +6,12 @@ import io.vqdistill.api.data.DataSplit;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.ModelTrainer;
 import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.api.train.PriorTrainer;
 import io.vqdistill.api.train.TrainingReport;
 import io.vqdistill.api.train.TrainingSpec;
 import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.api.train.VqVaeTrainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -132,8 +133,8 @@ final class TrainCommand implements Runnable {
             TrainingSpec training = optimisation.spec(1e-3);
             DataSplit data = dataOptions.split();
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector(ModelTrainer.class).getInstance(Backend.class)) {
-                ModelTrainer trainer = Capabilities.require(backend, ModelTrainer.class, "train networks");
+            try (Backend backend = backendOptions.injector(VqVaeTrainer.class).getInstance(Backend.class)) {
+                VqVaeTrainer trainer = Capabilities.require(backend, VqVaeTrainer.class, "train a VQ-VAE");
                 w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
                 return report(w, trainer.trainVqVae(model, training, data, out,
                         new ProgressListener(w, System.console() != null)));
@@ -199,8 +200,8 @@ final class TrainCommand implements Runnable {
                     kernel);
             TrainingSpec training = optimisation.spec(3e-4);
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector(ModelTrainer.class).getInstance(Backend.class)) {
-                ModelTrainer trainer = Capabilities.require(backend, ModelTrainer.class, "train networks");
+            try (Backend backend = backendOptions.injector(PriorTrainer.class).getInstance(Backend.class)) {
+                PriorTrainer trainer = Capabilities.require(backend, PriorTrainer.class, "train a prior");
                 w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
                 return report(w, trainer.trainPrior(model, training, vqvae, data, out,
                         new ProgressListener(w, System.console() != null)));

@@ -74,9 +74,35 @@ class ModelCommandsTest {
         CliFixtures.Run r = CliFixtures.execute("train", "vqvae", "--backend", "nd4j", "--data", data.toString(),
                 "--limit", "40", "--out", out.toString());
         assertThat(r.status()).isEqualTo(2);
-        assertThat(r.err()).startsWith("error: backend 'nd4j' has no ModelTrainer capability")
+        assertThat(r.err()).startsWith("error: backend 'nd4j' has no VqVaeTrainer capability")
                 .contains("load-models").doesNotContain("Guice");
         assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void trainingPicksTensorFlowByDefaultAndItsCheckpointsFeedDjl() {
+        Path vq = dir.resolve("vq-tf");
+        String out = run("train", "vqvae", "--data", data.toString(), "--limit", "40", "--out", vq.toString(),
+                "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "2,2,2,2", "--res-blocks", "0",
+                "--epochs", "1", "--batch", "8");
+        assertThat(out).contains("training on tensorflow").contains("test_bpd");
+        assertThat(Checkpoint.read(vq, Checkpoint.KIND_VQVAE).provenance().backend()).isEqualTo("tensorflow");
+
+        String[] prior = {"--data", data.toString(), "--limit", "40", "--vqvae", vq.toString(), "--layers", "2",
+                "--channels", "4", "--head-hidden", "8", "--epochs", "1", "--batch", "8"};
+        Path onTf = dir.resolve("prior-tf");
+        out = run(concat(new String[] {"train", "prior", "--out", onTf.toString()}, prior));
+        assertThat(out).contains("training on tensorflow").contains("test_nll_per_position");
+        Path onDjl = dir.resolve("prior-djl");
+        out = run(concat(new String[] {"train", "prior", "--backend", "djl", "--out", onDjl.toString()}, prior));
+        assertThat(out).contains("training on djl").contains("test_nll_per_position");
+        assertThat(Checkpoint.read(onDjl, Checkpoint.KIND_PRIOR).provenance().backend()).isEqualTo("djl");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

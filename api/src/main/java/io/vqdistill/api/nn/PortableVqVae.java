@@ -119,8 +119,7 @@ final class PortableVqVae implements Encoder, Decoder {
         for (int j = 0; j < spec.stages(); j++) {
             int s = spec.stages() - 1 - j;
             boolean last = s == 0;
-            int cout = !last ? spec.channels().get(s - 1)
-                    : gaussian ? spec.head().outputsPerPixel() * imageChannels : spec.channels().get(0);
+            int cout = spec.upChannels(j);
             up.add(weights.transposedConv("decoder.up." + j + ".conv", spec.channels().get(s), cout,
                     spec.stageKernel(s)));
             if (!last || !gaussian) {

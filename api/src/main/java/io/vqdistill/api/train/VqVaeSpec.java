@@ -122,6 +122,20 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         return sides(image.height(), latent.height())[i] % 2 == 0 ? 4 : 3;
     }
 
+    /**
+     * The output channels of decoder stage {@code j} (0 = at the latent grid), the transposed
+     * convolution that undoes encoder stage {@code stages() - 1 - j}: that stage's input channels,
+     * except the last one, which outputs the head's channels for {@link DecoderHead#GAUSSIAN} and
+     * {@code channels.get(0)} for {@link DecoderHead#CATEGORICAL} (a 1x1 convolution follows).
+     */
+    public int upChannels(int j) {
+        int s = stages() - 1 - j;
+        if (s > 0) {
+            return channels.get(s - 1);
+        }
+        return head == DecoderHead.GAUSSIAN ? head.outputsPerPixel() * image.channels() : channels.get(0);
+    }
+
     /** The spatial side at the input of downsampling stage {@code i}; {@code i = stages()} is the latent side. */
     public int side(int i) {
         return sides(image.height(), latent.height())[i];

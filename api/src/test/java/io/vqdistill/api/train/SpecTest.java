@@ -26,6 +26,15 @@ class SpecTest {
     }
 
     @Test
+    void decoderStagesMirrorTheEncoderAndEndInTheHead() {
+        LatentShape l = new LatentShape(4, 4, 16);
+        VqVaeSpec g = new VqVaeSpec(ImageShape.MNIST, l, 8, List.of(16, 32, 64), 1, DecoderHead.GAUSSIAN, 10);
+        assertThat(new int[] {g.upChannels(0), g.upChannels(1), g.upChannels(2)}).containsExactly(32, 16, 2);
+        VqVaeSpec c = new VqVaeSpec(ImageShape.MNIST, l, 8, List.of(16, 32, 64), 1, DecoderHead.CATEGORICAL, 10);
+        assertThat(c.upChannels(2)).isEqualTo(16);
+    }
+
+    @Test
     void unreachableGridListsTheReachableSides() {
         assertThatThrownBy(() -> VqVaeSpec.sides(28, 5)).hasMessageContaining("5x5")
                 .hasMessageContaining("[14, 7, 4, 2, 1]");

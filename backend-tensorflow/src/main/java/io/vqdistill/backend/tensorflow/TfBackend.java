@@ -44,8 +44,9 @@ import org.tensorflow.proto.RewriterConfig;
  * maximum heap): with a small {@code -Xmx} and large tensors, raise or disable (0) that limit.
  *
  * <p>Capabilities: {@link io.vqdistill.api.nn.NetworkOps} ({@link TfNetworkOps}), the convolutions
- * and activations that run portable networks, and checkpoint loading on them ({@link PortableModels}).
- * It does not train.
+ * and activations that run portable networks, checkpoint loading on them ({@link PortableModels}),
+ * and training of both networks ({@link io.vqdistill.api.train.ModelTrainer}: {@link TfModelTrainer},
+ * a graph and session of its own per run).
  */
 public final class TfBackend extends AbstractBackend {
     private static final Logger LOG = LoggerFactory.getLogger(TfBackend.class);
@@ -56,19 +57,24 @@ public final class TfBackend extends AbstractBackend {
     private static final int CONCAT_FAN_IN = 16;
 
     private final TfEngine engine;
+    private final ConfigProto config;
+    private final String pinnedDevice;
     private final String version;
     private final Device device;
     private final List<Device> devices;
     private final List<Capability> capabilities;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private TfBackend(TfEngine engine, String version, Device device, List<Device> devices) {
+    private TfBackend(TfEngine engine, ConfigProto config, String pinnedDevice, String version, Device device,
+            List<Device> devices) {
         this.engine = engine;
+        this.config = config;
+        this.pinnedDevice = pinnedDevice;
         this.version = version;
         this.device = device;
         this.devices = List.copyOf(devices);
         TfNetworkOps ops = new TfNetworkOps(this);
-        this.capabilities = List.of(ops, new PortableModels(this, ops));
+        this.capabilities = List.of(ops, new PortableModels(this, ops), new TfModelTrainer(this));
     }
 
     /**
@@ -114,7 +120,7 @@ public final class TfBackend extends AbstractBackend {
         String version = "TensorFlow Java " + TfBackendProvider.javaApiVersion() + " (TF " + tfVersion + ")";
         LOG.debug("started {} on {} (devices {}, threads {})", version, chosen, found,
                 options.threads() == 0 ? "default" : options.threads());
-        return new TfBackend(engine, version, chosen, found);
+        return new TfBackend(engine, config, pinned, version, chosen, found);
     }
 
     private static ConfigProto config(BackendOptions options) {
@@ -175,6 +181,16 @@ public final class TfBackend extends AbstractBackend {
     @Override
     public List<Device> devices() {
         return devices;
+    }
+
+    /** The session configuration every session of this backend uses (threads, placement, GPU memory). */
+    ConfigProto sessionConfig() {
+        return config;
+    }
+
+    /** The TensorFlow device operations are pinned to, e.g. {@code /device:GPU:1}, or null for TF's choice. */
+    String pinnedDevice() {
+        return pinnedDevice;
     }
 
     @Override

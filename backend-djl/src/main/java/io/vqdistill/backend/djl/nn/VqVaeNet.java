@@ -82,8 +82,7 @@ final class VqVaeNet {
             int s = stages - 1 - j;
             int cin = spec.channels().get(s);
             boolean last = s == 0;
-            int cout = !last ? spec.channels().get(s - 1)
-                    : gaussian ? spec.head().outputsPerPixel() * imageChannels : spec.channels().get(0);
+            int cout = spec.upChannels(j);
             Layers.ConvTranspose t = new Layers.ConvTranspose(p, "decoder.up." + j + ".conv", cin, cout,
                     spec.stageKernel(s), 1, 0);
             if (t.outputSide(spec.side(s + 1)) != spec.side(s)) {

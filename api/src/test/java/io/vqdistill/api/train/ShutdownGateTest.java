@@ -1,4 +1,4 @@
-package io.vqdistill.backend.djl.nn;
+package io.vqdistill.api.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

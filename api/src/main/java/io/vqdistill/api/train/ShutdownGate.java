@@ -1,11 +1,12 @@
-package io.vqdistill.backend.djl.nn;
+package io.vqdistill.api.train;
 
 /**
  * Makes a JVM shutdown (SIGTERM, Ctrl-C) wait until training is between two units of native work,
- * so that libtorch is never torn down under a running computation. Without it a killed training run
- * crashed the JVM instead of exiting (SIGSEGV in {@code dnnl_primitive_execute} during
+ * so that an engine is never torn down under a running computation. Without it a killed DJL
+ * training run crashed the JVM instead of exiting (SIGSEGV in {@code dnnl_primitive_execute} during
  * {@code torchBackward}, with the VM "at safepoint (shutting down)"; seen three times here). The
- * run then resumes from its last completed epoch as before.
+ * run then resumes from its last completed epoch as before. {@link EpochRunner} runs every step,
+ * validation and test evaluation of every engine inside one.
  */
 final class ShutdownGate implements AutoCloseable {
     /** How long a shutdown waits for the current unit of work. */

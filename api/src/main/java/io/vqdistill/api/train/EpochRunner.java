@@ -1,25 +1,20 @@
-package io.vqdistill.backend.djl.nn;
+package io.vqdistill.api.train;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.checkpoint.Checkpoint;
 import io.vqdistill.api.checkpoint.Json;
 import io.vqdistill.api.checkpoint.Provenance;
+import io.vqdistill.api.data.DataSplit;
 import io.vqdistill.api.data.Mnist;
 import io.vqdistill.api.io.AtomicFiles;
 import io.vqdistill.api.io.SafeTensors;
-import io.vqdistill.api.train.EpochMetrics;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingReport;
-import io.vqdistill.api.train.TrainingSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,57 +27,108 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The epoch loop every training run shares: seeded shuffling, Adam steps under gradient recording,
- * validation after each epoch, early stopping with the best epoch's weights written as the
- * checkpoint, a metrics CSV, and a resume state written after every epoch so a killed run continues
- * after its last completed epoch.
+ * The epoch loop every training run of every engine shares: seeded shuffling, one optimiser step
+ * per minibatch, validation after each epoch, early stopping with the best epoch's weights written
+ * as the checkpoint, a metrics CSV, and a resume state written after every epoch so a killed run
+ * continues after its last completed epoch. An engine supplies the network and its optimiser
+ * through the abstract hooks; a JVM shutdown waits for the running step (see {@link ShutdownGate}).
  *
  * <p>Folder layout: {@code config.json} and {@code weights.safetensors} (the best epoch),
  * {@code metrics.csv} (one row per epoch), {@code resume/state.json} and
- * {@code resume/state.safetensors} (the last epoch's weights, buffers and Adam moments; removed
+ * {@code resume/state.safetensors} (the last epoch's weights, buffers and optimiser state; removed
  * once the run finished).
+ *
+ * <p>Hook order: {@link Engine#start} once, then {@link #trainStep} per batch and {@link #validate}
+ * per epoch, {@link Engine#weights} and {@link Engine#optimiserState} when saving,
+ * {@link Engine#loadBest} and {@link #test} at the end, and {@link Engine#release} always. A runner
+ * runs once.
  */
-abstract class EpochLoop {
-    static final String RESUME = "resume";
-    static final String STATE_JSON = "state.json";
-    static final String STATE_WEIGHTS = "state.safetensors";
-    static final String METRICS_CSV = "metrics.csv";
+public abstract class EpochRunner {
+    /** The resume folder inside a checkpoint folder. */
+    public static final String RESUME = "resume";
+    /** The resume bookkeeping file inside {@link #RESUME}. */
+    public static final String STATE_JSON = "state.json";
+    /** The resume weights and optimiser state inside {@link #RESUME}. */
+    public static final String STATE_WEIGHTS = "state.safetensors";
+    /** The per-epoch metrics file. */
+    public static final String METRICS_CSV = "metrics.csv";
     /** The metric early stopping minimises. */
-    static final String VAL_LOSS = "val_loss";
+    public static final String VAL_LOSS = "val_loss";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** The backend recorded in the provenance. */
     protected final Backend backend;
-    protected final NDManager root;
+    /** The optimisation settings. */
     protected final TrainingSpec training;
+    /** The checkpoint folder. */
     protected final Path dir;
+    /** Receives the progress. */
     protected final TrainingListener listener;
     private final String what;
 
-    protected Params params;
-    private Adam adam;
-
-    EpochLoop(String what, Backend backend, NDManager root, TrainingSpec training, Path dir,
-            TrainingListener listener) {
+    /**
+     * @param what     the run's name in messages, e.g. {@link Checkpoint#KIND_VQVAE}
+     * @param backend  the backend recorded in the provenance
+     * @param training the optimisation settings
+     * @param dir      the checkpoint folder, created if missing
+     * @param listener receives the progress
+     */
+    protected EpochRunner(String what, Backend backend, TrainingSpec training, Path dir, TrainingListener listener) {
         this.what = what;
         this.backend = backend;
-        this.root = root;
         this.training = training;
         this.dir = dir;
         this.listener = listener;
     }
 
-    /** Builds the network on {@code p}, whose values are random or read. */
-    protected abstract void build(Params p);
+    // ---- engine hooks -------------------------------------------------------------------------
+
+    /**
+     * The engine side of a run: the network's tensors and its optimiser. Created by
+     * {@link #engine()} once the run is known to train; {@link #release()} is called always.
+     */
+    public interface Engine {
+        /**
+         * Creates the network and its optimiser: drawn from initialisers seeded by the run's seed
+         * when {@code resume} is null, else read from the resume file {@code resume} (weights,
+         * buffers and optimiser state, as {@link #weights} and {@link #optimiserState} wrote them)
+         * after {@code optimiserSteps} steps.
+         */
+        void start(SafeTensors resume, long optimiserSteps);
+
+        /** Number of trainable scalars of the network. */
+        long parameterCount();
+
+        /** Optimiser steps taken so far, across resumes. */
+        long optimiserSteps();
+
+        /** The network's tensors in PyTorch's names and layouts: the checkpoint's weights. */
+        List<SafeTensors.Entry> weights();
+
+        /** The optimiser's state, saved beside {@link #weights()} in the resume file. */
+        List<SafeTensors.Entry> optimiserState();
+
+        /** Replaces the network's tensors by those of {@code best}, the best epoch's checkpoint weights. */
+        void loadBest(SafeTensors best);
+
+        /** Frees the engine's resources; called once, also after a failure. */
+        void release();
+    }
+
+    /** The engine of this run; called once, after the checks that may end a run before it trains. */
+    protected abstract Engine engine();
+
+    /**
+     * One optimiser step on the training items {@code indices}; {@code noise} draws dequantisation
+     * noise. Returns the batch's mean training loss per item, in nats.
+     */
+    protected abstract double trainStep(int[] indices, SplittableRandom noise);
+
+    // ---- task hooks ---------------------------------------------------------------------------
 
     /** Number of training items (images or grids). */
     protected abstract int trainSize();
-
-    /**
-     * The mean training loss per item of the items {@code indices}, as a scalar with a gradient
-     * path to the parameters; arrays go to {@code scope}; {@code noise} draws dequantisation noise.
-     */
-    protected abstract NDArray trainLoss(int[] indices, SplittableRandom noise, NDManager scope);
 
     /** Validation metrics of the current weights, in a fixed order, including {@value #VAL_LOSS}. */
     protected abstract Map<String, Double> validate();
@@ -99,12 +145,21 @@ abstract class EpochLoop {
      */
     protected abstract ObjectNode runKey();
 
-    /** The training settings that belong to {@link #runKey()}. */
-    protected final ObjectNode trainingKey() {
+    /**
+     * The run key of a network described by {@code architecture} trained on {@code data}: the
+     * architecture, the training settings but the epoch limit and patience, the data's description
+     * and training-set size. A run may add more.
+     */
+    protected final ObjectNode runKey(ObjectNode architecture, DataSplit data) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        n.set("architecture", architecture);
         ObjectNode t = training.toJson();
         t.remove("max_epochs");
         t.remove("patience");
-        return t;
+        n.set("training", t);
+        n.put("data", data.description());
+        n.put("train_size", data.train().size());
+        return n;
     }
 
     /** The data description recorded in the provenance. */
@@ -115,8 +170,10 @@ abstract class EpochLoop {
         return Map.of();
     }
 
+    // ---- the loop -----------------------------------------------------------------------------
+
     /** Runs (or resumes, or reports the finished) training. */
-    final TrainingReport run() {
+    public final TrainingReport run() {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -143,35 +200,30 @@ abstract class EpochLoop {
             state = new State(key);
         }
         Path stateWeights = dir.resolve(RESUME).resolve(STATE_WEIGHTS);
-        if (state.epoch > 0) {
-            SafeTensors saved = SafeTensors.read(stateWeights);
-            params = Params.fromFile(root, saved);
-            build(params);
-            params.checkNoUnexpected(Adam.FIRST, Adam.SECOND);
-            adam = new Adam(params, training.learningRate(), saved, state.adamSteps);
-            listener.message(what + ": resuming " + dir + " after epoch " + state.epoch + " (best " + state.bestEpoch
-                    + ")");
-        } else {
-            params = Params.random(root, training.seed());
-            build(params);
-            adam = new Adam(params, training.learningRate(), null, 0);
-        }
-        listener.message(what + ": " + params.parameterCount() + " trainable parameters");
+        Engine engine = engine();
         try {
-            train(state, stateFile, stateWeights);
-            return finish(state, stateFile, stateWeights);
+            if (state.epoch > 0) {
+                engine.start(SafeTensors.read(stateWeights), state.adamSteps);
+                listener.message(what + ": resuming " + dir + " after epoch " + state.epoch + " (best "
+                        + state.bestEpoch + ")");
+            } else {
+                engine.start(null, 0);
+            }
+            listener.message(what + ": " + engine.parameterCount() + " trainable parameters");
+            train(engine, state, stateFile, stateWeights);
+            return finish(engine, state, stateFile);
         } finally {
-            params.close();
+            engine.release();
         }
     }
 
-    private void train(State state, Path stateFile, Path stateWeights) {
+    private void train(Engine engine, State state, Path stateFile, Path stateWeights) {
         int n = trainSize();
         int batch = training.batchSize();
         int batches = Math.max(1, n / batch + (n % batch >= 2 ? 1 : 0));
         listener.started(what, state.epoch + 1, training.maxEpochs(), batches);
         try (ShutdownGate gate = new ShutdownGate(what)) {
-            epochs(state, stateFile, stateWeights, batches, gate);
+            epochs(engine, state, stateFile, stateWeights, batches, gate);
         }
         state.stoppedEarly = state.badEpochs >= training.patience();
         if (state.stoppedEarly) {
@@ -181,7 +233,8 @@ abstract class EpochLoop {
     }
 
     /** Trains until the epoch limit or the patience ends; native work runs inside {@code gate}. */
-    private void epochs(State state, Path stateFile, Path stateWeights, int batches, ShutdownGate gate) {
+    private void epochs(Engine engine, State state, Path stateFile, Path stateWeights, int batches,
+            ShutdownGate gate) {
         int n = trainSize();
         int batch = training.batchSize();
         while (state.epoch < training.maxEpochs() && state.badEpochs < training.patience()) {
@@ -199,7 +252,7 @@ abstract class EpochLoop {
                 double loss;
                 gate.enter();
                 try {
-                    loss = step(idx, noise);
+                    loss = trainStep(idx, noise);
                 } finally {
                     gate.leave();
                 }
@@ -228,46 +281,29 @@ abstract class EpochLoop {
             double seconds = (System.nanoTime() - start) / 1e9;
             state.epoch = epoch;
             state.seconds += seconds;
-            state.adamSteps = adam.steps();
+            state.adamSteps = engine.optimiserSteps();
             if (best) {
                 state.bestValue = val;
                 state.bestEpoch = epoch;
                 state.badEpochs = 0;
-                describe(provenance(epoch, epoch), values).write(dir, params.entries());
+                describe(provenance(epoch, epoch), values).write(dir, engine.weights());
             } else {
                 state.badEpochs++;
             }
             EpochMetrics m = new EpochMetrics(epoch, seconds, best, values);
             state.history.add(m);
             writeCsv(state.history);
-            List<SafeTensors.Entry> entries = new ArrayList<>(params.entries());
-            entries.addAll(adam.entries());
+            List<SafeTensors.Entry> entries = new ArrayList<>(engine.weights());
+            entries.addAll(engine.optimiserState());
             SafeTensors.write(stateWeights, entries, Map.of());
             state.write(stateFile);
             listener.epochDone(m);
         }
     }
 
-    private double step(int[] idx, SplittableRandom noise) {
-        try (NDManager scope = root.newSubManager()) {
-            params.attachTo(scope);
-            adam.attachTo(scope);
-            double loss;
-            try (GradientCollector gc = root.getEngine().newGradientCollector()) {
-                NDArray l = trainLoss(idx, noise, scope);
-                gc.backward(l);
-                loss = l.getFloat();
-            }
-            GradMode.off();
-            adam.update();
-            return loss;
-        }
-    }
-
-    private TrainingReport finish(State state, Path stateFile, Path stateWeights) {
-        params.close();
-        params = Params.fromFile(root, Checkpoint.weights(dir));
-        build(params);
+    private TrainingReport finish(Engine engine, State state, Path stateFile) {
+        Path stateWeights = dir.resolve(RESUME).resolve(STATE_WEIGHTS);
+        engine.loadBest(Checkpoint.weights(dir));
         listener.message(what + ": measuring epoch " + state.bestEpoch + " on the test set");
         Map<String, Double> metrics = new LinkedHashMap<>(state.history.get(state.bestEpoch - 1).values());
         metrics.putAll(test());

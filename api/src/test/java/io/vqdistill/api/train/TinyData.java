@@ -1,15 +1,19 @@
-package io.vqdistill.backend.djl.nn;
+package io.vqdistill.api.train;
 
 import io.vqdistill.api.data.DataSplit;
 import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.api.model.ImageShape;
 
-/** A few synthetic 28x28 images for fast tests: each class draws a bright bar at its own rows. */
-final class TinyData {
+/**
+ * A few synthetic 28x28 images for fast training tests of every backend: each class draws a bright
+ * bar at its own rows.
+ */
+public final class TinyData {
     private TinyData() {
     }
 
-    static ImageSet images(int n, int classes, int offset, String name) {
+    /** {@code n} images of {@code classes} classes, the first of class {@code offset}. */
+    public static ImageSet images(int n, int classes, int offset, String name) {
         byte[] px = new byte[n * 784];
         int[] labels = new int[n];
         for (int i = 0; i < n; i++) {
@@ -25,7 +29,8 @@ final class TinyData {
         return new ImageSet(ImageShape.MNIST, px, labels, classes, name);
     }
 
-    static DataSplit split(int train, int validation, int test) {
+    /** A split of 3 classes with the given sizes. */
+    public static DataSplit split(int train, int validation, int test) {
         return new DataSplit(images(train, 3, 0, "tiny train"), images(validation, 3, 1, "tiny validation"),
                 images(test, 3, 2, "tiny test"), "tiny synthetic bars");
     }

@@ -1,0 +1,101 @@
+package io.vqdistill.backend.djl.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import io.vqdistill.api.io.SafeTensors;
+import io.vqdistill.api.train.EpochRunner;
+import io.vqdistill.api.train.TrainingSpec;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The DJL engine of a training run ({@link EpochRunner.Engine}): the network's {@link Params},
+ * built by a callback, and their {@link Adam}; one step records the loss under a
+ * {@link GradientCollector} and updates outside it.
+ */
+final class DjlRun implements EpochRunner.Engine {
+    private final NDManager root;
+    private final TrainingSpec training;
+    private final Consumer<Params> build;
+    private Params params;
+    private Adam adam;
+
+    /** A run on {@code root} whose network {@code build} registers on the given parameters. */
+    DjlRun(NDManager root, TrainingSpec training, Consumer<Params> build) {
+        this.root = root;
+        this.training = training;
+        this.build = build;
+    }
+
+    @Override
+    public void start(SafeTensors resume, long steps) {
+        if (resume != null) {
+            params = Params.fromFile(root, resume);
+            build.accept(params);
+            params.checkNoUnexpected(Adam.FIRST, Adam.SECOND);
+            adam = new Adam(params, training.learningRate(), resume, steps);
+        } else {
+            params = Params.random(root, training.seed());
+            build.accept(params);
+            adam = new Adam(params, training.learningRate(), null, 0);
+        }
+    }
+
+    /** The current parameters. */
+    Params params() {
+        return params;
+    }
+
+    /** One Adam step on the scalar {@code loss} computes with arrays in the given scope; returns the loss. */
+    double step(Function<NDManager, NDArray> loss) {
+        try (NDManager scope = root.newSubManager()) {
+            params.attachTo(scope);
+            adam.attachTo(scope);
+            double value;
+            try (GradientCollector gc = root.getEngine().newGradientCollector()) {
+                NDArray l = loss.apply(scope);
+                gc.backward(l);
+                value = l.getFloat();
+            }
+            GradMode.off();
+            adam.update();
+            return value;
+        }
+    }
+
+    @Override
+    public long parameterCount() {
+        return params.parameterCount();
+    }
+
+    @Override
+    public long optimiserSteps() {
+        return adam.steps();
+    }
+
+    @Override
+    public List<SafeTensors.Entry> weights() {
+        return params.entries();
+    }
+
+    @Override
+    public List<SafeTensors.Entry> optimiserState() {
+        return adam.entries();
+    }
+
+    @Override
+    public void loadBest(SafeTensors best) {
+        params.close();
+        params = Params.fromFile(root, best);
+        build.accept(params);
+    }
+
+    @Override
+    public void release() {
+        if (params != null) {
+            params.close();
+        }
+    }
+}

@@ -1,0 +1,456 @@
+package io.vqdistill.backend.tensorflow;
+
+import io.vqdistill.api.BackendException;
+import io.vqdistill.api.DType;
+import io.vqdistill.api.FormatException;
+import io.vqdistill.api.io.SafeTensors;
+import io.vqdistill.api.train.EpochRunner;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.tensorflow.DeviceSpec;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.ReduceSum;
+import org.tensorflow.op.core.VarHandleOp;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TType;
+
+/**
+ * A network trained as one TensorFlow graph with a session of its own: the tensors a subclass
+ * registers, each in a resource variable in PyTorch's name and layout (so checkpoints need no
+ * conversion), their gradients ({@link Graph#addGradients}) and one {@code ResourceApplyAdam} per
+ * trainable tensor. It is the {@link EpochRunner.Engine} of one training run; not thread-safe.
+ *
+ * <p>Each variable has its own {@code shared_name}: without one, all of a graph's variables are
+ * one resource. Counters (BatchNorm's {@code num_batches_tracked}) are kept on the Java side.
+ * Initialisation draws, from one generator seeded by the run's seed, each tensor's elements in
+ * registration order, as the DJL backend's {@code Params} does, so both engines start a spec from
+ * the same values.
+ *
+ * <p>Adam is PyTorch's (beta1 0.9, beta2 0.999, eps 1e-8): {@code ResourceApplyAdam} computes
+ * var -= lr_t m / (sqrt(v) + eps') with lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t), which equals
+ * PyTorch's update when eps' is eps sqrt(1 - beta2^t); each step feeds that eps'.
+ *
+ * <p>A subclass registers its tensors and builds its graph in its constructor, then calls
+ * {@link #optimise} once; on a failure there it calls {@link #release()} before rethrowing.
+ */
+abstract class TfGraphNet implements EpochRunner.Engine {
+    /** Name prefix of the first Adam moments in a resume file (as on DJL). */
+    static final String ADAM_FIRST = "adam.m.";
+    /** Name prefix of the second Adam moments in a resume file (as on DJL). */
+    static final String ADAM_SECOND = "adam.v.";
+
+    private static final double BETA1 = 0.9;
+    private static final double BETA2 = 0.999;
+    private static final double EPS = 1e-8;
+    /** From OIHW to TensorFlow's HWIO filter layout. */
+    private static final int[] TO_FILTER = {2, 3, 1, 0};
+
+    /** What a registered tensor is. */
+    enum Kind { TRAINABLE, BUFFER, COUNTER }
+
+    /** The initial value of element {@code index} of a tensor, drawing from {@code rng} if random. */
+    @FunctionalInterface
+    interface Init {
+        double value(SplittableRandom rng, int index);
+    }
+
+    /** A resource variable with a placeholder and an assignment to set it, and an operation reading it. */
+    record Var(Operand<? extends TType> handle, Operand<TFloat32> read, Placeholder<TFloat32> feed, Op assign) {
+    }
+
+    /** One registered tensor; COUNTER slots have no variable. */
+    static final class Slot {
+        final String name;
+        final long[] shape;
+        final Kind kind;
+        final Init init;
+        Var value;
+        Var first;
+        Var second;
+        long count;
+
+        Slot(String name, long[] shape, Kind kind, Init init) {
+            this.name = name;
+            this.shape = shape;
+            this.kind = kind;
+            this.init = init;
+        }
+
+        int size() {
+            return Math.toIntExact(Shape.of(shape).size());
+        }
+
+        /** The variable's value in the graph. */
+        Operand<TFloat32> read() {
+            return value.read();
+        }
+    }
+
+    /** The tensors of a convolution: weight (out, in, kH, kW), bias (out), an optional constant mask on the weight. */
+    record Conv(Slot weight, Slot bias, int stride, int pad, Operand<TFloat32> mask) {
+    }
+
+    /** The graph. */
+    protected final Graph graph;
+    /** Builds operations in {@link #graph}, on the pinned device if any. */
+    protected final Ops tf;
+    private final long seed;
+    private final Map<String, Slot> slots = new LinkedHashMap<>();
+    private final List<Op> trainTargets = new ArrayList<>();
+    private Placeholder<TFloat32> learningRate;
+    private Placeholder<TFloat32> beta1Power;
+    private Placeholder<TFloat32> beta2Power;
+    private Placeholder<TFloat32> epsilon;
+    private Operand<TFloat32> trainLoss;
+    private Session session;
+    private long steps;
+
+    /**
+     * @param seed   seeds the initialisation of a new run
+     * @param device the device to pin every operation to, e.g. {@code /device:GPU:1}, or null
+     */
+    protected TfGraphNet(long seed, String device) {
+        this.seed = seed;
+        this.graph = new Graph();
+        Ops ops = Ops.create(graph);
+        this.tf = device == null ? ops : ops.withDevice(deviceSpec(device));
+    }
+
+    private static DeviceSpec deviceSpec(String device) {
+        String[] parts = device.split(":");
+        return DeviceSpec.newBuilder().deviceType(DeviceSpec.DeviceType.valueOf(parts[1]))
+                .deviceIndex(Integer.parseInt(parts[2])).build();
+    }
+
+    // ---- registration -------------------------------------------------------------------------
+
+    /** Registers a tensor of {@code shape} (PyTorch's layout) named {@code name}. */
+    protected final Slot register(String name, long[] shape, Kind kind, Init init) {
+        Slot s = new Slot(name, shape, kind, init);
+        if (slots.putIfAbsent(name, s) != null) {
+            throw new IllegalStateException("tensor name '" + name + "' registered twice");
+        }
+        if (kind != Kind.COUNTER) {
+            s.value = variable(name, shape);
+        }
+        if (kind == Kind.TRAINABLE) {
+            s.first = variable(ADAM_FIRST + name, shape);
+            s.second = variable(ADAM_SECOND + name, shape);
+        }
+        return s;
+    }
+
+    private Var variable(String name, long[] shape) {
+        Operand<? extends TType> handle = tf.varHandleOp(TFloat32.class, Shape.of(shape),
+                VarHandleOp.sharedName(name));
+        Placeholder<TFloat32> feed = tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(shape)));
+        return new Var(handle, tf.readVariableOp(handle, TFloat32.class), feed, tf.assignVariableOp(handle, feed));
+    }
+
+    /** A trainable tensor drawn from U(-bound, bound). */
+    protected final Slot uniform(String name, long[] shape, double bound) {
+        return register(name, shape, Kind.TRAINABLE, (r, i) -> (2 * r.nextDouble() - 1) * bound);
+    }
+
+    /** A trainable tensor drawn from N(0, std^2). */
+    protected final Slot normal(String name, long[] shape, double std) {
+        return register(name, shape, Kind.TRAINABLE, (r, i) -> r.nextGaussian() * std);
+    }
+
+    /** A convolution with PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+    protected final Conv conv(String name, int in, int out, int kH, int kW, int stride, int pad,
+            Operand<TFloat32> mask) {
+        double bound = 1 / Math.sqrt((double) in * kH * kW);
+        return new Conv(uniform(name + ".weight", new long[] {out, in, kH, kW}, bound),
+                uniform(name + ".bias", new long[] {out}, bound), stride, pad, mask);
+    }
+
+    /** The convolution {@code c} of NHWC {@code h}, zero-padded by {@code c.pad()} on every side. */
+    protected final Operand<TFloat32> apply(Conv c, Operand<TFloat32> h) {
+        int p = c.pad();
+        Operand<TFloat32> padded = p == 0 ? h
+                : tf.pad(h, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
+        Operand<TFloat32> w = c.mask() == null ? c.weight().read() : tf.math.mul(c.weight().read(), c.mask());
+        Operand<TFloat32> y = tf.nn.conv2d(padded, filter(w), List.of(1L, (long) c.stride(), (long) c.stride(), 1L),
+                "VALID");
+        return tf.nn.biasAdd(y, c.bias().read());
+    }
+
+    /** A weight in OIHW, or PyTorch's transposed (in, out, kH, kW), in TensorFlow's filter layout. */
+    protected final Operand<TFloat32> filter(Operand<TFloat32> weight) {
+        return tf.linalg.transpose(weight, tf.constant(TO_FILTER));
+    }
+
+    /**
+     * Log-softmax over the last axis of {@code t}, returned in {@code shape} (-1 for the batch).
+     * Computed on a [-1, last] reshape: the C++ gradient of {@code LogSoftmax} in TF 2.18 sums over
+     * axis 1, which is the class axis of a matrix only.
+     */
+    protected final Operand<TFloat32> logSoftmax(Operand<TFloat32> t, int... shape) {
+        Operand<TFloat32> rows = tf.reshape(t, tf.constant(new int[] {-1, shape[shape.length - 1]}));
+        return tf.reshape(tf.nn.logSoftmax(rows), tf.constant(shape));
+    }
+
+    /** The sum of {@code t} over {@code axes}. */
+    protected final Operand<TFloat32> sum(Operand<TFloat32> t, int... axes) {
+        return tf.reduceSum(t, tf.constant(axes), ReduceSum.keepDims(false));
+    }
+
+    private List<Slot> trainable() {
+        return slots.values().stream().filter(s -> s.kind == Kind.TRAINABLE).toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Operand<TFloat32> floats(Output<?> o) {
+        return (Output<TFloat32>) o;
+    }
+
+    /**
+     * Adds the gradients of {@code loss} with respect to every trainable tensor and their Adam
+     * updates, which {@link #step} runs with {@code extraTargets}, and starts the session.
+     */
+    protected final void optimise(Operand<TFloat32> loss, List<Op> extraTargets, ConfigProto config) {
+        learningRate = tf.placeholder(TFloat32.class);
+        beta1Power = tf.placeholder(TFloat32.class);
+        beta2Power = tf.placeholder(TFloat32.class);
+        epsilon = tf.placeholder(TFloat32.class);
+        trainLoss = loss;
+        List<Slot> trainable = trainable();
+        Output<?>[] reads = new Output<?>[trainable.size()];
+        for (int i = 0; i < reads.length; i++) {
+            reads[i] = trainable.get(i).read().asOutput();
+        }
+        Output<?>[] grads = graph.addGradients(loss.asOutput(), reads);
+        for (int i = 0; i < grads.length; i++) {
+            Slot s = trainable.get(i);
+            if (grads[i] == null) {
+                throw new IllegalStateException("no gradient reaches " + s.name);
+            }
+            trainTargets.add(tf.train.resourceApplyAdam(s.value.handle(), s.first.handle(), s.second.handle(),
+                    beta1Power, beta2Power, learningRate, tf.constant((float) BETA1), tf.constant((float) BETA2),
+                    epsilon, floats(grads[i])));
+        }
+        trainTargets.addAll(extraTargets);
+        session = new Session(graph, config);
+    }
+
+    // ---- values -------------------------------------------------------------------------------
+
+    @Override
+    public void start(SafeTensors resume, long optimiserSteps) {
+        if (resume == null) {
+            initialise();
+        } else {
+            load(resume, true, optimiserSteps);
+        }
+    }
+
+    @Override
+    public void loadBest(SafeTensors best) {
+        load(best, false, steps);
+    }
+
+    /** Sets every tensor from its initialiser, seeded by the run's seed, and zeroes Adam. */
+    private void initialise() {
+        SplittableRandom rng = new SplittableRandom(seed);
+        List<Var> vars = new ArrayList<>();
+        List<float[]> values = new ArrayList<>();
+        for (Slot s : slots.values()) {
+            if (s.kind == Kind.COUNTER) {
+                s.count = 0;
+                continue;
+            }
+            float[] v = new float[s.size()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) s.init.value(rng, i);
+            }
+            vars.add(s.value);
+            values.add(v);
+            if (s.kind == Kind.TRAINABLE) {
+                vars.add(s.first);
+                values.add(new float[v.length]);
+                vars.add(s.second);
+                values.add(new float[v.length]);
+            }
+        }
+        assign(vars, values);
+        steps = 0;
+    }
+
+    /**
+     * Sets every tensor from {@code file}, where each must be present with its shape; with
+     * {@code optimiser} also Adam's moments, else the moments are zero; the step count becomes
+     * {@code adamSteps}. A tensor the architecture lacks is an error naming it.
+     */
+    private void load(SafeTensors file, boolean optimiser, long adamSteps) {
+        List<String> unexpected = new ArrayList<>();
+        for (String n : file.names()) {
+            boolean moment = n.startsWith(ADAM_FIRST) || n.startsWith(ADAM_SECOND);
+            if (!slots.containsKey(n) && !(optimiser && moment)) {
+                unexpected.add(n);
+            }
+        }
+        if (!unexpected.isEmpty()) {
+            throw new FormatException(file.file() + ": tensors " + unexpected + " are not part of this architecture");
+        }
+        List<Var> vars = new ArrayList<>();
+        List<float[]> values = new ArrayList<>();
+        for (Slot s : slots.values()) {
+            if (s.kind == Kind.COUNTER) {
+                s.count = file.get(s.name, DType.INT64).buffer().getLong(0);
+                continue;
+            }
+            vars.add(s.value);
+            values.add(file.get(s.name, DType.FLOAT32, s.shape).toFloats());
+            if (s.kind == Kind.TRAINABLE) {
+                vars.add(s.first);
+                values.add(optimiser ? file.get(ADAM_FIRST + s.name, DType.FLOAT32, s.shape).toFloats()
+                        : new float[s.size()]);
+                vars.add(s.second);
+                values.add(optimiser ? file.get(ADAM_SECOND + s.name, DType.FLOAT32, s.shape).toFloats()
+                        : new float[s.size()]);
+            }
+        }
+        assign(vars, values);
+        steps = adamSteps;
+    }
+
+    private void assign(List<Var> vars, List<float[]> values) {
+        List<TFloat32> tensors = new ArrayList<>();
+        try {
+            Session.Runner r = session.runner();
+            for (int i = 0; i < vars.size(); i++) {
+                Var v = vars.get(i);
+                TFloat32 t = (TFloat32) TfTypes.fromArray(values.get(i), DType.FLOAT32, v.feed().shape().asArray());
+                tensors.add(t);
+                r.feed(v.feed(), t).addTarget(v.assign());
+            }
+            run(r).close();
+        } finally {
+            tensors.forEach(TFloat32::close);
+        }
+    }
+
+    @Override
+    public long parameterCount() {
+        return trainable().stream().mapToLong(Slot::size).sum();
+    }
+
+    @Override
+    public long optimiserSteps() {
+        return steps;
+    }
+
+    @Override
+    public List<SafeTensors.Entry> weights() {
+        List<Slot> held = slots.values().stream().filter(s -> s.kind != Kind.COUNTER).toList();
+        List<float[]> values = read(held.stream().map(s -> s.value).toList());
+        List<SafeTensors.Entry> out = new ArrayList<>();
+        int i = 0;
+        for (Slot s : slots.values()) {
+            if (s.kind == Kind.COUNTER) {
+                out.add(SafeTensors.Entry.of(s.name, new long[] {s.count}, s.shape));
+            } else {
+                out.add(SafeTensors.Entry.of(s.name, values.get(i++), s.shape));
+            }
+        }
+        return out;
+    }
+
+    /** Adam's moments, named as on DJL ({@value #ADAM_FIRST}name, {@value #ADAM_SECOND}name). */
+    @Override
+    public List<SafeTensors.Entry> optimiserState() {
+        List<Slot> trainable = trainable();
+        List<Var> vars = new ArrayList<>();
+        for (Slot s : trainable) {
+            vars.add(s.first);
+            vars.add(s.second);
+        }
+        List<float[]> values = read(vars);
+        List<SafeTensors.Entry> out = new ArrayList<>();
+        for (int i = 0; i < trainable.size(); i++) {
+            Slot s = trainable.get(i);
+            out.add(SafeTensors.Entry.of(ADAM_FIRST + s.name, values.get(2 * i), s.shape));
+            out.add(SafeTensors.Entry.of(ADAM_SECOND + s.name, values.get(2 * i + 1), s.shape));
+        }
+        return out;
+    }
+
+    private List<float[]> read(List<Var> vars) {
+        Session.Runner r = session.runner();
+        for (Var v : vars) {
+            r.fetch(v.read());
+        }
+        List<float[]> out = new ArrayList<>();
+        try (Result result = run(r)) {
+            for (int i = 0; i < vars.size(); i++) {
+                out.add((float[]) TfTypes.toArray((TType) result.get(i)));
+            }
+        }
+        return out;
+    }
+
+    // ---- running ------------------------------------------------------------------------------
+
+    /** A runner of the session, to feed a batch into. */
+    protected final Session.Runner runner() {
+        return session.runner();
+    }
+
+    /**
+     * One Adam step with learning rate {@code lr} on the batch {@code r} feeds; {@code feeds}
+     * collects the tensors to close. Returns the loss.
+     */
+    protected final double step(Session.Runner r, double lr, List<TType> feeds) {
+        steps++;
+        double c2 = 1 - Math.pow(BETA2, steps);
+        r.feed(learningRate, own(feeds, TFloat32.scalarOf((float) lr)))
+                .feed(beta1Power, own(feeds, TFloat32.scalarOf((float) Math.pow(BETA1, steps))))
+                .feed(beta2Power, own(feeds, TFloat32.scalarOf((float) Math.pow(BETA2, steps))))
+                .feed(epsilon, own(feeds, TFloat32.scalarOf((float) (EPS * Math.sqrt(c2)))))
+                .fetch(trainLoss);
+        trainTargets.forEach(r::addTarget);
+        try (Result result = run(r)) {
+            return ((TFloat32) result.get(0)).getFloat();
+        }
+    }
+
+    /** Adds {@code t} to {@code feeds} and returns it. */
+    protected static <T extends TType> T own(List<TType> feeds, T t) {
+        feeds.add(t);
+        return t;
+    }
+
+    /** Runs {@code r}; an engine failure becomes a {@link BackendException}. */
+    protected static Result run(Session.Runner r) {
+        try {
+            return r.run();
+        } catch (RuntimeException e) {
+            throw new BackendException("TensorFlow training graph failed: " + e, e);
+        }
+    }
+
+    /** Closes the session and the graph. */
+    @Override
+    public void release() {
+        try {
+            if (session != null) {
+                session.close();
+            }
+        } finally {
+            graph.close();
+        }
+    }
+}

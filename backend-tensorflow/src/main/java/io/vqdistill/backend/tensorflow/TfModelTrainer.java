@@ -1,0 +1,42 @@
+package io.vqdistill.backend.tensorflow;
+
+import io.vqdistill.api.data.DataSplit;
+import io.vqdistill.api.train.ModelTrainer;
+import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.api.train.TrainingListener;
+import io.vqdistill.api.train.TrainingReport;
+import io.vqdistill.api.train.TrainingSpec;
+import io.vqdistill.api.train.VqVaeSpec;
+import java.nio.file.Path;
+
+/**
+ * Trains the VQ-VAE and the prior on TensorFlow: each run builds its network, gradients and Adam
+ * updates as one graph with a session of its own ({@link TfVqVaeNet}, {@link TfPixelCnnNet}); the
+ * epoch loop, resume and early stopping are the engine-independent
+ * {@link io.vqdistill.api.train.EpochRunner}'s, and checkpoints are in PyTorch's names and
+ * layouts, readable by every backend. Runs are independent: several may run at once.
+ */
+final class TfModelTrainer implements ModelTrainer {
+    private final TfBackend backend;
+
+    TfModelTrainer(TfBackend backend) {
+        this.backend = backend;
+    }
+
+    @Override
+    public TrainingReport trainVqVae(VqVaeSpec spec, TrainingSpec training, DataSplit data, Path dir,
+            TrainingListener listener) {
+        return new TfVqVaeTraining(spec, training, data, backend, dir, listener).run();
+    }
+
+    @Override
+    public TrainingReport trainPrior(PriorSpec spec, TrainingSpec training, Path vqVaeDir, DataSplit data, Path dir,
+            TrainingListener listener) {
+        return new TfPriorTraining(spec, training, vqVaeDir, data, backend, dir, listener).run();
+    }
+
+    @Override
+    public String toString() {
+        return capabilityName() + " (backend " + backend.name() + ")";
+    }
+}

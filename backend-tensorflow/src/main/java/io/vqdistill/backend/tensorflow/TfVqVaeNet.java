@@ -1,0 +1,327 @@
+package io.vqdistill.backend.tensorflow;
+
+import io.vqdistill.api.DType;
+import io.vqdistill.api.train.DecoderHead;
+import io.vqdistill.api.train.VqVaeRunner;
+import io.vqdistill.api.train.VqVaeSpec;
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.ReduceSum;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.family.TType;
+
+/**
+ * The VQ-VAE of a {@link VqVaeSpec} as a {@link TfGraphNet}: the network in training mode
+ * (BatchNorm on batch statistics, running statistics updated with PyTorch's momentum 0.1 and the
+ * unbiased batch variance) with its Adam updates, and the network in inference mode (running
+ * statistics) for evaluation. NHWC inside, which TensorFlow's CPU convolutions want; padding is a
+ * {@code Pad} (or, for transposed convolutions, a crop) around {@code VALID} convolutions, since
+ * the C++ gradients of TF 2.18 drop the {@code EXPLICIT} padding attribute. Tensor names, layouts
+ * and initialisation are those of the DJL backend's network of the same spec.
+ */
+final class TfVqVaeNet extends TfGraphNet {
+    private static final float BN_MOMENTUM = 0.1f;
+    private static final float BN_EPS = 1e-5f;
+    private static final int[] TO_NHWC = {0, 2, 3, 1};
+
+    /** The tensors of a BatchNorm layer. */
+    private record Norm(Slot gamma, Slot beta, Slot mean, Slot var, Slot batches) {
+    }
+
+    /** The tensors of a stride-2 transposed convolution with padding 1, and its output side and channels. */
+    private record ConvT(Slot weight, Slot bias, int side, int out) {
+    }
+
+    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
+    private record Residual(Conv conv1, Norm bn1, Conv conv2, Norm bn2) {
+    }
+
+    /** The outputs of one forward pass. */
+    private record Forward(Operand<TFloat32> nll, Operand<TFloat32> codebookLoss, Operand<TFloat32> commitmentLoss,
+            Operand<TInt64> codes) {
+    }
+
+    private final VqVaeSpec spec;
+    private final List<Norm> norms = new ArrayList<>();
+    private final List<Op> updates = new ArrayList<>();
+
+    private final List<Conv> down = new ArrayList<>();
+    private final List<Norm> downNorm = new ArrayList<>();
+    private final List<Residual> encoderRes = new ArrayList<>();
+    private final Conv encoderProj;
+    private final Slot codebook;
+    private final Conv decoderProj;
+    private final List<Residual> decoderRes = new ArrayList<>();
+    private final List<ConvT> up = new ArrayList<>();
+    private final List<Norm> upNorm = new ArrayList<>();
+    private final Conv head;
+
+    private final Placeholder<TFloat32> x;
+    private final Placeholder<TInt32> levels;
+    private final Forward eval;
+    private final Operand<TFloat32> evalNllSum;
+
+    /**
+     * Builds the graph of {@code spec} and starts its session.
+     *
+     * @param seed   seeds the initialisation of a new run
+     * @param config the session configuration of the backend
+     * @param device the device to pin every operation to, e.g. {@code /device:GPU:1}, or null
+     */
+    TfVqVaeNet(VqVaeSpec spec, long seed, ConfigProto config, String device) {
+        super(seed, device);
+        this.spec = spec;
+        try {
+            int stages = spec.stages();
+            int imageChannels = spec.image().channels();
+            int in = imageChannels;
+            for (int i = 0; i < stages; i++) {
+                int c = spec.channels().get(i);
+                down.add(conv("encoder.down." + i + ".conv", in, c, spec.stageKernel(i), 2, 1));
+                downNorm.add(norm("encoder.down." + i + ".bn", c));
+                in = c;
+            }
+            int latentChannels = in;
+            for (int r = 0; r < spec.residualBlocks(); r++) {
+                encoderRes.add(residual("encoder.res." + r, latentChannels));
+            }
+            encoderProj = conv("encoder.proj", latentChannels, spec.embeddingDim(), 1, 1, 0);
+            int k = spec.latent().codebookSize();
+            codebook = uniform("codebook.weight", new long[] {k, spec.embeddingDim()}, 1.0 / k);
+            decoderProj = conv("decoder.proj", spec.embeddingDim(), latentChannels, 3, 1, 1);
+            for (int r = 0; r < spec.residualBlocks(); r++) {
+                decoderRes.add(residual("decoder.res." + r, latentChannels));
+            }
+            boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
+            for (int j = 0; j < stages; j++) {
+                int s = stages - 1 - j;
+                int cin = spec.channels().get(s);
+                boolean last = s == 0;
+                int cout = spec.upChannels(j);
+                int kernel = spec.stageKernel(s);
+                int outSide = (spec.side(s + 1) - 1) * 2 - 2 + kernel;
+                if (outSide != spec.side(s)) {
+                    throw new IllegalStateException("decoder stage " + j + " maps side " + spec.side(s + 1) + " to "
+                            + outSide + ", expected " + spec.side(s));
+                }
+                String name = "decoder.up." + j + ".conv";
+                double bound = 1 / Math.sqrt((double) cout * kernel * kernel);
+                up.add(new ConvT(uniform(name + ".weight", new long[] {cin, cout, kernel, kernel}, bound),
+                        uniform(name + ".bias", new long[] {cout}, bound), spec.side(s), cout));
+                if (!last || !gaussian) {
+                    upNorm.add(norm("decoder.up." + j + ".bn", cout));
+                }
+            }
+            head = gaussian ? null : conv("decoder.head", spec.channels().get(0),
+                    imageChannels * spec.head().outputsPerPixel(), 1, 1, 0);
+
+            x = tf.placeholder(TFloat32.class);
+            levels = tf.placeholder(TInt32.class);
+            Forward train = forward(true);
+            Operand<TFloat32> trainLoss = tf.math.add(tf.math.add(tf.math.mean(train.nll(), tf.constant(0)),
+                    train.codebookLoss()), tf.math.mul(tf.constant((float) spec.beta()), train.commitmentLoss()));
+            eval = forward(false);
+            evalNllSum = sum(eval.nll(), 0);
+            optimise(trainLoss, updates, config);
+        } catch (RuntimeException | Error e) {
+            release();
+            throw e;
+        }
+    }
+
+    // ---- registration -------------------------------------------------------------------------
+
+    private Conv conv(String name, int in, int out, int k, int stride, int pad) {
+        return conv(name, in, out, k, k, stride, pad, null);
+    }
+
+    private Norm norm(String name, int channels) {
+        long[] c = {channels};
+        Norm n = new Norm(register(name + ".weight", c, Kind.TRAINABLE, (r, i) -> 1),
+                register(name + ".bias", c, Kind.TRAINABLE, (r, i) -> 0),
+                register(name + ".running_mean", c, Kind.BUFFER, (r, i) -> 0),
+                register(name + ".running_var", c, Kind.BUFFER, (r, i) -> 1),
+                register(name + ".num_batches_tracked", new long[0], Kind.COUNTER, (r, i) -> 0));
+        norms.add(n);
+        return n;
+    }
+
+    private Residual residual(String name, int c) {
+        return new Residual(conv(name + ".conv1", c, c, 3, 1, 1), norm(name + ".bn1", c),
+                conv(name + ".conv2", c, c, 1, 1, 0), norm(name + ".bn2", c));
+    }
+
+    // ---- the network --------------------------------------------------------------------------
+
+    /** PyTorch's ConvTranspose2d with stride 2 and padding 1: the unpadded transposed convolution, cropped. */
+    private Operand<TFloat32> apply(ConvT c, Operand<TFloat32> h) {
+        int full = c.side() + 2;
+        Operand<TInt32> batch = tf.slice(tf.shape(h), tf.constant(new int[] {0}), tf.constant(new int[] {1}));
+        Operand<TInt32> sizes = tf.concat(List.of(batch, tf.constant(new int[] {full, full, c.out()})),
+                tf.constant(0));
+        Operand<TFloat32> y = tf.nn.conv2dBackpropInput(sizes, filter(c.weight().read()), h,
+                List.of(1L, 2L, 2L, 1L), "VALID");
+        Operand<TFloat32> cropped = tf.slice(y, tf.constant(new int[] {0, 1, 1, 0}),
+                tf.constant(new int[] {-1, c.side(), c.side(), -1}));
+        return tf.nn.biasAdd(cropped, c.bias().read());
+    }
+
+    /** BatchNorm over the last axis of NHWC {@code h}; in training also queues the running-statistics updates. */
+    private Operand<TFloat32> apply(Norm n, Operand<TFloat32> h, boolean training) {
+        Operand<TInt32> axes = tf.constant(new int[] {0, 1, 2});
+        Operand<TFloat32> mean;
+        Operand<TFloat32> var;
+        Operand<TFloat32> centred;
+        if (training) {
+            mean = tf.math.mean(h, axes);
+            centred = tf.math.sub(h, mean);
+            var = tf.math.mean(tf.math.square(centred), axes);
+            Operand<TFloat32> count = tf.dtypes.cast(tf.math.div(tf.size(h), tf.size(mean)), TFloat32.class);
+            Operand<TFloat32> unbiased = tf.math.div(tf.math.mul(tf.stopGradient(var), count),
+                    tf.math.sub(count, tf.constant(1f)));
+            updates.add(momentum(n.mean(), tf.stopGradient(mean)));
+            updates.add(momentum(n.var(), unbiased));
+        } else {
+            mean = n.mean().read();
+            var = n.var().read();
+            centred = tf.math.sub(h, mean);
+        }
+        Operand<TFloat32> scale = tf.math.mul(tf.math.rsqrt(tf.math.add(var, tf.constant(BN_EPS))),
+                n.gamma().read());
+        return tf.math.add(tf.math.mul(centred, scale), n.beta().read());
+    }
+
+    private Op momentum(Slot running, Operand<TFloat32> batch) {
+        Operand<TFloat32> kept = tf.math.mul(tf.readVariableOp(running.value.handle(), TFloat32.class),
+                tf.constant(1 - BN_MOMENTUM));
+        return tf.assignVariableOp(running.value.handle(), tf.math.add(kept, tf.math.mul(batch,
+                tf.constant(BN_MOMENTUM))));
+    }
+
+    private Operand<TFloat32> apply(Residual r, Operand<TFloat32> h, boolean training) {
+        Operand<TFloat32> a = apply(r.bn1(), apply(r.conv1(), tf.nn.relu(h)), training);
+        return tf.math.add(h, apply(r.bn2(), apply(r.conv2(), tf.nn.relu(a)), training));
+    }
+
+    private Forward forward(boolean training) {
+        Operand<TFloat32> image = tf.linalg.transpose(x, tf.constant(TO_NHWC));
+        Operand<TFloat32> batch = tf.dtypes.cast(tf.gather(tf.shape(x), tf.constant(0), tf.constant(0)),
+                TFloat32.class);
+        Operand<TFloat32> h = image;
+        for (int i = 0; i < down.size(); i++) {
+            h = tf.nn.relu(apply(downNorm.get(i), apply(down.get(i), h), training));
+        }
+        for (Residual r : encoderRes) {
+            h = apply(r, h, training);
+        }
+        Operand<TFloat32> ze = apply(encoderProj, h);
+        int d = spec.embeddingDim();
+        int side = spec.latent().height();
+        Operand<TFloat32> flat = tf.reshape(ze, tf.constant(new int[] {-1, d}));
+        Operand<TFloat32> cb = codebook.read();
+        Operand<TFloat32> sgFlat = tf.stopGradient(flat);
+        Operand<TFloat32> sgCb = tf.stopGradient(cb);
+        Operand<TFloat32> dist = tf.math.add(tf.math.sub(
+                tf.reduceSum(tf.math.square(sgFlat), tf.constant(1), ReduceSum.keepDims(true)),
+                tf.math.mul(tf.linalg.matMul(sgFlat, sgCb, MatMul.transposeB(true)),
+                        tf.constant(2f))),
+                tf.reshape(sum(tf.math.square(sgCb), 1), tf.constant(new int[] {1, -1})));
+        Operand<TInt64> codes = tf.math.argMin(dist, tf.constant(1));
+        Operand<TFloat32> zq = tf.gather(cb, codes, tf.constant(0));
+        Operand<TFloat32> codebookLoss = tf.math.div(sum(tf.math.square(tf.math.sub(zq, sgFlat)), 0, 1), batch);
+        Operand<TFloat32> commitment = tf.math.div(sum(tf.math.square(tf.math.sub(flat, tf.stopGradient(zq))), 0, 1),
+                batch);
+        Operand<TFloat32> decoderIn = training ? tf.math.add(flat, tf.stopGradient(tf.math.sub(zq, flat))) : zq;
+        Operand<TFloat32> g = tf.reshape(decoderIn, tf.constant(new int[] {-1, side, side, d}));
+        g = apply(decoderProj, g);
+        for (Residual r : decoderRes) {
+            g = apply(r, g, training);
+        }
+        g = tf.nn.relu(g);
+        for (int j = 0; j < up.size(); j++) {
+            g = apply(up.get(j), g);
+            if (j < upNorm.size()) {
+                g = tf.nn.relu(apply(upNorm.get(j), g, training));
+            }
+        }
+        Operand<TFloat32> out = head == null ? g : apply(head, g);
+        return new Forward(nll(out, image), codebookLoss, commitment, codes);
+    }
+
+    /** Negative log-likelihood per image [B], nats, of the NHWC decoder output {@code out}. */
+    private Operand<TFloat32> nll(Operand<TFloat32> out, Operand<TFloat32> image) {
+        int c = spec.image().channels();
+        if (spec.head() == DecoderHead.GAUSSIAN) {
+            List<Output<TFloat32>> parts = tf.split(tf.constant(3), out, 2L).output();
+            Operand<TFloat32> mean = tf.math.sigmoid(parts.get(0));
+            Operand<TFloat32> logVar = tf.math.minimum(tf.math.maximum(parts.get(1),
+                    tf.constant((float) DecoderHead.LOG_VAR_MIN)), tf.constant((float) DecoderHead.LOG_VAR_MAX));
+            Operand<TFloat32> sq = tf.math.mul(tf.math.square(tf.math.sub(image, mean)),
+                    tf.math.exp(tf.math.neg(logVar)));
+            Operand<TFloat32> perPixel = tf.math.mul(tf.math.add(tf.math.add(logVar, sq),
+                    tf.constant((float) Math.log(2 * Math.PI))), tf.constant(0.5f));
+            return sum(perPixel, 1, 2, 3);
+        }
+        int side = spec.image().height();
+        Operand<TFloat32> logp = logSoftmax(out, -1, side, side, c, DecoderHead.LEVELS);
+        Operand<TInt32> lv = tf.linalg.transpose(levels, tf.constant(TO_NHWC));
+        Operand<TFloat32> picked = tf.math.mul(logp, tf.oneHot(lv, tf.constant(DecoderHead.LEVELS), tf.constant(1f),
+                tf.constant(0f)));
+        return tf.math.neg(sum(picked, 1, 2, 3, 4));
+    }
+
+    // ---- running ------------------------------------------------------------------------------
+
+    /**
+     * One Adam step with learning rate {@code lr} on images {@code pixels} (NCHW, B images) and,
+     * for a categorical head, their levels; returns the batch's mean loss per image.
+     */
+    double trainStep(float[] pixels, int[] levelValues, int b, double lr) {
+        List<TType> feeds = new ArrayList<>();
+        try {
+            double loss = step(feedImages(runner(), pixels, levelValues, b, feeds), lr, feeds);
+            for (Norm n : norms) {
+                n.batches().count++;
+            }
+            return loss;
+        } finally {
+            feeds.forEach(TType::close);
+        }
+    }
+
+    /** The network in inference mode on B images (NCHW) and, for a categorical head, their levels. */
+    VqVaeRunner.BatchEvaluation evaluate(float[] pixels, int[] levelValues, int b) {
+        List<TType> feeds = new ArrayList<>();
+        try {
+            Session.Runner r = feedImages(runner(), pixels, levelValues, b, feeds)
+                    .fetch(evalNllSum).fetch(eval.codebookLoss()).fetch(eval.commitmentLoss())
+                    .fetch(eval.codes());
+            try (Result result = run(r)) {
+                return new VqVaeRunner.BatchEvaluation(((TFloat32) result.get(0)).getFloat(),
+                        ((TFloat32) result.get(1)).getFloat(), ((TFloat32) result.get(2)).getFloat(),
+                        (long[]) TfTypes.toArray((TType) result.get(3)));
+            }
+        } finally {
+            feeds.forEach(TType::close);
+        }
+    }
+
+    private Session.Runner feedImages(Session.Runner r, float[] pixels, int[] levelValues, int b, List<TType> feeds) {
+        long[] shape = {b, spec.image().channels(), spec.image().height(), spec.image().width()};
+        r.feed(x, own(feeds, TfTypes.fromArray(pixels, DType.FLOAT32, shape)));
+        if (spec.head() == DecoderHead.CATEGORICAL) {
+            r.feed(levels, own(feeds, TfTypes.fromArray(levelValues, DType.INT32, shape)));
+        }
+        return r;
+    }
+}

@@ -1,0 +1,47 @@
+package io.vqdistill.backend.tensorflow;
+
+import io.vqdistill.api.data.DataSplit;
+import io.vqdistill.api.data.ImageSet;
+import io.vqdistill.api.train.DecoderHead;
+import io.vqdistill.api.train.EpochRunner;
+import io.vqdistill.api.train.TrainingListener;
+import io.vqdistill.api.train.TrainingSpec;
+import io.vqdistill.api.train.VqVaeRunner;
+import io.vqdistill.api.train.VqVaeSpec;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/** Trains a {@link TfVqVaeNet} (the run's engine) on a {@link DataSplit}; the epoch loop is {@link VqVaeRunner}'s. */
+final class TfVqVaeTraining extends VqVaeRunner {
+    private final TfBackend tfBackend;
+    private TfVqVaeNet net;
+
+    TfVqVaeTraining(VqVaeSpec spec, TrainingSpec training, DataSplit data, TfBackend backend, Path dir,
+            TrainingListener listener) {
+        super(spec, training, data, backend, dir, listener);
+        this.tfBackend = backend;
+    }
+
+    @Override
+    protected EpochRunner.Engine engine() {
+        net = new TfVqVaeNet(spec, training.seed(), tfBackend.sessionConfig(), tfBackend.pinnedDevice());
+        return net;
+    }
+
+    @Override
+    protected double trainStep(int[] indices, SplittableRandom noise) {
+        ImageSet set = data.train();
+        return net.trainStep(set.dequantised(indices, noise), levels(set, indices), indices.length,
+                training.learningRate());
+    }
+
+    @Override
+    protected BatchEvaluation evaluateBatch(ImageSet set, int[] indices, SplittableRandom noise) {
+        return net.evaluate(set.dequantised(indices, noise), levels(set, indices), indices.length);
+    }
+
+    /** The levels a categorical head is scored on, else null. */
+    private int[] levels(ImageSet set, int[] indices) {
+        return spec.head() == DecoderHead.CATEGORICAL ? set.levels(indices) : null;
+    }
+}

@@ -1,6 +1,7 @@
 package io.vqdistill.api.nn;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.DType;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.Decoder;
@@ -10,6 +11,7 @@ import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.train.DecoderHead;
 import io.vqdistill.api.train.VqVaeSpec;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,21 +152,16 @@ final class PortableVqVae implements Encoder, Decoder {
     public synchronized Tensor encode(Tensor images) {
         ModelArguments.images("encode", images, spec.image());
         long b = images.shape(0);
-        int positions = spec.latent().positions();
-        long[] codes = new long[Math.toIntExact(b * positions)];
-        float[] pixels = images.toFloatArray();
-        int stride = spec.image().pixels();
-        for (int from = 0; from < b; from += CHUNK) {
-            int n = (int) Math.min(CHUNK, b - from);
-            try (TensorScope scope = TensorScope.open()) {
-                float[] part = new float[n * stride];
-                System.arraycopy(pixels, from * stride, part, 0, part.length);
-                Tensor x = backend.of(part, n, spec.image().channels(), spec.image().height(), spec.image().width());
-                long[] chunk = nearest(encoderOutput(x)).toLongArray();
-                System.arraycopy(chunk, 0, codes, from * positions, chunk.length);
+        List<Tensor> chunks = new ArrayList<>();
+        try (TensorScope outer = TensorScope.open()) {
+            for (long from = 0; from < b; from += CHUNK) {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor x = images.slice(0, from, Math.min(b, from + CHUNK));
+                    chunks.add(scope.keep(nearest(encoderOutput(x))));
+                }
             }
+            return outer.keep(rows(chunks, DType.INT64, b, spec.latent().positions()));
         }
-        return backend.of(codes, b, positions);
     }
 
     /** Images [B, C, H, W] to the encoder output z_e [B, D, h, w]. */
@@ -195,40 +192,47 @@ final class PortableVqVae implements Encoder, Decoder {
         long[] c = ModelArguments.grids("decode", codes, l, l.positions());
         long b = codes.shape(0);
         int pixels = spec.image().pixels();
+        int ch = spec.image().channels();
         boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
-        int perGrid = gaussian ? pixels : pixels * DecoderHead.LEVELS;
-        float[] first = new float[Math.toIntExact(b * perGrid)];
-        float[] second = gaussian ? new float[Math.toIntExact(b * perGrid)] : null;
-        for (int from = 0; from < b; from += CHUNK) {
-            int n = (int) Math.min(CHUNK, b - from);
-            try (TensorScope scope = TensorScope.open()) {
-                long[] part = new long[n * l.positions()];
-                System.arraycopy(c, from * l.positions(), part, 0, part.length);
-                Tensor out = decoderOutput(embed(backend.of(part, n, l.positions())));
-                int ch = spec.image().channels();
-                if (gaussian) {
-                    float[] mean = ops.activation(Activation.SIGMOID, out.slice(1, 0, ch)).toFloatArray();
-                    float[] logVar = out.slice(1, ch, 2L * ch)
-                            .clamp(DecoderHead.LOG_VAR_MIN, DecoderHead.LOG_VAR_MAX).toFloatArray();
-                    System.arraycopy(mean, 0, first, from * perGrid, mean.length);
-                    System.arraycopy(logVar, 0, second, from * perGrid, logVar.length);
-                } else {
-                    long h = out.shape(2);
-                    long w = out.shape(3);
-                    float[] logits = out.reshape(n, ch, DecoderHead.LEVELS, h, w).logSoftmax(2)
-                            .transpose(0, 1, 3, 4, 2).toFloatArray();
-                    System.arraycopy(logits, 0, first, from * perGrid, logits.length);
+        List<Tensor> first = new ArrayList<>();
+        List<Tensor> second = new ArrayList<>();
+        try (TensorScope outer = TensorScope.open()) {
+            for (int from = 0; from < b; from += CHUNK) {
+                int n = (int) Math.min(CHUNK, b - from);
+                try (TensorScope scope = TensorScope.open()) {
+                    long[] part = Arrays.copyOfRange(c, from * l.positions(), (from + n) * l.positions());
+                    Tensor out = decoderOutput(embed(backend.of(part, n, l.positions())));
+                    if (gaussian) {
+                        first.add(scope.keep(ops.activation(Activation.SIGMOID, out.slice(1, 0, ch))
+                                .reshape(n, pixels)));
+                        second.add(scope.keep(out.slice(1, ch, 2L * ch)
+                                .clamp(DecoderHead.LOG_VAR_MIN, DecoderHead.LOG_VAR_MAX).reshape(n, pixels)));
+                    } else {
+                        first.add(scope.keep(out.reshape(n, ch, DecoderHead.LEVELS, out.shape(2), out.shape(3))
+                                .logSoftmax(2).transpose(0, 1, 3, 4, 2).reshape(n, pixels, DecoderHead.LEVELS)));
+                    }
                 }
             }
+            Map<String, Tensor> result = new LinkedHashMap<>();
+            if (gaussian) {
+                result.put("mean", outer.keep(rows(first, DType.FLOAT32, b, pixels)));
+                result.put("log_var", outer.keep(rows(second, DType.FLOAT32, b, pixels)));
+            } else {
+                result.put("logits", outer.keep(rows(first, DType.FLOAT32, b, pixels, DecoderHead.LEVELS)));
+            }
+            return result;
         }
-        Map<String, Tensor> result = new LinkedHashMap<>();
-        if (gaussian) {
-            result.put("mean", backend.of(first, b, pixels));
-            result.put("log_var", backend.of(second, b, pixels));
-        } else {
-            result.put("logits", backend.of(first, b, pixels, DecoderHead.LEVELS));
+    }
+
+    /**
+     * The chunks' results as one tensor of {@code shape} (its first axis the batch): their
+     * concatenation, or an empty tensor of {@code dtype} for an empty batch.
+     */
+    private Tensor rows(List<Tensor> chunks, DType dtype, long... shape) {
+        if (chunks.isEmpty()) {
+            return backend.zeros(dtype, shape);
         }
-        return result;
+        return chunks.size() == 1 ? chunks.get(0) : backend.concat(chunks, 0);
     }
 
     /** Codes [B, h*w] to their codebook vectors z_q [B, D, h, w]. */

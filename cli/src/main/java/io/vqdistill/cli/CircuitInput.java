@@ -2,9 +2,9 @@ package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.api.data.ImageSet;
-import io.vqdistill.api.data.Mnist;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.data.Mnist;
 import java.nio.file.Files;
 import java.nio.file.Path;
 

@@ -1,13 +1,13 @@
 package io.vqdistill.cli;
 
-import io.vqdistill.api.data.Mnist;
+import io.vqdistill.models.data.Mnist;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code vqdistill data}: getting the data sets. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Gets and checks data sets.",

@@ -2,18 +2,18 @@ package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchRequest;
-import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.Distillation;
 import io.vqdistill.distill.Distiller;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -21,10 +21,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code vqdistill distill}: selects N code grids with a named latent search on the prior, decodes

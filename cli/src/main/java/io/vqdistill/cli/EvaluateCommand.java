@@ -2,17 +2,17 @@ package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code vqdistill evaluate}: the test-set bits per dimension of a saved circuit. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,

@@ -1,20 +1,20 @@
 package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
-import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code vqdistill exact}: the test-set BPD of the exact model (ExM), summing every grid of the prior. */
 @Command(name = "exact", mixinStandardHelpOptions = true,

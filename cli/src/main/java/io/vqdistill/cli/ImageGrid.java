@@ -1,7 +1,7 @@
 package io.vqdistill.cli;
 
-import io.vqdistill.api.io.AtomicFiles;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.formats.AtomicFiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -4,9 +4,9 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -14,10 +14,10 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code vqdistill inpaint}: hides part of test images and fills it in with an exact conditional

@@ -2,8 +2,8 @@ package io.vqdistill.cli;
 
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.VqdistillException;
-import io.vqdistill.api.data.Mnist;
-import io.vqdistill.api.io.AtomicFiles;
+import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.models.data.Mnist;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;

@@ -1,7 +1,7 @@
 package io.vqdistill.cli;
 
-import io.vqdistill.api.train.EpochMetrics;
-import io.vqdistill.api.train.TrainingListener;
+import io.vqdistill.models.train.EpochMetrics;
+import io.vqdistill.models.train.TrainingListener;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;

@@ -3,13 +3,13 @@ package io.vqdistill.cli;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.api.data.ImageSet;
-import io.vqdistill.api.data.Mnist;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
-import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.data.Mnist;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +19,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code vqdistill quickstart}: the whole method end to end at a small size, reusing whatever an

@@ -2,14 +2,14 @@ package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.data.ImageSet;
-import io.vqdistill.api.data.Mnist;
-import io.vqdistill.api.io.AtomicFiles;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
-import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.ModelLoader;
+import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.data.Mnist;
+import io.vqdistill.models.train.DecoderHead;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,10 +22,10 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code vqdistill reconstruct}: test images next to their reconstructions through a VQ-VAE

@@ -4,9 +4,9 @@ import com.google.inject.AbstractModule;
 import com.google.inject.Guice;
 import com.google.inject.multibindings.OptionalBinder;
 import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.distill.inject.SearchModule;
 import io.vqdistill.distill.search.LatentSearches;
-import io.vqdistill.distill.search.SearchOptions;
 
 /** The latent searches by name, from the Guice {@link SearchModule} with the plug-ins on the class path. */
 final class Searches {

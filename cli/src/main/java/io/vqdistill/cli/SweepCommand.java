@@ -1,16 +1,16 @@
 package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.data.ImageSet;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
-import io.vqdistill.api.train.ModelLoader;
 import io.vqdistill.distill.Distiller;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +19,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code vqdistill sweep}: the paper's Figure 2, BPD against N = 2^0 .. 2^k, as CSV and PNG. */
 @Command(name = "sweep", mixinStandardHelpOptions = true,

@@ -1,7 +1,7 @@
 package io.vqdistill.cli;
 
-import io.vqdistill.api.data.ImageSet;
-import io.vqdistill.api.data.Mnist;
+import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.data.Mnist;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

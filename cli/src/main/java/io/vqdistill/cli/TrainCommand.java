@@ -1,27 +1,27 @@
 package io.vqdistill.cli;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.checkpoint.Checkpoint;
-import io.vqdistill.api.data.DataSplit;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
-import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.PriorSpec;
-import io.vqdistill.api.train.PriorTrainer;
-import io.vqdistill.api.train.TrainingReport;
-import io.vqdistill.api.train.TrainingSpec;
-import io.vqdistill.api.train.VqVaeSpec;
-import io.vqdistill.api.train.VqVaeTrainer;
+import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.PriorTrainer;
+import io.vqdistill.models.train.TrainingReport;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeSpec;
+import io.vqdistill.models.train.VqVaeTrainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code vqdistill train}: fits the networks the method distils from. */
 @Command(name = "train", mixinStandardHelpOptions = true,

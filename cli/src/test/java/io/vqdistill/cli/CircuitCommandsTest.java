@@ -4,14 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
-import io.vqdistill.api.data.Mnist;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.cli.CliFixtures.Run;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
-import io.vqdistill.cli.CliFixtures.Run;
+import io.vqdistill.models.data.Mnist;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -2,7 +2,7 @@ package io.vqdistill.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vqdistill.api.data.Mnist;
+import io.vqdistill.models.data.Mnist;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -78,12 +78,12 @@ class DistillCommandsTest {
             }
             run(args.toArray(String[]::new));
         }
-        assertThat(io.vqdistill.api.io.SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
+        assertThat(io.vqdistill.formats.SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
                 .as("the deterministic beam ignores the seed")
-                .containsExactly(io.vqdistill.api.io.SafeTensors.read(outs[0].resolve(CircuitFiles.TENSORS))
+                .containsExactly(io.vqdistill.formats.SafeTensors.read(outs[0].resolve(CircuitFiles.TENSORS))
                         .get("latents").toInts());
         assertThat(CircuitFiles.provenance(outs[2])).containsEntry("min_std", "0.2");
-        float[] logVar = io.vqdistill.api.io.SafeTensors.read(outs[2].resolve(CircuitFiles.TENSORS)).get("log_var")
+        float[] logVar = io.vqdistill.formats.SafeTensors.read(outs[2].resolve(CircuitFiles.TENSORS)).get("log_var")
                 .toFloats();
         for (float v : logVar) {
             assertThat((double) v).isGreaterThanOrEqualTo(2 * Math.log(0.2) - 1e-6);

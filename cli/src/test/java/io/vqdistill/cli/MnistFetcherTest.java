@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.VqdistillException;
-import io.vqdistill.api.data.Mnist;
+import io.vqdistill.models.data.Mnist;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -3,7 +3,7 @@ package io.vqdistill.cli;
 import static io.vqdistill.cli.CliFixtures.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vqdistill.api.checkpoint.Checkpoint;
+import io.vqdistill.models.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package io.vqdistill.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vqdistill.api.train.EpochMetrics;
+import io.vqdistill.models.train.EpochMetrics;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.LinkedHashMap;

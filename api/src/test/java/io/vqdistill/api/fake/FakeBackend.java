@@ -5,7 +5,6 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import java.util.Arrays;
 import java.util.List;
@@ -14,8 +13,7 @@ import java.util.function.Function;
 /**
  * An in-memory reference backend in plain Java, for tests that need tensors but no native engine.
  * It keeps every element as a double rounded to its dtype (see {@link FakeTensor}), computes
- * naively and declares no capabilities unless given some; {@link #withNetworkOps()} makes one that
- * runs networks through {@link FakeNetworkOps}. Int64 values must lie within +-2^53, the range a
+ * naively and declares no capabilities unless given some. Int64 values must lie within +-2^53, the range a
  * double holds exactly; larger ones are rejected rather than silently rounded. Not thread-safe, not
  * fast.
  */
@@ -41,14 +39,11 @@ public final class FakeBackend extends AbstractBackend {
     }
 
     /**
-     * A new fake backend declaring {@link io.vqdistill.api.nn.NetworkOps}, computed by
-     * {@link FakeNetworkOps}, and the {@link PortableModels} that run checkpoints with them.
+     * A new fake backend whose capabilities are built from the backend itself, for capabilities
+     * that compute on it (network operations, model loaders).
      */
-    public static FakeBackend withNetworkOps() {
-        return new FakeBackend(b -> {
-            FakeNetworkOps ops = new FakeNetworkOps(b);
-            return List.of(ops, new PortableModels(b, ops));
-        });
+    public static FakeBackend withCapabilities(Function<FakeBackend, List<Capability>> capabilities) {
+        return new FakeBackend(capabilities);
     }
 
     @Override

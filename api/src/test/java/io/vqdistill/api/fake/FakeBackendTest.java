@@ -8,8 +8,6 @@ import io.vqdistill.api.BackendException;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.Activation;
-import io.vqdistill.api.nn.NetworkOps;
 import io.vqdistill.api.spi.BackendOptions;
 import org.junit.jupiter.api.Test;
 
@@ -46,18 +44,6 @@ class FakeBackendTest {
         Tensor max = backend.of(new int[] {Integer.MAX_VALUE}, 1);
         assertThatTensor(max.add(backend.of(new int[] {1}, 1))).hasLongs(Integer.MIN_VALUE);
         assertThatTensor(max.square()).hasLongs(1);
-    }
-
-    @Test
-    void networkOpsAreDeclaredOnlyWhenAskedFor() {
-        assertThat(provider.create(BackendOptions.defaults()).capabilities()).isEmpty();
-        FakeBackend networks = FakeBackend.withNetworkOps();
-        NetworkOps ops = networks.capability(NetworkOps.class).orElseThrow();
-        assertThat(ops).isInstanceOf(FakeNetworkOps.class);
-        Tensor plain = new FakeBackend().of(new float[] {-1, 1}, 2);
-        assertThatThrownBy(() -> ops.activation(Activation.RELU, plain)).isInstanceOf(TensorException.class)
-                .hasMessageContaining("activation").hasMessageContaining("another backend instance");
-        assertThatTensor(ops.activation(Activation.RELU, networks.of(new float[] {-1, 1}, 2))).hasValues(0, 1);
     }
 
     @Test

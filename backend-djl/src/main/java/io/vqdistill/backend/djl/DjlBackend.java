@@ -11,9 +11,9 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import io.vqdistill.backend.djl.nn.DjlModelTrainer;
+import io.vqdistill.models.nn.PortableModels;
 import java.util.List;
 
 /**
@@ -21,8 +21,8 @@ import java.util.List;
  * {@link DjlBackendProvider}. All its tensors live on one device and are attached to one root
  * {@code NDManager}; each tensor owns its own array and frees it when closed, and closing the
  * backend frees whatever is still open. It declares training
- * ({@link io.vqdistill.api.train.ModelTrainer}) of the VQ-VAE and the prior, the network
- * operations ({@link io.vqdistill.api.nn.NetworkOps}, by {@link DjlNetworkOps}) and, on them,
+ * ({@link io.vqdistill.models.train.ModelTrainer}) of the VQ-VAE and the prior, the network
+ * operations ({@link io.vqdistill.models.nn.NetworkOps}, by {@link DjlNetworkOps}) and, on them,
  * checkpoint loading ({@link PortableModels}).
  *
  * <p>Safe to use from several threads as long as each tensor is closed by one thread only.

@@ -1,6 +1,6 @@
 package io.vqdistill.backend.djl;
 
-import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+import static io.vqdistill.models.nn.NetworkOpsChecks.describe;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,12 +10,12 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.AbstractConvWeights;
-import io.vqdistill.api.nn.Activation;
-import io.vqdistill.api.nn.ConvWeights;
-import io.vqdistill.api.nn.NetworkOps;
-import io.vqdistill.api.nn.NetworkOpsChecks;
 import io.vqdistill.backend.djl.nn.Layers;
+import io.vqdistill.models.nn.AbstractConvWeights;
+import io.vqdistill.models.nn.Activation;
+import io.vqdistill.models.nn.ConvWeights;
+import io.vqdistill.models.nn.NetworkOps;
+import io.vqdistill.models.nn.NetworkOpsChecks;
 import java.util.Arrays;
 import java.util.function.Supplier;
 

@@ -1,8 +1,8 @@
 package io.vqdistill.backend.djl;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.nn.NetworkOpsContractTest;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.models.nn.NetworkOpsContractTest;
 
 /** Runs the api's network contract against the DJL backend on the CPU. */
 class DjlNetworkOpsContractTest extends NetworkOpsContractTest {

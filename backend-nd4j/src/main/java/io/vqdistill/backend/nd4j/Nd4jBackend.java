@@ -5,8 +5,8 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
+import io.vqdistill.models.nn.PortableModels;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,7 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>ND4J's native library and thread settings belong to the process, so several instances share
  * them; closing an instance ends its use (creating tensors on it then fails) but cannot unload the
  * library. Beyond the core tensor operations it declares network inference
- * ({@link io.vqdistill.api.nn.NetworkOps}: convolutions, transposed convolutions and activations on
+ * ({@link io.vqdistill.models.nn.NetworkOps}: convolutions, transposed convolutions and activations on
  * libnd4j's native ops) and, on it, checkpoint loading ({@link PortableModels}). It does not train.
  */
 public final class Nd4jBackend extends AbstractBackend {

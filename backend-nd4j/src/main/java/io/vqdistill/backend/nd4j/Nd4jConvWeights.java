@@ -1,6 +1,6 @@
 package io.vqdistill.backend.nd4j;
 
-import io.vqdistill.api.nn.AbstractConvWeights;
+import io.vqdistill.models.nn.AbstractConvWeights;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**

@@ -1,15 +1,15 @@
 package io.vqdistill.backend.nd4j;
 
-import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+import static io.vqdistill.models.nn.NetworkOpsChecks.describe;
 
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.Activation;
-import io.vqdistill.api.nn.ConvWeights;
-import io.vqdistill.api.nn.NetworkOps;
-import io.vqdistill.api.nn.NetworkOpsChecks;
+import io.vqdistill.models.nn.Activation;
+import io.vqdistill.models.nn.ConvWeights;
+import io.vqdistill.models.nn.NetworkOps;
+import io.vqdistill.models.nn.NetworkOpsChecks;
 import java.util.Arrays;
 import java.util.function.Supplier;
 import org.nd4j.enums.WeightsFormat;

@@ -10,9 +10,9 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
-import io.vqdistill.api.nn.NetworkOps;
 import io.vqdistill.api.spi.Availability;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.models.nn.NetworkOps;
 import java.io.File;
 import java.net.MalformedURLException;
 import java.net.URL;
@@ -108,9 +108,9 @@ class Nd4jBackendProviderTest {
             assertThat(b.devices()).containsExactly(Device.CPU);
             assertThat(b.capabilities()).hasSize(2);
             assertThat(b.capability(NetworkOps.class)).get().isSameAs(b.capabilities().get(0));
-            assertThat(b.capability(io.vqdistill.api.train.ModelLoader.class)).containsInstanceOf(
-                    io.vqdistill.api.nn.PortableModels.class);
-            assertThat(b.capability(io.vqdistill.api.train.ModelTrainer.class)).isEmpty();
+            assertThat(b.capability(io.vqdistill.models.ModelLoader.class)).containsInstanceOf(
+                    io.vqdistill.models.nn.PortableModels.class);
+            assertThat(b.capability(io.vqdistill.models.train.ModelTrainer.class)).isEmpty();
             Tensor t = b.of(new float[] {1, 2, 3, 4}, 2, 2);
             assertThat(t.matmul(t).toFloatArray()).containsExactly(7, 10, 15, 22);
             t.close();

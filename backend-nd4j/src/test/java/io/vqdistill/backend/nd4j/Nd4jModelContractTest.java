@@ -1,8 +1,8 @@
 package io.vqdistill.backend.nd4j;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.nn.ModelContractTest;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.models.nn.ModelContractTest;
 
 /** The api's model contract (encoder codes, decoder parameters, prior log-probabilities against a double-precision reference), run on this backend on the CPU. */
 class Nd4jModelContractTest extends ModelContractTest {

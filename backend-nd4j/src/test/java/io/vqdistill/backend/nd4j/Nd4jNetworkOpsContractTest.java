@@ -1,8 +1,8 @@
 package io.vqdistill.backend.nd4j;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.nn.NetworkOpsContractTest;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.models.nn.NetworkOpsContractTest;
 
 /** The api's network-operations contract, run against the ND4J backend. */
 class Nd4jNetworkOpsContractTest extends NetworkOpsContractTest {

@@ -5,11 +5,11 @@ import io.vqdistill.api.Capability;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.nn.PortableModels;
 import io.vqdistill.api.spi.AbstractBackend;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.backend.tensorflow.TfEngine.Kernel;
 import io.vqdistill.backend.tensorflow.TfTensor.Feeds;
+import io.vqdistill.models.nn.PortableModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,9 +43,9 @@ import org.tensorflow.proto.RewriterConfig;
  * {@code org.bytedeco.javacpp.maxPhysicalBytes} (by default {@code maxBytes} plus three times the
  * maximum heap): with a small {@code -Xmx} and large tensors, raise or disable (0) that limit.
  *
- * <p>Capabilities: {@link io.vqdistill.api.nn.NetworkOps} ({@link TfNetworkOps}), the convolutions
+ * <p>Capabilities: {@link io.vqdistill.models.nn.NetworkOps} ({@link TfNetworkOps}), the convolutions
  * and activations that run portable networks, checkpoint loading on them ({@link PortableModels}),
- * and training of both networks ({@link io.vqdistill.api.train.ModelTrainer}: {@link TfModelTrainer},
+ * and training of both networks ({@link io.vqdistill.models.train.ModelTrainer}: {@link TfModelTrainer},
  * a graph and session of its own per run).
  */
 public final class TfBackend extends AbstractBackend {

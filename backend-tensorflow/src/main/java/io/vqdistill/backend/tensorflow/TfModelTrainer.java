@@ -1,19 +1,19 @@
 package io.vqdistill.backend.tensorflow;
 
-import io.vqdistill.api.data.DataSplit;
-import io.vqdistill.api.train.ModelTrainer;
-import io.vqdistill.api.train.PriorSpec;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingReport;
-import io.vqdistill.api.train.TrainingSpec;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.ModelTrainer;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.TrainingListener;
+import io.vqdistill.models.train.TrainingReport;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
 
 /**
  * Trains the VQ-VAE and the prior on TensorFlow: each run builds its network, gradients and Adam
  * updates as one graph with a session of its own ({@link TfVqVaeNet}, {@link TfPixelCnnNet}); the
  * epoch loop, resume and early stopping are the engine-independent
- * {@link io.vqdistill.api.train.EpochRunner}'s, and checkpoints are in PyTorch's names and
+ * {@link io.vqdistill.models.train.EpochRunner}'s, and checkpoints are in PyTorch's names and
  * layouts, readable by every backend. Runs are independent: several may run at once.
  */
 final class TfModelTrainer implements ModelTrainer {

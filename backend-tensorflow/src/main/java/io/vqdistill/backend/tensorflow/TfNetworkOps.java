@@ -1,20 +1,20 @@
 package io.vqdistill.backend.tensorflow;
 
-import static io.vqdistill.api.nn.NetworkOpsChecks.describe;
+import static io.vqdistill.models.nn.NetworkOpsChecks.describe;
 
 import io.vqdistill.api.DType;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
-import io.vqdistill.api.nn.AbstractConvWeights;
-import io.vqdistill.api.nn.Activation;
-import io.vqdistill.api.nn.ConvWeights;
-import io.vqdistill.api.nn.NetworkOps;
-import io.vqdistill.api.nn.NetworkOpsChecks;
 import io.vqdistill.backend.tensorflow.TfEngine.Kernel;
 import io.vqdistill.backend.tensorflow.TfEngine.KernelBuilder;
 import io.vqdistill.backend.tensorflow.TfTensor.Feeds;
+import io.vqdistill.models.nn.AbstractConvWeights;
+import io.vqdistill.models.nn.Activation;
+import io.vqdistill.models.nn.ConvWeights;
+import io.vqdistill.models.nn.NetworkOps;
+import io.vqdistill.models.nn.NetworkOpsChecks;
 import java.util.Arrays;
 import java.util.function.Supplier;
 import org.tensorflow.Output;

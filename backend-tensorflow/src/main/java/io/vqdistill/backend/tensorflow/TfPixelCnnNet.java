@@ -1,7 +1,7 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.DType;
-import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.models.train.PriorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

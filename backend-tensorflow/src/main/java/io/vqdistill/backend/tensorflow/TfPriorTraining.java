@@ -1,15 +1,15 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.TensorScope;
-import io.vqdistill.api.data.DataSplit;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
-import io.vqdistill.api.train.EpochRunner;
-import io.vqdistill.api.train.ModelLoader;
-import io.vqdistill.api.train.PriorRunner;
-import io.vqdistill.api.train.PriorSpec;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingSpec;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.EpochRunner;
+import io.vqdistill.models.train.PriorRunner;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.TrainingListener;
+import io.vqdistill.models.train.TrainingSpec;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 

@@ -1,9 +1,9 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.DType;
-import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.VqVaeRunner;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.VqVaeRunner;
+import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;

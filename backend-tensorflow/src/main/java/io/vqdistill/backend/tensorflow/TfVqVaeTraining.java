@@ -1,13 +1,13 @@
 package io.vqdistill.backend.tensorflow;
 
-import io.vqdistill.api.data.DataSplit;
-import io.vqdistill.api.data.ImageSet;
-import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.EpochRunner;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingSpec;
-import io.vqdistill.api.train.VqVaeRunner;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.EpochRunner;
+import io.vqdistill.models.train.TrainingListener;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeRunner;
+import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 

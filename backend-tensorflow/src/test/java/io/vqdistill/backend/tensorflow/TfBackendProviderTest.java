@@ -62,10 +62,10 @@ class TfBackendProviderTest {
             assertThat(b.device()).isEqualTo(Device.CPU);
             assertThat(b.devices()).first().isEqualTo(Device.CPU);
             assertThat(b.capabilities()).hasSize(3);
-            assertThat(b.capability(io.vqdistill.api.nn.NetworkOps.class)).isPresent();
-            assertThat(b.capability(io.vqdistill.api.train.ModelLoader.class)).containsInstanceOf(
-                    io.vqdistill.api.nn.PortableModels.class);
-            assertThat(b.capability(io.vqdistill.api.train.ModelTrainer.class)).isPresent();
+            assertThat(b.capability(io.vqdistill.models.nn.NetworkOps.class)).isPresent();
+            assertThat(b.capability(io.vqdistill.models.ModelLoader.class)).containsInstanceOf(
+                    io.vqdistill.models.nn.PortableModels.class);
+            assertThat(b.capability(io.vqdistill.models.train.ModelTrainer.class)).isPresent();
             assertThat(b.version()).matches("TensorFlow Java 1\\.1\\.0 \\(TF 2\\.18\\.\\d+\\)");
             try (Tensor x = b.of(new float[] {1, 2, 3, 4}, 2, 2); Tensor y = x.matmul(x)) {
                 assertThat(y.toFloatArray()).containsExactly(7, 10, 15, 22);

@@ -2,7 +2,7 @@ package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.spi.BackendOptions;
-import io.vqdistill.api.train.ModelTrainerContractTest;
+import io.vqdistill.models.train.ModelTrainerContractTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 

@@ -1,6 +1,6 @@
 package io.vqdistill.distill.eval;
 
-import io.vqdistill.api.data.ImageSet;
+import io.vqdistill.models.data.ImageSet;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
 

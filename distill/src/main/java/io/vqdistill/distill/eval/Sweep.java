@@ -1,6 +1,5 @@
 package io.vqdistill.distill.eval;
 
-import io.vqdistill.api.io.AtomicFiles;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
@@ -8,6 +7,7 @@ import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.distill.Distillation;
 import io.vqdistill.distill.Distiller;
 import io.vqdistill.distill.Weighting;
+import io.vqdistill.formats.AtomicFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,6 +4,7 @@ import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.distill.numeric.LogSpace;
 import jakarta.inject.Inject;

@@ -1,6 +1,7 @@
 package io.vqdistill.distill.search;
 
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import java.util.Arrays;
 import java.util.PriorityQueue;
 

@@ -7,6 +7,7 @@ import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import jakarta.inject.Inject;
 import java.util.ArrayList;

@@ -3,6 +3,7 @@ package io.vqdistill.distill.search;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.distill.numeric.LogSpace;
 import jakarta.inject.Inject;

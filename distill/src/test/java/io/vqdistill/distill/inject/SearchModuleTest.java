@@ -15,11 +15,11 @@ import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.distill.plugin.LexicographicSearchProvider;
 import io.vqdistill.distill.search.LatentSearches;
-import io.vqdistill.distill.search.SearchOptions;
 import io.vqdistill.distill.toy.TablePrior;
 import org.junit.jupiter.api.Test;
 

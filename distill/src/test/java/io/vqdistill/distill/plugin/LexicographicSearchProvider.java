@@ -2,11 +2,11 @@ package io.vqdistill.distill.plugin;
 
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.api.search.LatentSearchProvider;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.distill.search.GridEnumeration;
-import io.vqdistill.distill.search.LatentSearchProvider;
-import io.vqdistill.distill.search.SearchOptions;
 import java.util.Arrays;
 
 /**

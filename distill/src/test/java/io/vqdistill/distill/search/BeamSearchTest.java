@@ -7,6 +7,7 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.distill.toy.Brute;

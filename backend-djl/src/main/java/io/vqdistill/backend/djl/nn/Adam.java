@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.vqdistill.api.DType;
-import io.vqdistill.api.io.SafeTensors;
+import io.vqdistill.formats.SafeTensors;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -2,13 +2,13 @@ package io.vqdistill.backend.djl.nn;
 
 import ai.djl.ndarray.NDManager;
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.data.DataSplit;
-import io.vqdistill.api.train.ModelTrainer;
-import io.vqdistill.api.train.PriorSpec;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingReport;
-import io.vqdistill.api.train.TrainingSpec;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.ModelTrainer;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.TrainingListener;
+import io.vqdistill.models.train.TrainingReport;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
 
 /**

@@ -3,8 +3,8 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.vqdistill.api.train.PriorRunner;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.train.PriorRunner;
+import io.vqdistill.models.train.VqVaeSpec;
 
 /** The DJL side of the prior's data: encoding images into code grids, and grids as arrays. */
 final class GridArrays {

@@ -11,7 +11,7 @@ import ai.djl.nn.norm.BatchNorm;
 /**
  * The layers of the networks, with PyTorch's parameter names, layouts and default initialisation
  * (weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), on DJL's PyTorch engine. Public only for
- * {@link #convTranspose2d}, which the backend's {@link io.vqdistill.api.nn.NetworkOps} shares.
+ * {@link #convTranspose2d}, which the backend's {@link io.vqdistill.models.nn.NetworkOps} shares.
  */
 public final class Layers {
     private Layers() {

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
-import io.vqdistill.api.io.SafeTensors;
+import io.vqdistill.formats.SafeTensors;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;

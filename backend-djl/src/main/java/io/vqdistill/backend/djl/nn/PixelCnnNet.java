@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.models.train.PriorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -2,13 +2,13 @@ package io.vqdistill.backend.djl.nn;
 
 import ai.djl.ndarray.NDManager;
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.checkpoint.Checkpoint;
-import io.vqdistill.api.data.DataSplit;
-import io.vqdistill.api.train.EpochRunner;
-import io.vqdistill.api.train.PriorRunner;
-import io.vqdistill.api.train.PriorSpec;
-import io.vqdistill.api.train.TrainingListener;
-import io.vqdistill.api.train.TrainingSpec;
+import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.EpochRunner;
+import io.vqdistill.models.train.PriorRunner;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.TrainingListener;
+import io.vqdistill.models.train.TrainingSpec;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 

@@ -3,8 +3,8 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import io.vqdistill.api.train.DecoderHead;
-import io.vqdistill.api.train.VqVaeSpec;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.vqdistill.api.model.LatentShape;
-import io.vqdistill.api.train.PriorSpec;
+import io.vqdistill.models.train.PriorSpec;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 

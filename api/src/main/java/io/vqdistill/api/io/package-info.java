@@ -1,5 +1,0 @@
-/**
- * File formats shared by every module: safetensors for tensors (checkpoints, circuits) and atomic
- * writes.
- */
-package io.vqdistill.api.io;

@@ -1,0 +1,110 @@
+package io.vqdistill.api.search;
+
+/**
+ * The tunable settings of the shipped latent searches. Bind an instance with Guice to change them
+ * for every strategy of an injector (see {@code SearchModule}); the defaults follow the paper.
+ *
+ * @param beamStarts           s, the distinct starting codes per class of the class-conditioned beam
+ *                             search (the paper uses 10, the authors' code 16), >= 1
+ * @param stochastic           true for the stochastic beam search (Gumbel-top-k sampling without
+ *                             replacement), false for the deterministic one
+ * @param attemptsPerGrid      the random search stops after {@code attemptsPerGrid * N} ancestral
+ *                             draws, >= 1
+ * @param samplingBatch        grids drawn per batch by the random search, >= 1; the draws, and so the
+ *                             result, do not depend on N, which makes every prefix of a result the
+ *                             result of a smaller request
+ * @param topWidthFactor       the {@code top} search keeps {@code topWidthFactor * N} prefixes per
+ *                             position, >= 1; larger is closer to the exact top-N
+ * @param maxBlockElements     the largest [rows, K] block of log-probabilities requested from the
+ *                             prior in one call, >= 1; a beam whose rows times K exceed it is split
+ *                             into several calls per position
+ * @param enumerationChunk     grids scored per prior call when enumerating, >= 1
+ * @param maxEnumeratedGrids   the largest number of grids an exhaustive search may enumerate, >= 1
+ */
+public record SearchOptions(int beamStarts, boolean stochastic, int attemptsPerGrid, int samplingBatch,
+                            int topWidthFactor, long maxBlockElements, int enumerationChunk,
+                            long maxEnumeratedGrids) {
+    /** The paper's s. */
+    public static final int DEFAULT_BEAM_STARTS = 10;
+    /** Default draws per requested grid before the random search gives up. */
+    public static final int DEFAULT_ATTEMPTS_PER_GRID = 100;
+    /** Default random-search batch. */
+    public static final int DEFAULT_SAMPLING_BATCH = 256;
+    /** Default block: 2^22 elements, 16 MiB of float32 log-probabilities. */
+    public static final long DEFAULT_MAX_BLOCK_ELEMENTS = 1L << 22;
+    /** Default enumeration chunk. */
+    public static final int DEFAULT_ENUMERATION_CHUNK = 4096;
+    /** Default enumeration bound: 2^26 grids (K = 90 on a 2x2 grid). */
+    public static final long DEFAULT_MAX_ENUMERATED_GRIDS = 1L << 26;
+
+    /** Validates the settings. */
+    public SearchOptions {
+        requirePositive("beamStarts", beamStarts);
+        requirePositive("attemptsPerGrid", attemptsPerGrid);
+        requirePositive("samplingBatch", samplingBatch);
+        requirePositive("topWidthFactor", topWidthFactor);
+        requirePositive("maxBlockElements", maxBlockElements);
+        requirePositive("enumerationChunk", enumerationChunk);
+        requirePositive("maxEnumeratedGrids", maxEnumeratedGrids);
+    }
+
+    private static void requirePositive(String name, long value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be >= 1, found " + value);
+        }
+    }
+
+    /** The defaults: s = 10, stochastic beam, 100 draws per grid, batches of 256, top width N. */
+    public static SearchOptions defaults() {
+        return new SearchOptions(DEFAULT_BEAM_STARTS, true, DEFAULT_ATTEMPTS_PER_GRID, DEFAULT_SAMPLING_BATCH, 1,
+                DEFAULT_MAX_BLOCK_ELEMENTS, DEFAULT_ENUMERATION_CHUNK, DEFAULT_MAX_ENUMERATED_GRIDS);
+    }
+
+    /** These options with {@code beamStarts} replaced. */
+    public SearchOptions withBeamStarts(int value) {
+        return new SearchOptions(value, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor, maxBlockElements,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code stochastic} replaced. */
+    public SearchOptions withStochastic(boolean value) {
+        return new SearchOptions(beamStarts, value, attemptsPerGrid, samplingBatch, topWidthFactor, maxBlockElements,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code attemptsPerGrid} replaced. */
+    public SearchOptions withAttemptsPerGrid(int value) {
+        return new SearchOptions(beamStarts, stochastic, value, samplingBatch, topWidthFactor, maxBlockElements,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code samplingBatch} replaced. */
+    public SearchOptions withSamplingBatch(int value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, value, topWidthFactor, maxBlockElements,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code topWidthFactor} replaced. */
+    public SearchOptions withTopWidthFactor(int value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, value, maxBlockElements,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code maxBlockElements} replaced. */
+    public SearchOptions withMaxBlockElements(long value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor, value,
+                enumerationChunk, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code enumerationChunk} replaced. */
+    public SearchOptions withEnumerationChunk(int value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
+                maxBlockElements, value, maxEnumeratedGrids);
+    }
+
+    /** These options with {@code maxEnumeratedGrids} replaced. */
+    public SearchOptions withMaxEnumeratedGrids(long value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
+                maxBlockElements, enumerationChunk, value);
+    }
+}

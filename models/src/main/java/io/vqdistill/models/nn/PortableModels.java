@@ -1,0 +1,89 @@
+package io.vqdistill.models.nn;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.FormatException;
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.Prior;
+import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.VqVaeSpec;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Runs the networks of portable checkpoints on any backend that declares {@link NetworkOps}: the
+ * VQ-VAE's encoder and decoder (Gaussian and categorical heads) and the gated PixelCNN prior, in
+ * inference mode. Weights are read from {@code weights.safetensors} in PyTorch's layout and handed
+ * to the backend's {@link NetworkOps} once, which converts them to its own layout. A backend
+ * declares it as a capability next to its {@link NetworkOps}:
+ *
+ * <pre>{@code
+ * NetworkOps ops = new MyNetworkOps(this);
+ * capabilities = List.of(ops, new PortableModels(this, ops));
+ * }</pre>
+ *
+ * Errors are {@link FormatException}s naming the file, the field or tensor (with both shapes or
+ * dtypes) and the backend.
+ */
+public final class PortableModels implements ModelLoader {
+    private final Backend backend;
+    private final NetworkOps ops;
+
+    /** Networks computing on {@code backend} through {@code ops}, which must be the backend's own. */
+    public PortableModels(Backend backend, NetworkOps ops) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.ops = Objects.requireNonNull(ops, "ops");
+    }
+
+    @Override
+    public Encoder loadEncoder(Path dir) {
+        return loadVqVae(dir);
+    }
+
+    @Override
+    public Decoder loadDecoder(Path dir) {
+        return loadVqVae(dir);
+    }
+
+    @Override
+    public Prior loadPrior(Path dir) {
+        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_PRIOR);
+        PriorSpec spec = onBackend(() -> PriorSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
+        return build(dir, w -> new PortablePixelCnn(spec, w));
+    }
+
+    private PortableVqVae loadVqVae(Path dir) {
+        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_VQVAE);
+        VqVaeSpec spec = onBackend(() -> VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
+        return build(dir, w -> new PortableVqVae(spec, w));
+    }
+
+    /** Reads the weights of {@code dir} and builds a network that owns them; releases them if that fails. */
+    private <T> T build(Path dir, Function<NetworkWeights, T> network) {
+        SafeTensors file = Checkpoint.weights(dir);
+        NetworkWeights weights = new NetworkWeights(file, backend, ops);
+        try {
+            return network.apply(weights);
+        } catch (RuntimeException e) {
+            try {
+                weights.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private <T> T onBackend(Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (FormatException e) {
+            throw new FormatException(e.getMessage() + " (loading on backend " + backend.name() + ")", e);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package io.vqdistill.models.nn;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.DType;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.VqVaeSpec;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The VQ-VAE of a {@link VqVaeSpec} in inference mode on any backend with {@link NetworkOps}:
+ * BatchNorm by its running statistics (folded into one scale and shift per channel at load time),
+ * nearest-neighbour quantisation, and the decoder heads with the training clamps. Tensor names are
+ * those of the checkpoint format (PyTorch's state dict of the equivalent module). Large batches are
+ * processed in chunks of {@value #CHUNK}; calls are serialised.
+ */
+final class PortableVqVae implements Encoder, Decoder {
+    /** Images or grids per network evaluation. */
+    static final int CHUNK = 1024;
+    private static final double BN_EPS = 1e-5;
+
+    private final VqVaeSpec spec;
+    private final NetworkWeights weights;
+    private final NetworkOps ops;
+    private final Backend backend;
+    private final List<ConvWeights> down = new ArrayList<>();
+    private final List<Norm> downNorm = new ArrayList<>();
+    private final List<Residual> encoderRes = new ArrayList<>();
+    private final ConvWeights encoderProj;
+    private final Tensor codebook;
+    private final Tensor codebookSquaredNorms;
+    private final ConvWeights decoderProj;
+    private final List<Residual> decoderRes = new ArrayList<>();
+    private final List<ConvWeights> up = new ArrayList<>();
+    private final List<Norm> upNorm = new ArrayList<>();
+    private final ConvWeights head;
+
+    /** BatchNorm with running statistics: x * scale + shift per channel, [1, C, 1, 1] each. */
+    private record Norm(Tensor scale, Tensor shift) {
+        static Norm read(NetworkWeights w, String name, int c) {
+            float[] gamma = w.floats(name + ".weight", c);
+            float[] beta = w.floats(name + ".bias", c);
+            float[] mean = w.floats(name + ".running_mean", c);
+            float[] var = w.floats(name + ".running_var", c);
+            w.counter(name + ".num_batches_tracked");
+            float[] scale = new float[c];
+            float[] shift = new float[c];
+            for (int i = 0; i < c; i++) {
+                double s = gamma[i] / Math.sqrt(var[i] + BN_EPS);
+                scale[i] = (float) s;
+                shift[i] = (float) (beta[i] - mean[i] * s);
+            }
+            return new Norm(w.constant(scale, 1, c, 1, 1), w.constant(shift, 1, c, 1, 1));
+        }
+
+        Tensor apply(Tensor x) {
+            return x.mul(scale).add(shift);
+        }
+    }
+
+    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
+    private record Residual(ConvWeights conv1, Norm bn1, ConvWeights conv2, Norm bn2) {
+        static Residual read(NetworkWeights w, String name, int c) {
+            return new Residual(w.conv(name + ".conv1", c, c, 3, 3), Norm.read(w, name + ".bn1", c),
+                    w.conv(name + ".conv2", c, c, 1, 1), Norm.read(w, name + ".bn2", c));
+        }
+
+        Tensor apply(NetworkOps ops, Tensor x) {
+            Tensor h = bn1.apply(ops.conv2d(ops.activation(Activation.RELU, x), conv1, 1, 1, 1));
+            return x.add(bn2.apply(ops.conv2d(ops.activation(Activation.RELU, h), conv2, 1, 0, 0)));
+        }
+    }
+
+    /** Reads every tensor of {@code spec} from {@code weights}, which this network then owns. */
+    PortableVqVae(VqVaeSpec spec, NetworkWeights weights) {
+        this.spec = spec;
+        this.weights = weights;
+        this.ops = weights.ops();
+        this.backend = weights.backend();
+        int imageChannels = spec.image().channels();
+        int in = imageChannels;
+        for (int i = 0; i < spec.stages(); i++) {
+            int c = spec.channels().get(i);
+            int k = spec.stageKernel(i);
+            down.add(weights.conv("encoder.down." + i + ".conv", in, c, k, k));
+            downNorm.add(Norm.read(weights, "encoder.down." + i + ".bn", c));
+            in = c;
+        }
+        int latentChannels = in;
+        for (int r = 0; r < spec.residualBlocks(); r++) {
+            encoderRes.add(Residual.read(weights, "encoder.res." + r, latentChannels));
+        }
+        int d = spec.embeddingDim();
+        encoderProj = weights.conv("encoder.proj", latentChannels, d, 1, 1);
+        int k = spec.latent().codebookSize();
+        float[] cb = weights.floats("codebook.weight", k, d);
+        codebook = weights.constant(cb, k, d);
+        float[] norms = new float[k];
+        for (int j = 0; j < k; j++) {
+            double s = 0;
+            for (int i = 0; i < d; i++) {
+                s += (double) cb[j * d + i] * cb[j * d + i];
+            }
+            norms[j] = (float) s;
+        }
+        codebookSquaredNorms = weights.constant(norms, 1, k);
+        decoderProj = weights.conv("decoder.proj", d, latentChannels, 3, 3);
+        for (int r = 0; r < spec.residualBlocks(); r++) {
+            decoderRes.add(Residual.read(weights, "decoder.res." + r, latentChannels));
+        }
+        boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
+        for (int j = 0; j < spec.stages(); j++) {
+            int s = spec.stages() - 1 - j;
+            boolean last = s == 0;
+            int cout = spec.upChannels(j);
+            up.add(weights.transposedConv("decoder.up." + j + ".conv", spec.channels().get(s), cout,
+                    spec.stageKernel(s)));
+            if (!last || !gaussian) {
+                upNorm.add(Norm.read(weights, "decoder.up." + j + ".bn", cout));
+            }
+        }
+        head = gaussian ? null : weights.conv("decoder.head", spec.channels().get(0),
+                imageChannels * spec.head().outputsPerPixel(), 1, 1);
+        weights.checkAllUsed();
+    }
+
+    @Override
+    public ImageShape imageShape() {
+        return spec.image();
+    }
+
+    @Override
+    public LatentShape latentShape() {
+        return spec.latent();
+    }
+
+    @Override
+    public String leafFamily() {
+        return spec.head().leafFamily();
+    }
+
+    @Override
+    public synchronized Tensor encode(Tensor images) {
+        ModelArguments.images("encode", images, spec.image());
+        long b = images.shape(0);
+        List<Tensor> chunks = new ArrayList<>();
+        try (TensorScope outer = TensorScope.open()) {
+            for (long from = 0; from < b; from += CHUNK) {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor x = images.slice(0, from, Math.min(b, from + CHUNK));
+                    chunks.add(scope.keep(nearest(encoderOutput(x))));
+                }
+            }
+            return outer.keep(rows(chunks, DType.INT64, b, spec.latent().positions()));
+        }
+    }
+
+    /** Images [B, C, H, W] to the encoder output z_e [B, D, h, w]. */
+    private Tensor encoderOutput(Tensor x) {
+        Tensor h = x;
+        for (int i = 0; i < down.size(); i++) {
+            h = ops.activation(Activation.RELU, downNorm.get(i).apply(ops.conv2d(h, down.get(i), 2, 1, 1)));
+        }
+        for (Residual r : encoderRes) {
+            h = r.apply(ops, h);
+        }
+        return ops.conv2d(h, encoderProj, 1, 0, 0);
+    }
+
+    /** Codes [B, h*w] of the nearest codebook vectors of z_e [B, D, h, w] (squared Euclidean distance). */
+    private Tensor nearest(Tensor ze) {
+        long b = ze.shape(0);
+        long d = ze.shape(1);
+        Tensor flat = ze.transpose(0, 2, 3, 1).reshape(-1, d);
+        // |e|^2 - 2 z.e; the |z|^2 term is the same for every code of a row
+        Tensor score = codebookSquaredNorms.sub(flat.matmul(codebook.transposeLast()).mul(2));
+        return score.neg().argMax(1).reshape(b, spec.latent().positions());
+    }
+
+    @Override
+    public synchronized Map<String, Tensor> decode(Tensor codes) {
+        LatentShape l = spec.latent();
+        long[] c = ModelArguments.grids("decode", codes, l, l.positions());
+        long b = codes.shape(0);
+        int pixels = spec.image().pixels();
+        int ch = spec.image().channels();
+        boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
+        List<Tensor> first = new ArrayList<>();
+        List<Tensor> second = new ArrayList<>();
+        try (TensorScope outer = TensorScope.open()) {
+            for (int from = 0; from < b; from += CHUNK) {
+                int n = (int) Math.min(CHUNK, b - from);
+                try (TensorScope scope = TensorScope.open()) {
+                    long[] part = Arrays.copyOfRange(c, from * l.positions(), (from + n) * l.positions());
+                    Tensor out = decoderOutput(embed(backend.of(part, n, l.positions())));
+                    if (gaussian) {
+                        first.add(scope.keep(ops.activation(Activation.SIGMOID, out.slice(1, 0, ch))
+                                .reshape(n, pixels)));
+                        second.add(scope.keep(out.slice(1, ch, 2L * ch)
+                                .clamp(DecoderHead.LOG_VAR_MIN, DecoderHead.LOG_VAR_MAX).reshape(n, pixels)));
+                    } else {
+                        first.add(scope.keep(out.reshape(n, ch, DecoderHead.LEVELS, out.shape(2), out.shape(3))
+                                .logSoftmax(2).transpose(0, 1, 3, 4, 2).reshape(n, pixels, DecoderHead.LEVELS)));
+                    }
+                }
+            }
+            Map<String, Tensor> result = new LinkedHashMap<>();
+            if (gaussian) {
+                result.put("mean", outer.keep(rows(first, DType.FLOAT32, b, pixels)));
+                result.put("log_var", outer.keep(rows(second, DType.FLOAT32, b, pixels)));
+            } else {
+                result.put("logits", outer.keep(rows(first, DType.FLOAT32, b, pixels, DecoderHead.LEVELS)));
+            }
+            return result;
+        }
+    }
+
+    /**
+     * The chunks' results as one tensor of {@code shape} (its first axis the batch): their
+     * concatenation, or an empty tensor of {@code dtype} for an empty batch.
+     */
+    private Tensor rows(List<Tensor> chunks, DType dtype, long... shape) {
+        if (chunks.isEmpty()) {
+            return backend.zeros(dtype, shape);
+        }
+        return chunks.size() == 1 ? chunks.get(0) : backend.concat(chunks, 0);
+    }
+
+    /** Codes [B, h*w] to their codebook vectors z_q [B, D, h, w]. */
+    private Tensor embed(Tensor codes) {
+        LatentShape l = spec.latent();
+        return codebook.gather(0, codes.reshape(-1)).reshape(codes.shape(0), l.height(), l.width(), -1)
+                .transpose(0, 3, 1, 2);
+    }
+
+    /** z_q [B, D, h, w] to the head's output [B, 2C or 256 C, H, W]. */
+    private Tensor decoderOutput(Tensor zq) {
+        Tensor h = ops.conv2d(zq, decoderProj, 1, 1, 1);
+        for (Residual r : decoderRes) {
+            h = r.apply(ops, h);
+        }
+        h = ops.activation(Activation.RELU, h);
+        for (int j = 0; j < up.size(); j++) {
+            h = ops.convTranspose2d(h, up.get(j), 2, 1, 0);
+            if (j < upNorm.size()) {
+                h = ops.activation(Activation.RELU, upNorm.get(j).apply(h));
+            }
+        }
+        return head == null ? h : ops.conv2d(h, head, 1, 0, 0);
+    }
+
+    @Override
+    public synchronized void close() {
+        weights.close();
+    }
+}

@@ -1,0 +1,75 @@
+package io.vqdistill.models.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vqdistill.api.FormatException;
+import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.api.model.LatentShape;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SpecTest {
+    private static final Path FILE = Path.of("config.json");
+
+    @Test
+    void stagesHalveTheImageSideDownToTheGrid() {
+        assertThat(VqVaeSpec.sides(28, 7)).containsExactly(28, 14, 7);
+        assertThat(VqVaeSpec.sides(28, 4)).containsExactly(28, 14, 7, 4);
+        assertThat(VqVaeSpec.sides(28, 2)).containsExactly(28, 14, 7, 4, 2);
+        VqVaeSpec s = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(4, 4, 512), DecoderHead.GAUSSIAN);
+        assertThat(s.channels()).containsExactly(32, 64, 64);
+        assertThat(s.stageKernel(0)).isEqualTo(4);
+        assertThat(s.stageKernel(2)).isEqualTo(3);
+        assertThat(s.side(3)).isEqualTo(4);
+    }
+
+    @Test
+    void decoderStagesMirrorTheEncoderAndEndInTheHead() {
+        LatentShape l = new LatentShape(4, 4, 16);
+        VqVaeSpec g = new VqVaeSpec(ImageShape.MNIST, l, 8, List.of(16, 32, 64), 1, DecoderHead.GAUSSIAN, 10);
+        assertThat(new int[] {g.upChannels(0), g.upChannels(1), g.upChannels(2)}).containsExactly(32, 16, 2);
+        VqVaeSpec c = new VqVaeSpec(ImageShape.MNIST, l, 8, List.of(16, 32, 64), 1, DecoderHead.CATEGORICAL, 10);
+        assertThat(c.upChannels(2)).isEqualTo(16);
+    }
+
+    @Test
+    void unreachableGridListsTheReachableSides() {
+        assertThatThrownBy(() -> VqVaeSpec.sides(28, 5)).hasMessageContaining("5x5")
+                .hasMessageContaining("[14, 7, 4, 2, 1]");
+    }
+
+    @Test
+    void invalidArchitecturesAreRejected() {
+        LatentShape l = new LatentShape(7, 7, 512);
+        assertThatThrownBy(() -> new VqVaeSpec(ImageShape.MNIST, l, 64, List.of(32), 2, DecoderHead.GAUSSIAN, 10))
+                .hasMessageContaining("takes 2").hasMessageContaining("[32]");
+        assertThatThrownBy(() -> new VqVaeSpec(ImageShape.MNIST, l, 0, List.of(32, 64), 2, DecoderHead.GAUSSIAN, 10))
+                .hasMessageContaining("embeddingDim");
+        assertThatThrownBy(() -> new PriorSpec(l, 10, 10, 64, 512, 4, 3)).hasMessageContaining("odd");
+        assertThatThrownBy(() -> DecoderHead.parse("laplace")).hasMessageContaining("laplace");
+        assertThatThrownBy(() -> new TrainingSpec(0, 128, 100, 15, 1)).hasMessageContaining("learningRate");
+    }
+
+    @Test
+    void specsRoundTripThroughJson() {
+        VqVaeSpec v = new VqVaeSpec(ImageShape.MNIST, new LatentShape(2, 2, 16), 8, List.of(16, 32, 32, 32), 1,
+                DecoderHead.CATEGORICAL, 0.25);
+        assertThat(VqVaeSpec.fromJson(v.toJson(), FILE)).isEqualTo(v);
+        PriorSpec p = PriorSpec.defaults(new LatentShape(4, 4, 4096), 10);
+        assertThat(PriorSpec.fromJson(p.toJson(), FILE)).isEqualTo(p);
+    }
+
+    @Test
+    void invalidJsonNamesTheField() {
+        var json = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(7, 7, 512), DecoderHead.GAUSSIAN).toJson();
+        json.putArray("channels").add(32);
+        assertThatThrownBy(() -> VqVaeSpec.fromJson(json, FILE)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("config.json").hasMessageContaining("takes 2");
+        var prior = PriorSpec.defaults(new LatentShape(4, 4, 16), 10).toJson();
+        prior.put("type", "transformer");
+        assertThatThrownBy(() -> PriorSpec.fromJson(prior, FILE)).hasMessageContaining("architecture.type")
+                .hasMessageContaining("transformer");
+    }
+}

@@ -4,12 +4,16 @@ import io.vqdistill.api.BackendException;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.NetworkLayout;
+import io.vqdistill.models.layout.Parameter;
+import io.vqdistill.models.train.AdamUpdate;
 import io.vqdistill.models.train.EpochRunner;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -32,60 +36,39 @@ import org.tensorflow.types.family.TType;
  * conversion), their gradients ({@link Graph#addGradients}) and one {@code ResourceApplyAdam} per
  * trainable tensor. It is the {@link EpochRunner.Engine} of one training run; not thread-safe.
  *
- * <p>Each variable has its own {@code shared_name}: without one, all of a graph's variables are
- * one resource. Counters (BatchNorm's {@code num_batches_tracked}) are kept on the Java side.
- * Initialisation draws, from one generator seeded by the run's seed, each tensor's elements in
- * registration order, as the DJL backend's {@code Params} does, so both engines start a spec from
- * the same values.
+ * <p>The tensors are those of the network's {@link NetworkLayout}, one variable each, created in
+ * the layout's order. Each variable has its own {@code shared_name}: without one, all of a graph's
+ * variables are one resource. Counters (BatchNorm's {@code num_batches_tracked}) are kept on the
+ * Java side. A new run starts from the layout's initial values, as on every engine.
  *
- * <p>Adam is PyTorch's (beta1 0.9, beta2 0.999, eps 1e-8): {@code ResourceApplyAdam} computes
- * var -= lr_t m / (sqrt(v) + eps') with lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t), which equals
- * PyTorch's update when eps' is eps sqrt(1 - beta2^t); each step feeds that eps'.
+ * <p>The optimiser is the {@link AdamUpdate} in its fused form: {@code ResourceApplyAdam} computes
+ * var -= lr_t m / (sqrt(v) + eps'), and each step feeds the powers of beta and the folded eps'.
  *
- * <p>A subclass registers its tensors and builds its graph in its constructor, then calls
+ * <p>A subclass builds its graph on the variables in its constructor, then calls
  * {@link #optimise} once; on a failure there it calls {@link #release()} before rethrowing.
  */
 abstract class TfGraphNet implements EpochRunner.Engine {
-    /** Name prefix of the first Adam moments in a resume file (as on DJL). */
-    static final String ADAM_FIRST = "adam.m.";
-    /** Name prefix of the second Adam moments in a resume file (as on DJL). */
-    static final String ADAM_SECOND = "adam.v.";
-
-    private static final double BETA1 = 0.9;
-    private static final double BETA2 = 0.999;
-    private static final double EPS = 1e-8;
     /** From OIHW to TensorFlow's HWIO filter layout. */
     private static final int[] TO_FILTER = {2, 3, 1, 0};
-
-    /** What a registered tensor is. */
-    enum Kind { TRAINABLE, BUFFER, COUNTER }
-
-    /** The initial value of element {@code index} of a tensor, drawing from {@code rng} if random. */
-    @FunctionalInterface
-    interface Init {
-        double value(SplittableRandom rng, int index);
-    }
 
     /** A resource variable with a placeholder and an assignment to set it, and an operation reading it. */
     record Var(Operand<? extends TType> handle, Operand<TFloat32> read, Placeholder<TFloat32> feed, Op assign) {
     }
 
-    /** One registered tensor; COUNTER slots have no variable. */
+    /** One tensor of the layout; counters have no variable. */
     static final class Slot {
         final String name;
         final long[] shape;
-        final Kind kind;
-        final Init init;
+        final Parameter.Role kind;
         Var value;
         Var first;
         Var second;
         long count;
 
-        Slot(String name, long[] shape, Kind kind, Init init) {
-            this.name = name;
-            this.shape = shape;
-            this.kind = kind;
-            this.init = init;
+        Slot(Parameter p) {
+            this.name = p.name();
+            this.shape = p.shape();
+            this.kind = p.role();
         }
 
         int size() {
@@ -99,14 +82,14 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     }
 
     /** The tensors of a convolution: weight (out, in, kH, kW), bias (out), an optional constant mask on the weight. */
-    record Conv(Slot weight, Slot bias, int stride, int pad, Operand<TFloat32> mask) {
+    record Conv(Slot weight, Slot bias, int stride, int padH, int padW, Operand<TFloat32> mask) {
     }
 
     /** The graph. */
     protected final Graph graph;
     /** Builds operations in {@link #graph}, on the pinned device if any. */
     protected final Ops tf;
-    private final long seed;
+    private final Supplier<Map<String, float[]>> initialValues;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Op> trainTargets = new ArrayList<>();
     private Placeholder<TFloat32> learningRate;
@@ -118,14 +101,25 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     private long steps;
 
     /**
-     * @param seed   seeds the initialisation of a new run
-     * @param device the device to pin every operation to, e.g. {@code /device:GPU:1}, or null
+     * Creates the variables of every tensor of {@code layout}.
+     *
+     * @param layout        the network's tensors
+     * @param initialValues the values a new run starts from (the layout's, for the run's seed)
+     * @param device        the device to pin every operation to, e.g. {@code /device:GPU:1}, or null
      */
-    protected TfGraphNet(long seed, String device) {
-        this.seed = seed;
+    protected TfGraphNet(NetworkLayout layout, Supplier<Map<String, float[]>> initialValues, String device) {
+        this.initialValues = initialValues;
         this.graph = new Graph();
-        Ops ops = Ops.create(graph);
-        this.tf = device == null ? ops : ops.withDevice(deviceSpec(device));
+        try {
+            Ops ops = Ops.create(graph);
+            this.tf = device == null ? ops : ops.withDevice(deviceSpec(device));
+            for (Parameter p : layout.parameters()) {
+                register(p);
+            }
+        } catch (RuntimeException | Error e) {
+            graph.close();
+            throw e;
+        }
     }
 
     private static DeviceSpec deviceSpec(String device) {
@@ -136,20 +130,16 @@ abstract class TfGraphNet implements EpochRunner.Engine {
 
     // ---- registration -------------------------------------------------------------------------
 
-    /** Registers a tensor of {@code shape} (PyTorch's layout) named {@code name}. */
-    protected final Slot register(String name, long[] shape, Kind kind, Init init) {
-        Slot s = new Slot(name, shape, kind, init);
-        if (slots.putIfAbsent(name, s) != null) {
-            throw new IllegalStateException("tensor name '" + name + "' registered twice");
+    private void register(Parameter p) {
+        Slot s = new Slot(p);
+        slots.put(p.name(), s);
+        if (p.role() != Parameter.Role.COUNTER) {
+            s.value = variable(p.name(), s.shape);
         }
-        if (kind != Kind.COUNTER) {
-            s.value = variable(name, shape);
+        if (p.trainable()) {
+            s.first = variable(AdamUpdate.firstMomentName(p.name()), s.shape);
+            s.second = variable(AdamUpdate.secondMomentName(p.name()), s.shape);
         }
-        if (kind == Kind.TRAINABLE) {
-            s.first = variable(ADAM_FIRST + name, shape);
-            s.second = variable(ADAM_SECOND + name, shape);
-        }
-        return s;
     }
 
     private Var variable(String name, long[] shape) {
@@ -159,29 +149,29 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         return new Var(handle, tf.readVariableOp(handle, TFloat32.class), feed, tf.assignVariableOp(handle, feed));
     }
 
-    /** A trainable tensor drawn from U(-bound, bound). */
-    protected final Slot uniform(String name, long[] shape, double bound) {
-        return register(name, shape, Kind.TRAINABLE, (r, i) -> (2 * r.nextDouble() - 1) * bound);
+    /** The slot of {@code p}, a tensor of this network's layout. */
+    protected final Slot slot(Parameter p) {
+        Slot s = slots.get(p.name());
+        if (s == null) {
+            throw new AssertionError("tensor '" + p.name() + "' is not part of this layout");
+        }
+        return s;
     }
 
-    /** A trainable tensor drawn from N(0, std^2). */
-    protected final Slot normal(String name, long[] shape, double std) {
-        return register(name, shape, Kind.TRAINABLE, (r, i) -> r.nextGaussian() * std);
+    /** The convolution {@code c}: its slots, stride and padding, and its mask as a constant [1, 1, kH, kW]. */
+    protected final Conv conv(ConvLayer c) {
+        float[] m = c.mask();
+        Operand<TFloat32> mask = m == null ? null
+                : tf.reshape(tf.constant(m), tf.constant(new int[] {1, 1, c.kernelHeight(), c.kernelWidth()}));
+        return new Conv(slot(c.weight()), slot(c.bias()), c.stride(), c.paddingHeight(), c.paddingWidth(), mask);
     }
 
-    /** A convolution with PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-    protected final Conv conv(String name, int in, int out, int kH, int kW, int stride, int pad,
-            Operand<TFloat32> mask) {
-        double bound = 1 / Math.sqrt((double) in * kH * kW);
-        return new Conv(uniform(name + ".weight", new long[] {out, in, kH, kW}, bound),
-                uniform(name + ".bias", new long[] {out}, bound), stride, pad, mask);
-    }
-
-    /** The convolution {@code c} of NHWC {@code h}, zero-padded by {@code c.pad()} on every side. */
+    /** The convolution {@code c} of NHWC {@code h}, zero-padded by its padding on every side. */
     protected final Operand<TFloat32> apply(Conv c, Operand<TFloat32> h) {
-        int p = c.pad();
-        Operand<TFloat32> padded = p == 0 ? h
-                : tf.pad(h, tf.constant(new int[][] {{0, 0}, {p, p}, {p, p}, {0, 0}}), tf.constant(0f));
+        int ph = c.padH();
+        int pw = c.padW();
+        Operand<TFloat32> padded = ph == 0 && pw == 0 ? h
+                : tf.pad(h, tf.constant(new int[][] {{0, 0}, {ph, ph}, {pw, pw}, {0, 0}}), tf.constant(0f));
         Operand<TFloat32> w = c.mask() == null ? c.weight().read() : tf.math.mul(c.weight().read(), c.mask());
         Operand<TFloat32> y = tf.nn.conv2d(padded, filter(w), List.of(1L, (long) c.stride(), (long) c.stride(), 1L),
                 "VALID");
@@ -209,7 +199,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     }
 
     private List<Slot> trainable() {
-        return slots.values().stream().filter(s -> s.kind == Kind.TRAINABLE).toList();
+        return slots.values().stream().filter(s -> s.kind == Parameter.Role.TRAINABLE).toList();
     }
 
     @SuppressWarnings("unchecked")
@@ -236,11 +226,11 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         for (int i = 0; i < grads.length; i++) {
             Slot s = trainable.get(i);
             if (grads[i] == null) {
-                throw new IllegalStateException("no gradient reaches " + s.name);
+                throw new AssertionError("no gradient reaches " + s.name);
             }
             trainTargets.add(tf.train.resourceApplyAdam(s.value.handle(), s.first.handle(), s.second.handle(),
-                    beta1Power, beta2Power, learningRate, tf.constant((float) BETA1), tf.constant((float) BETA2),
-                    epsilon, floats(grads[i])));
+                    beta1Power, beta2Power, learningRate, tf.constant((float) AdamUpdate.BETA1),
+                    tf.constant((float) AdamUpdate.BETA2), epsilon, floats(grads[i])));
         }
         trainTargets.addAll(extraTargets);
         session = new Session(graph, config);
@@ -262,23 +252,20 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         load(best, false, steps);
     }
 
-    /** Sets every tensor from its initialiser, seeded by the run's seed, and zeroes Adam. */
+    /** Sets every tensor to its initial value and zeroes Adam. */
     private void initialise() {
-        SplittableRandom rng = new SplittableRandom(seed);
+        Map<String, float[]> initial = initialValues.get();
         List<Var> vars = new ArrayList<>();
         List<float[]> values = new ArrayList<>();
         for (Slot s : slots.values()) {
-            if (s.kind == Kind.COUNTER) {
+            if (s.kind == Parameter.Role.COUNTER) {
                 s.count = 0;
                 continue;
             }
-            float[] v = new float[s.size()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) s.init.value(rng, i);
-            }
+            float[] v = initial.get(s.name);
             vars.add(s.value);
             values.add(v);
-            if (s.kind == Kind.TRAINABLE) {
+            if (s.kind == Parameter.Role.TRAINABLE) {
                 vars.add(s.first);
                 values.add(new float[v.length]);
                 vars.add(s.second);
@@ -297,8 +284,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     private void load(SafeTensors file, boolean optimiser, long adamSteps) {
         List<String> unexpected = new ArrayList<>();
         for (String n : file.names()) {
-            boolean moment = n.startsWith(ADAM_FIRST) || n.startsWith(ADAM_SECOND);
-            if (!slots.containsKey(n) && !(optimiser && moment)) {
+            if (!slots.containsKey(n) && !(optimiser && AdamUpdate.isMomentName(n))) {
                 unexpected.add(n);
             }
         }
@@ -308,18 +294,18 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         List<Var> vars = new ArrayList<>();
         List<float[]> values = new ArrayList<>();
         for (Slot s : slots.values()) {
-            if (s.kind == Kind.COUNTER) {
+            if (s.kind == Parameter.Role.COUNTER) {
                 s.count = file.get(s.name, DType.INT64).buffer().getLong(0);
                 continue;
             }
             vars.add(s.value);
             values.add(file.get(s.name, DType.FLOAT32, s.shape).toFloats());
-            if (s.kind == Kind.TRAINABLE) {
+            if (s.kind == Parameter.Role.TRAINABLE) {
                 vars.add(s.first);
-                values.add(optimiser ? file.get(ADAM_FIRST + s.name, DType.FLOAT32, s.shape).toFloats()
+                values.add(optimiser ? file.get(AdamUpdate.firstMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
                         : new float[s.size()]);
                 vars.add(s.second);
-                values.add(optimiser ? file.get(ADAM_SECOND + s.name, DType.FLOAT32, s.shape).toFloats()
+                values.add(optimiser ? file.get(AdamUpdate.secondMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
                         : new float[s.size()]);
             }
         }
@@ -355,12 +341,12 @@ abstract class TfGraphNet implements EpochRunner.Engine {
 
     @Override
     public List<SafeTensors.Entry> weights() {
-        List<Slot> held = slots.values().stream().filter(s -> s.kind != Kind.COUNTER).toList();
+        List<Slot> held = slots.values().stream().filter(s -> s.kind != Parameter.Role.COUNTER).toList();
         List<float[]> values = read(held.stream().map(s -> s.value).toList());
         List<SafeTensors.Entry> out = new ArrayList<>();
         int i = 0;
         for (Slot s : slots.values()) {
-            if (s.kind == Kind.COUNTER) {
+            if (s.kind == Parameter.Role.COUNTER) {
                 out.add(SafeTensors.Entry.of(s.name, new long[] {s.count}, s.shape));
             } else {
                 out.add(SafeTensors.Entry.of(s.name, values.get(i++), s.shape));
@@ -369,7 +355,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         return out;
     }
 
-    /** Adam's moments, named as on DJL ({@value #ADAM_FIRST}name, {@value #ADAM_SECOND}name). */
+    /** Adam's moments, named by {@link AdamUpdate#firstMomentName} and {@link AdamUpdate#secondMomentName}. */
     @Override
     public List<SafeTensors.Entry> optimiserState() {
         List<Slot> trainable = trainable();
@@ -382,8 +368,8 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         List<SafeTensors.Entry> out = new ArrayList<>();
         for (int i = 0; i < trainable.size(); i++) {
             Slot s = trainable.get(i);
-            out.add(SafeTensors.Entry.of(ADAM_FIRST + s.name, values.get(2 * i), s.shape));
-            out.add(SafeTensors.Entry.of(ADAM_SECOND + s.name, values.get(2 * i + 1), s.shape));
+            out.add(SafeTensors.Entry.of(AdamUpdate.firstMomentName(s.name), values.get(2 * i), s.shape));
+            out.add(SafeTensors.Entry.of(AdamUpdate.secondMomentName(s.name), values.get(2 * i + 1), s.shape));
         }
         return out;
     }
@@ -415,11 +401,10 @@ abstract class TfGraphNet implements EpochRunner.Engine {
      */
     protected final double step(Session.Runner r, double lr, List<TType> feeds) {
         steps++;
-        double c2 = 1 - Math.pow(BETA2, steps);
         r.feed(learningRate, own(feeds, TFloat32.scalarOf((float) lr)))
-                .feed(beta1Power, own(feeds, TFloat32.scalarOf((float) Math.pow(BETA1, steps))))
-                .feed(beta2Power, own(feeds, TFloat32.scalarOf((float) Math.pow(BETA2, steps))))
-                .feed(epsilon, own(feeds, TFloat32.scalarOf((float) (EPS * Math.sqrt(c2)))))
+                .feed(beta1Power, own(feeds, TFloat32.scalarOf((float) AdamUpdate.beta1Power(steps))))
+                .feed(beta2Power, own(feeds, TFloat32.scalarOf((float) AdamUpdate.beta2Power(steps))))
+                .feed(epsilon, own(feeds, TFloat32.scalarOf((float) AdamUpdate.foldedEpsilon(steps))))
                 .fetch(trainLoss);
         trainTargets.forEach(r::addTarget);
         try (Result result = run(r)) {

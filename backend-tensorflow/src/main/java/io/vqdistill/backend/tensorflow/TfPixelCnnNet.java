@@ -1,9 +1,9 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.DType;
+import io.vqdistill.models.layout.PixelCnnLayout;
 import io.vqdistill.models.train.PriorSpec;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
@@ -20,9 +20,8 @@ import org.tensorflow.types.family.TType;
  * inside. Causality comes from the kernel shapes and padding as in the DJL backend's network: the
  * vertical stack convolves a (k/2+1) x k window ending at the current row, the horizontal stack a
  * 1 x (k/2+1) window ending at the current column; in the first layer (mask A) the last row,
- * respectively column, of those kernels is masked. Tensor names, layouts and initialisation are
- * those of the DJL backend's network of the same spec. No BatchNorm: one graph serves training and
- * evaluation.
+ * respectively column, of those kernels is masked. Its tensors are those of the spec's
+ * {@link PixelCnnLayout}. No BatchNorm: one graph serves training and evaluation.
  */
 final class TfPixelCnnNet extends TfGraphNet {
     /** One gated layer with its vertical and horizontal stacks. */
@@ -48,19 +47,21 @@ final class TfPixelCnnNet extends TfGraphNet {
      * @param device        the device to pin every operation to, or null
      */
     TfPixelCnnNet(PriorSpec spec, float[] classLogPrior, long seed, ConfigProto config, String device) {
-        super(seed, device);
-        this.spec = spec;
+        this(new PixelCnnLayout(spec), classLogPrior, seed, config, device);
+    }
+
+    private TfPixelCnnNet(PixelCnnLayout layout, float[] classLogPrior, long seed, ConfigProto config,
+            String device) {
+        super(layout, () -> layout.initialValues(seed, classLogPrior), device);
+        this.spec = layout.spec();
         try {
-            int c = spec.channels();
-            int k = spec.latent().codebookSize();
-            embedding = normal("embedding.weight", new long[] {k, c}, 1);
-            for (int l = 0; l < spec.layers(); l++) {
-                layers.add(gated("layers." + l, c, l == 0 ? spec.firstKernel() : spec.kernel(), spec.numClasses(),
-                        l == 0));
+            embedding = slot(layout.embedding());
+            for (PixelCnnLayout.GatedLayer l : layout.layers()) {
+                layers.add(new Gated(l.padding(), l.residual(), slot(l.classEmbedding()), conv(l.vertical()),
+                        conv(l.verticalToHorizontal()), conv(l.horizontal()), conv(l.horizontalResidual())));
             }
-            head1 = conv("head.0", c, spec.headHidden(), 1, 1, 1, 0, null);
-            head2 = conv("head.2", spec.headHidden(), k, 1, 1, 1, 0, null);
-            register("class_log_prior", new long[] {spec.numClasses()}, Kind.BUFFER, (r, i) -> classLogPrior[i]);
+            head1 = conv(layout.head1());
+            head2 = conv(layout.head2());
             codes = tf.placeholder(TInt64.class);
             labels = tf.placeholder(TInt64.class);
             Operand<TFloat32> logProb = logProb();
@@ -70,25 +71,6 @@ final class TfPixelCnnNet extends TfGraphNet {
             release();
             throw e;
         }
-    }
-
-    private Gated gated(String name, int c, int k, int classes, boolean first) {
-        int pad = k / 2;
-        Slot classEmbedding = normal(name + ".class_embedding.weight", new long[] {classes, 2L * c}, 1);
-        Operand<TFloat32> vMask = null;
-        Operand<TFloat32> hMask = null;
-        if (first) {
-            float[] v = new float[(pad + 1) * k];
-            Arrays.fill(v, 0, pad * k, 1f);
-            vMask = tf.reshape(tf.constant(v), tf.constant(new int[] {1, 1, pad + 1, k}));
-            float[] h = new float[pad + 1];
-            Arrays.fill(h, 0, pad, 1f);
-            hMask = tf.reshape(tf.constant(h), tf.constant(new int[] {1, 1, 1, pad + 1}));
-        }
-        return new Gated(pad, !first, classEmbedding, conv(name + ".vert", c, 2 * c, pad + 1, k, 1, 0, vMask),
-                conv(name + ".vert_to_horiz", 2 * c, 2 * c, 1, 1, 1, 0, null),
-                conv(name + ".horiz", c, 2 * c, 1, pad + 1, 1, 0, hMask),
-                conv(name + ".horiz_resid", c, c, 1, 1, 1, 0, null));
     }
 
     /** log p(z | c) per grid [B] of the fed codes [B, h*w] and labels [B]. */

@@ -1,6 +1,9 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.DType;
+import io.vqdistill.models.layout.BatchNormLayer;
+import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeRunner;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -26,20 +29,21 @@ import org.tensorflow.types.family.TType;
  * unbiased batch variance) with its Adam updates, and the network in inference mode (running
  * statistics) for evaluation. NHWC inside, which TensorFlow's CPU convolutions want; padding is a
  * {@code Pad} (or, for transposed convolutions, a crop) around {@code VALID} convolutions, since
- * the C++ gradients of TF 2.18 drop the {@code EXPLICIT} padding attribute. Tensor names, layouts
- * and initialisation are those of the DJL backend's network of the same spec.
+ * the C++ gradients of TF 2.18 drop the {@code EXPLICIT} padding attribute. Its tensors are those
+ * of the spec's {@link VqVaeLayout}.
  */
 final class TfVqVaeNet extends TfGraphNet {
-    private static final float BN_MOMENTUM = 0.1f;
-    private static final float BN_EPS = 1e-5f;
+    private static final float BN_MOMENTUM = (float) BatchNormLayer.MOMENTUM;
+    private static final float BN_KEEP = (float) (1 - BatchNormLayer.MOMENTUM);
+    private static final float BN_EPS = (float) BatchNormLayer.EPS;
     private static final int[] TO_NHWC = {0, 2, 3, 1};
 
     /** The tensors of a BatchNorm layer. */
     private record Norm(Slot gamma, Slot beta, Slot mean, Slot var, Slot batches) {
     }
 
-    /** The tensors of a stride-2 transposed convolution with padding 1, and its output side and channels. */
-    private record ConvT(Slot weight, Slot bias, int side, int out) {
+    /** The tensors of a transposed convolution, its stride, padding, output side and channels. */
+    private record ConvT(Slot weight, Slot bias, int stride, int pad, int side, int out) {
     }
 
     /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
@@ -79,51 +83,34 @@ final class TfVqVaeNet extends TfGraphNet {
      * @param device the device to pin every operation to, e.g. {@code /device:GPU:1}, or null
      */
     TfVqVaeNet(VqVaeSpec spec, long seed, ConfigProto config, String device) {
-        super(seed, device);
-        this.spec = spec;
+        this(new VqVaeLayout(spec), seed, config, device);
+    }
+
+    private TfVqVaeNet(VqVaeLayout layout, long seed, ConfigProto config, String device) {
+        super(layout, () -> layout.initialValues(seed), device);
+        this.spec = layout.spec();
         try {
-            int stages = spec.stages();
-            int imageChannels = spec.image().channels();
-            int in = imageChannels;
-            for (int i = 0; i < stages; i++) {
-                int c = spec.channels().get(i);
-                down.add(conv("encoder.down." + i + ".conv", in, c, spec.stageKernel(i), 2, 1));
-                downNorm.add(norm("encoder.down." + i + ".bn", c));
-                in = c;
+            for (VqVaeLayout.DownStage s : layout.down()) {
+                down.add(conv(s.conv()));
+                downNorm.add(norm(s.norm()));
             }
-            int latentChannels = in;
-            for (int r = 0; r < spec.residualBlocks(); r++) {
-                encoderRes.add(residual("encoder.res." + r, latentChannels));
+            for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+                encoderRes.add(residual(r));
             }
-            encoderProj = conv("encoder.proj", latentChannels, spec.embeddingDim(), 1, 1, 0);
-            int k = spec.latent().codebookSize();
-            codebook = uniform("codebook.weight", new long[] {k, spec.embeddingDim()}, 1.0 / k);
-            decoderProj = conv("decoder.proj", spec.embeddingDim(), latentChannels, 3, 1, 1);
-            for (int r = 0; r < spec.residualBlocks(); r++) {
-                decoderRes.add(residual("decoder.res." + r, latentChannels));
+            encoderProj = conv(layout.encoderProjection());
+            codebook = slot(layout.codebook());
+            decoderProj = conv(layout.decoderProjection());
+            for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+                decoderRes.add(residual(r));
             }
-            boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
-            for (int j = 0; j < stages; j++) {
-                int s = stages - 1 - j;
-                int cin = spec.channels().get(s);
-                boolean last = s == 0;
-                int cout = spec.upChannels(j);
-                int kernel = spec.stageKernel(s);
-                int outSide = (spec.side(s + 1) - 1) * 2 - 2 + kernel;
-                if (outSide != spec.side(s)) {
-                    throw new IllegalStateException("decoder stage " + j + " maps side " + spec.side(s + 1) + " to "
-                            + outSide + ", expected " + spec.side(s));
-                }
-                String name = "decoder.up." + j + ".conv";
-                double bound = 1 / Math.sqrt((double) cout * kernel * kernel);
-                up.add(new ConvT(uniform(name + ".weight", new long[] {cin, cout, kernel, kernel}, bound),
-                        uniform(name + ".bias", new long[] {cout}, bound), spec.side(s), cout));
-                if (!last || !gaussian) {
-                    upNorm.add(norm("decoder.up." + j + ".bn", cout));
+            for (VqVaeLayout.UpStage s : layout.up()) {
+                ConvTransposeLayer t = s.conv();
+                up.add(new ConvT(slot(t.weight()), slot(t.bias()), t.stride(), t.padding(), s.outputSide(), t.out()));
+                if (s.norm() != null) {
+                    upNorm.add(norm(s.norm()));
                 }
             }
-            head = gaussian ? null : conv("decoder.head", spec.channels().get(0),
-                    imageChannels * spec.head().outputsPerPixel(), 1, 1, 0);
+            head = layout.head() == null ? null : conv(layout.head());
 
             x = tf.placeholder(TFloat32.class);
             levels = tf.placeholder(TInt32.class);
@@ -139,39 +126,31 @@ final class TfVqVaeNet extends TfGraphNet {
         }
     }
 
-    // ---- registration -------------------------------------------------------------------------
+    // ---- binding ------------------------------------------------------------------------------
 
-    private Conv conv(String name, int in, int out, int k, int stride, int pad) {
-        return conv(name, in, out, k, k, stride, pad, null);
-    }
-
-    private Norm norm(String name, int channels) {
-        long[] c = {channels};
-        Norm n = new Norm(register(name + ".weight", c, Kind.TRAINABLE, (r, i) -> 1),
-                register(name + ".bias", c, Kind.TRAINABLE, (r, i) -> 0),
-                register(name + ".running_mean", c, Kind.BUFFER, (r, i) -> 0),
-                register(name + ".running_var", c, Kind.BUFFER, (r, i) -> 1),
-                register(name + ".num_batches_tracked", new long[0], Kind.COUNTER, (r, i) -> 0));
+    private Norm norm(BatchNormLayer layer) {
+        Norm n = new Norm(slot(layer.weight()), slot(layer.bias()), slot(layer.runningMean()),
+                slot(layer.runningVar()), slot(layer.batchesSeen()));
         norms.add(n);
         return n;
     }
 
-    private Residual residual(String name, int c) {
-        return new Residual(conv(name + ".conv1", c, c, 3, 1, 1), norm(name + ".bn1", c),
-                conv(name + ".conv2", c, c, 1, 1, 0), norm(name + ".bn2", c));
+    private Residual residual(VqVaeLayout.Residual r) {
+        return new Residual(conv(r.conv1()), norm(r.norm1()), conv(r.conv2()), norm(r.norm2()));
     }
 
     // ---- the network --------------------------------------------------------------------------
 
-    /** PyTorch's ConvTranspose2d with stride 2 and padding 1: the unpadded transposed convolution, cropped. */
+    /** PyTorch's ConvTranspose2d: the unpadded transposed convolution, cropped by the padding on each side. */
     private Operand<TFloat32> apply(ConvT c, Operand<TFloat32> h) {
-        int full = c.side() + 2;
+        int p = c.pad();
+        int full = c.side() + 2 * p;
         Operand<TInt32> batch = tf.slice(tf.shape(h), tf.constant(new int[] {0}), tf.constant(new int[] {1}));
         Operand<TInt32> sizes = tf.concat(List.of(batch, tf.constant(new int[] {full, full, c.out()})),
                 tf.constant(0));
         Operand<TFloat32> y = tf.nn.conv2dBackpropInput(sizes, filter(c.weight().read()), h,
-                List.of(1L, 2L, 2L, 1L), "VALID");
-        Operand<TFloat32> cropped = tf.slice(y, tf.constant(new int[] {0, 1, 1, 0}),
+                List.of(1L, (long) c.stride(), (long) c.stride(), 1L), "VALID");
+        Operand<TFloat32> cropped = tf.slice(y, tf.constant(new int[] {0, p, p, 0}),
                 tf.constant(new int[] {-1, c.side(), c.side(), -1}));
         return tf.nn.biasAdd(cropped, c.bias().read());
     }
@@ -203,7 +182,7 @@ final class TfVqVaeNet extends TfGraphNet {
 
     private Op momentum(Slot running, Operand<TFloat32> batch) {
         Operand<TFloat32> kept = tf.math.mul(tf.readVariableOp(running.value.handle(), TFloat32.class),
-                tf.constant(1 - BN_MOMENTUM));
+                tf.constant(BN_KEEP));
         return tf.assignVariableOp(running.value.handle(), tf.math.add(kept, tf.math.mul(batch,
                 tf.constant(BN_MOMENTUM))));
     }

@@ -4,8 +4,12 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.Parameter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -41,20 +45,20 @@ final class NetworkWeights implements AutoCloseable {
         return ops;
     }
 
-    /** The FLOAT32 values of tensor {@code name}, which must have {@code shape}. */
-    float[] floats(String name, long... shape) {
+    /** The FLOAT32 values of {@code p}, which must have its declared shape. */
+    float[] floats(Parameter p) {
         try {
-            float[] values = source.get(name, DType.FLOAT32, shape).toFloats();
-            used.add(name);
+            float[] values = source.get(p.name(), DType.FLOAT32, p.shape()).toFloats();
+            used.add(p.name());
             return values;
         } catch (FormatException e) {
             throw new FormatException(e.getMessage() + " (loading on backend " + backend.name() + ")", e);
         }
     }
 
-    /** Tensor {@code name} as an engine tensor, FLOAT32 {@code shape}. */
-    Tensor tensor(String name, long... shape) {
-        return own(backend.of(floats(name, shape), shape));
+    /** {@code p} as an engine tensor of its declared shape. */
+    Tensor tensor(Parameter p) {
+        return own(backend.of(floats(p), p.shape()));
     }
 
     /** An engine tensor made here from computed values (e.g. folded BatchNorm statistics). */
@@ -62,45 +66,38 @@ final class NetworkWeights implements AutoCloseable {
         return own(backend.of(values, shape));
     }
 
-    /** Marks the INT64 scalar {@code name} (such as a BatchNorm's {@code num_batches_tracked}) as read. */
-    void counter(String name) {
+    /** Marks the INT64 scalar {@code p} (such as a BatchNorm's {@code num_batches_tracked}) as read. */
+    void counter(Parameter p) {
         try {
-            source.get(name, DType.INT64);
-            used.add(name);
+            source.get(p.name(), DType.INT64);
+            used.add(p.name());
         } catch (FormatException e) {
             throw new FormatException(e.getMessage() + " (loading on backend " + backend.name() + ")", e);
         }
     }
 
-    /** The convolution {@code name}.weight [out, in, kH, kW] and {@code name}.bias [out]. */
-    ConvWeights conv(String name, int in, int out, int kH, int kW) {
-        return conv(name, in, out, kH, kW, null);
-    }
-
-    /**
-     * The convolution {@code name} with its weight multiplied by {@code mask} [kH * kW] (a masked
-     * convolution), or unmasked when {@code mask} is null.
-     */
-    ConvWeights conv(String name, int in, int out, int kH, int kW, float[] mask) {
-        float[] w = floats(name + ".weight", out, in, kH, kW);
+    /** The convolution {@code c}, its weight multiplied by its mask if it has one. */
+    ConvWeights conv(ConvLayer c) {
+        float[] w = floats(c.weight());
+        float[] mask = c.mask();
         if (mask != null) {
-            int window = kH * kW;
+            int window = c.kernelHeight() * c.kernelWidth();
             for (int i = 0; i < w.length; i++) {
                 w[i] *= mask[i % window];
             }
         }
-        float[] b = floats(name + ".bias", out);
+        float[] b = floats(c.bias());
         try (TensorScope scope = TensorScope.open()) {
-            return own(ops.convWeights(backend.of(w, out, in, kH, kW), backend.of(b, out)));
+            return own(ops.convWeights(backend.of(w, c.weight().shape()), backend.of(b, c.bias().shape())));
         }
     }
 
-    /** The transposed convolution {@code name}.weight [in, out, k, k] and {@code name}.bias [out]. */
-    ConvWeights transposedConv(String name, int in, int out, int k) {
-        float[] w = floats(name + ".weight", in, out, k, k);
-        float[] b = floats(name + ".bias", out);
+    /** The transposed convolution {@code c}. */
+    ConvWeights transposedConv(ConvTransposeLayer c) {
+        float[] w = floats(c.weight());
+        float[] b = floats(c.bias());
         try (TensorScope scope = TensorScope.open()) {
-            return own(ops.transposedConvWeights(backend.of(w, in, out, k, k), backend.of(b, out)));
+            return own(ops.transposedConvWeights(backend.of(w, c.weight().shape()), backend.of(b, c.bias().shape())));
         }
     }
 
@@ -129,7 +126,8 @@ final class NetworkWeights implements AutoCloseable {
             try {
                 owned.get(i).close();
             } catch (Exception e) {
-                RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                RuntimeException r = e instanceof RuntimeException re ? re
+                        : new TensorException("cannot release a network tensor on backend " + backend.name() + ": " + e, e);
                 if (first == null) {
                     first = r;
                 } else {

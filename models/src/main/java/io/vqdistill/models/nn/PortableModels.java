@@ -8,6 +8,8 @@ import io.vqdistill.api.model.Prior;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.layout.PixelCnnLayout;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
@@ -54,13 +56,13 @@ public final class PortableModels implements ModelLoader {
     public Prior loadPrior(Path dir) {
         Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_PRIOR);
         PriorSpec spec = onBackend(() -> PriorSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
-        return build(dir, w -> new PortablePixelCnn(spec, w));
+        return build(dir, w -> new PortablePixelCnn(new PixelCnnLayout(spec), w));
     }
 
     private PortableVqVae loadVqVae(Path dir) {
         Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_VQVAE);
         VqVaeSpec spec = onBackend(() -> VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
-        return build(dir, w -> new PortableVqVae(spec, w));
+        return build(dir, w -> new PortableVqVae(new VqVaeLayout(spec), w));
     }
 
     /** Reads the weights of {@code dir} and builds a network that owns them; releases them if that fails. */

@@ -5,6 +5,7 @@ import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.models.layout.PixelCnnLayout;
 import io.vqdistill.models.train.PriorSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,7 +13,8 @@ import java.util.List;
 
 /**
  * The class-conditional gated PixelCNN of a {@link PriorSpec} in inference mode on any backend with
- * {@link NetworkOps}. The causal windows are those of the training network: the vertical stack
+ * {@link NetworkOps}, its tensors those of the spec's {@link PixelCnnLayout}. The causal windows are
+ * those of the training network: the vertical stack
  * sees a (k/2+1) x k window ending at the current row, the horizontal stack a 1 x (k/2+1) window
  * ending at the current column, and the first layer's masks (applied to the weights at load time)
  * hide the current row and column. So the logits of row r depend on rows 0..r only, and
@@ -37,21 +39,10 @@ final class PortablePixelCnn implements Prior {
     private record Gated(int pad, boolean residual, Tensor classEmbedding, ConvWeights vertical,
             ConvWeights verticalToHorizontal, ConvWeights horizontal, ConvWeights horizontalResidual) {
 
-        static Gated read(NetworkWeights w, String name, int c, int k, int classes, boolean first) {
-            int pad = k / 2;
-            float[] vMask = null;
-            float[] hMask = null;
-            if (first) {
-                vMask = new float[(pad + 1) * k];
-                Arrays.fill(vMask, 0, pad * k, 1f);
-                hMask = new float[pad + 1];
-                Arrays.fill(hMask, 0, pad, 1f);
-            }
-            return new Gated(pad, !first, w.tensor(name + ".class_embedding.weight", classes, 2L * c),
-                    w.conv(name + ".vert", c, 2 * c, pad + 1, k, vMask),
-                    w.conv(name + ".vert_to_horiz", 2 * c, 2 * c, 1, 1),
-                    w.conv(name + ".horiz", c, 2 * c, 1, pad + 1, hMask),
-                    w.conv(name + ".horiz_resid", c, c, 1, 1));
+        static Gated read(NetworkWeights w, PixelCnnLayout.GatedLayer layer) {
+            return new Gated(layer.padding(), layer.residual(), w.tensor(layer.classEmbedding()),
+                    w.conv(layer.vertical()), w.conv(layer.verticalToHorizontal()), w.conv(layer.horizontal()),
+                    w.conv(layer.horizontalResidual()));
         }
 
         /** (v, h) [B, C, R, W] each and classes [B] to the next (v, h). */
@@ -75,22 +66,19 @@ final class PortablePixelCnn implements Prior {
         }
     }
 
-    /** Reads every tensor of {@code spec} from {@code weights}, which this network then owns. */
-    PortablePixelCnn(PriorSpec spec, NetworkWeights weights) {
-        this.spec = spec;
+    /** Reads every tensor of {@code layout} from {@code weights}, which this network then owns. */
+    PortablePixelCnn(PixelCnnLayout layout, NetworkWeights weights) {
+        this.spec = layout.spec();
         this.weights = weights;
         this.ops = weights.ops();
         this.backend = weights.backend();
-        int c = spec.channels();
-        int k = spec.latent().codebookSize();
-        this.embedding = weights.tensor("embedding.weight", k, c);
-        for (int l = 0; l < spec.layers(); l++) {
-            layers.add(Gated.read(weights, "layers." + l, c, l == 0 ? spec.firstKernel() : spec.kernel(),
-                    spec.numClasses(), l == 0));
+        this.embedding = weights.tensor(layout.embedding());
+        for (PixelCnnLayout.GatedLayer l : layout.layers()) {
+            layers.add(Gated.read(weights, l));
         }
-        this.head1 = weights.conv("head.0", c, spec.headHidden(), 1, 1);
-        this.head2 = weights.conv("head.2", spec.headHidden(), k, 1, 1);
-        this.classLogPrior = weights.floats("class_log_prior", spec.numClasses());
+        this.head1 = weights.conv(layout.head1());
+        this.head2 = weights.conv(layout.head2());
+        this.classLogPrior = weights.floats(layout.classLogPrior());
         weights.checkAllUsed();
     }
 

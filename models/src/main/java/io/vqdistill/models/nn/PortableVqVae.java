@@ -8,6 +8,10 @@ import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.models.layout.BatchNormLayer;
+import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
@@ -19,43 +23,61 @@ import java.util.Map;
 /**
  * The VQ-VAE of a {@link VqVaeSpec} in inference mode on any backend with {@link NetworkOps}:
  * BatchNorm by its running statistics (folded into one scale and shift per channel at load time),
- * nearest-neighbour quantisation, and the decoder heads with the training clamps. Tensor names are
- * those of the checkpoint format (PyTorch's state dict of the equivalent module). Large batches are
+ * nearest-neighbour quantisation, and the decoder heads with the training clamps. The tensors are
+ * those of the {@link VqVaeLayout} of the spec. Large batches are
  * processed in chunks of {@value #CHUNK}; calls are serialised.
  */
 final class PortableVqVae implements Encoder, Decoder {
     /** Images or grids per network evaluation. */
     static final int CHUNK = 1024;
-    private static final double BN_EPS = 1e-5;
 
     private final VqVaeSpec spec;
     private final NetworkWeights weights;
     private final NetworkOps ops;
     private final Backend backend;
-    private final List<ConvWeights> down = new ArrayList<>();
+    private final List<Conv> down = new ArrayList<>();
     private final List<Norm> downNorm = new ArrayList<>();
     private final List<Residual> encoderRes = new ArrayList<>();
-    private final ConvWeights encoderProj;
+    private final Conv encoderProj;
     private final Tensor codebook;
     private final Tensor codebookSquaredNorms;
-    private final ConvWeights decoderProj;
+    private final Conv decoderProj;
     private final List<Residual> decoderRes = new ArrayList<>();
-    private final List<ConvWeights> up = new ArrayList<>();
+    private final List<UpConv> up = new ArrayList<>();
     private final List<Norm> upNorm = new ArrayList<>();
-    private final ConvWeights head;
+    private final Conv head;
+
+    /** A convolution's prepared weights with its stride and padding. */
+    private record Conv(ConvLayer layer, ConvWeights weights) {
+        static Conv read(NetworkWeights w, ConvLayer layer) {
+            return new Conv(layer, w.conv(layer));
+        }
+
+        Tensor apply(NetworkOps ops, Tensor x) {
+            return ops.conv2d(x, weights, layer.stride(), layer.paddingHeight(), layer.paddingWidth());
+        }
+    }
+
+    /** A transposed convolution's prepared weights with its stride and padding. */
+    private record UpConv(ConvTransposeLayer layer, ConvWeights weights) {
+        Tensor apply(NetworkOps ops, Tensor x) {
+            return ops.convTranspose2d(x, weights, layer.stride(), layer.padding(), layer.outputPadding());
+        }
+    }
 
     /** BatchNorm with running statistics: x * scale + shift per channel, [1, C, 1, 1] each. */
     private record Norm(Tensor scale, Tensor shift) {
-        static Norm read(NetworkWeights w, String name, int c) {
-            float[] gamma = w.floats(name + ".weight", c);
-            float[] beta = w.floats(name + ".bias", c);
-            float[] mean = w.floats(name + ".running_mean", c);
-            float[] var = w.floats(name + ".running_var", c);
-            w.counter(name + ".num_batches_tracked");
+        static Norm read(NetworkWeights w, BatchNormLayer layer) {
+            int c = layer.channels();
+            float[] gamma = w.floats(layer.weight());
+            float[] beta = w.floats(layer.bias());
+            float[] mean = w.floats(layer.runningMean());
+            float[] var = w.floats(layer.runningVar());
+            w.counter(layer.batchesSeen());
             float[] scale = new float[c];
             float[] shift = new float[c];
             for (int i = 0; i < c; i++) {
-                double s = gamma[i] / Math.sqrt(var[i] + BN_EPS);
+                double s = gamma[i] / Math.sqrt(var[i] + BatchNormLayer.EPS);
                 scale[i] = (float) s;
                 shift[i] = (float) (beta[i] - mean[i] * s);
             }
@@ -68,41 +90,35 @@ final class PortableVqVae implements Encoder, Decoder {
     }
 
     /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
-    private record Residual(ConvWeights conv1, Norm bn1, ConvWeights conv2, Norm bn2) {
-        static Residual read(NetworkWeights w, String name, int c) {
-            return new Residual(w.conv(name + ".conv1", c, c, 3, 3), Norm.read(w, name + ".bn1", c),
-                    w.conv(name + ".conv2", c, c, 1, 1), Norm.read(w, name + ".bn2", c));
+    private record Residual(Conv conv1, Norm bn1, Conv conv2, Norm bn2) {
+        static Residual read(NetworkWeights w, VqVaeLayout.Residual layer) {
+            return new Residual(Conv.read(w, layer.conv1()), Norm.read(w, layer.norm1()),
+                    Conv.read(w, layer.conv2()), Norm.read(w, layer.norm2()));
         }
 
         Tensor apply(NetworkOps ops, Tensor x) {
-            Tensor h = bn1.apply(ops.conv2d(ops.activation(Activation.RELU, x), conv1, 1, 1, 1));
-            return x.add(bn2.apply(ops.conv2d(ops.activation(Activation.RELU, h), conv2, 1, 0, 0)));
+            Tensor h = bn1.apply(conv1.apply(ops, ops.activation(Activation.RELU, x)));
+            return x.add(bn2.apply(conv2.apply(ops, ops.activation(Activation.RELU, h))));
         }
     }
 
-    /** Reads every tensor of {@code spec} from {@code weights}, which this network then owns. */
-    PortableVqVae(VqVaeSpec spec, NetworkWeights weights) {
-        this.spec = spec;
+    /** Reads every tensor of {@code layout} from {@code weights}, which this network then owns. */
+    PortableVqVae(VqVaeLayout layout, NetworkWeights weights) {
+        this.spec = layout.spec();
         this.weights = weights;
         this.ops = weights.ops();
         this.backend = weights.backend();
-        int imageChannels = spec.image().channels();
-        int in = imageChannels;
-        for (int i = 0; i < spec.stages(); i++) {
-            int c = spec.channels().get(i);
-            int k = spec.stageKernel(i);
-            down.add(weights.conv("encoder.down." + i + ".conv", in, c, k, k));
-            downNorm.add(Norm.read(weights, "encoder.down." + i + ".bn", c));
-            in = c;
+        for (VqVaeLayout.DownStage s : layout.down()) {
+            down.add(Conv.read(weights, s.conv()));
+            downNorm.add(Norm.read(weights, s.norm()));
         }
-        int latentChannels = in;
-        for (int r = 0; r < spec.residualBlocks(); r++) {
-            encoderRes.add(Residual.read(weights, "encoder.res." + r, latentChannels));
+        for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+            encoderRes.add(Residual.read(weights, r));
         }
-        int d = spec.embeddingDim();
-        encoderProj = weights.conv("encoder.proj", latentChannels, d, 1, 1);
+        encoderProj = Conv.read(weights, layout.encoderProjection());
         int k = spec.latent().codebookSize();
-        float[] cb = weights.floats("codebook.weight", k, d);
+        int d = spec.embeddingDim();
+        float[] cb = weights.floats(layout.codebook());
         codebook = weights.constant(cb, k, d);
         float[] norms = new float[k];
         for (int j = 0; j < k; j++) {
@@ -113,23 +129,17 @@ final class PortableVqVae implements Encoder, Decoder {
             norms[j] = (float) s;
         }
         codebookSquaredNorms = weights.constant(norms, 1, k);
-        decoderProj = weights.conv("decoder.proj", d, latentChannels, 3, 3);
-        for (int r = 0; r < spec.residualBlocks(); r++) {
-            decoderRes.add(Residual.read(weights, "decoder.res." + r, latentChannels));
+        decoderProj = Conv.read(weights, layout.decoderProjection());
+        for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+            decoderRes.add(Residual.read(weights, r));
         }
-        boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
-        for (int j = 0; j < spec.stages(); j++) {
-            int s = spec.stages() - 1 - j;
-            boolean last = s == 0;
-            int cout = spec.upChannels(j);
-            up.add(weights.transposedConv("decoder.up." + j + ".conv", spec.channels().get(s), cout,
-                    spec.stageKernel(s)));
-            if (!last || !gaussian) {
-                upNorm.add(Norm.read(weights, "decoder.up." + j + ".bn", cout));
+        for (VqVaeLayout.UpStage s : layout.up()) {
+            up.add(new UpConv(s.conv(), weights.transposedConv(s.conv())));
+            if (s.norm() != null) {
+                upNorm.add(Norm.read(weights, s.norm()));
             }
         }
-        head = gaussian ? null : weights.conv("decoder.head", spec.channels().get(0),
-                imageChannels * spec.head().outputsPerPixel(), 1, 1);
+        head = layout.head() == null ? null : Conv.read(weights, layout.head());
         weights.checkAllUsed();
     }
 
@@ -168,12 +178,12 @@ final class PortableVqVae implements Encoder, Decoder {
     private Tensor encoderOutput(Tensor x) {
         Tensor h = x;
         for (int i = 0; i < down.size(); i++) {
-            h = ops.activation(Activation.RELU, downNorm.get(i).apply(ops.conv2d(h, down.get(i), 2, 1, 1)));
+            h = ops.activation(Activation.RELU, downNorm.get(i).apply(down.get(i).apply(ops, h)));
         }
         for (Residual r : encoderRes) {
             h = r.apply(ops, h);
         }
-        return ops.conv2d(h, encoderProj, 1, 0, 0);
+        return encoderProj.apply(ops, h);
     }
 
     /** Codes [B, h*w] of the nearest codebook vectors of z_e [B, D, h, w] (squared Euclidean distance). */
@@ -244,18 +254,18 @@ final class PortableVqVae implements Encoder, Decoder {
 
     /** z_q [B, D, h, w] to the head's output [B, 2C or 256 C, H, W]. */
     private Tensor decoderOutput(Tensor zq) {
-        Tensor h = ops.conv2d(zq, decoderProj, 1, 1, 1);
+        Tensor h = decoderProj.apply(ops, zq);
         for (Residual r : decoderRes) {
             h = r.apply(ops, h);
         }
         h = ops.activation(Activation.RELU, h);
         for (int j = 0; j < up.size(); j++) {
-            h = ops.convTranspose2d(h, up.get(j), 2, 1, 0);
+            h = up.get(j).apply(ops, h);
             if (j < upNorm.size()) {
                 h = ops.activation(Activation.RELU, upNorm.get(j).apply(h));
             }
         }
-        return head == null ? h : ops.conv2d(h, head, 1, 0, 0);
+        return head == null ? h : head.apply(ops, h);
     }
 
     @Override

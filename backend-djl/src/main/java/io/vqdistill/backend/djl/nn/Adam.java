@@ -6,23 +6,21 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.vqdistill.api.DType;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.train.AdamUpdate;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Adam (Kingma and Ba, 2015) with PyTorch's defaults (beta1 0.9, beta2 0.999, eps 1e-8) over the
- * trainable tensors of a {@link Params}. Its moments are saved with a training run's resume state,
- * so a resumed run continues exactly where it stopped.
+ * The {@link AdamUpdate} over the trainable tensors of a {@link Params}, in DJL's in-place array
+ * operations. Its moments are saved with a training run's resume state, so a resumed run continues
+ * exactly where it stopped.
  */
 final class Adam {
-    /** Name prefix of the first moments in a resume file. */
-    static final String FIRST = "adam.m.";
-    /** Name prefix of the second moments in a resume file. */
-    static final String SECOND = "adam.v.";
-
-    private static final double BETA1 = 0.9;
-    private static final double BETA2 = 0.999;
-    private static final double EPS = 1e-8;
+    private static final float BETA1 = (float) AdamUpdate.BETA1;
+    private static final float BETA2 = (float) AdamUpdate.BETA2;
+    private static final float ONE_MINUS_BETA1 = (float) (1 - AdamUpdate.BETA1);
+    private static final float ONE_MINUS_BETA2 = (float) (1 - AdamUpdate.BETA2);
+    private static final float EPS = (float) AdamUpdate.EPSILON;
 
     private final List<Params.Slot> params;
     private final List<NDArray> first = new ArrayList<>();
@@ -45,8 +43,9 @@ final class Adam {
                 second.add(m.zeros(s.array().getShape()));
             } else {
                 long[] shape = s.array().getShape().getShape();
-                first.add(m.create(state.get(FIRST + s.name(), DType.FLOAT32, shape).toFloats(), s.array().getShape()));
-                second.add(m.create(state.get(SECOND + s.name(), DType.FLOAT32, shape).toFloats(),
+                first.add(m.create(state.get(AdamUpdate.firstMomentName(s.name()), DType.FLOAT32, shape).toFloats(),
+                        s.array().getShape()));
+                second.add(m.create(state.get(AdamUpdate.secondMomentName(s.name()), DType.FLOAT32, shape).toFloats(),
                         s.array().getShape()));
             }
         }
@@ -69,17 +68,17 @@ final class Adam {
      */
     void update() {
         step++;
-        double c1 = 1 - Math.pow(BETA1, step);
-        double c2 = 1 - Math.pow(BETA2, step);
+        float c2 = (float) AdamUpdate.secondCorrection(step);
+        float stepSize = (float) AdamUpdate.stepSize(learningRate, step);
         for (int i = 0; i < params.size(); i++) {
             NDArray p = params.get(i).array();
             NDArray g = p.getGradient();
             NDArray m = first.get(i);
             NDArray v = second.get(i);
-            m.muli((float) BETA1).addi(g.mul((float) (1 - BETA1)));
-            v.muli((float) BETA2).addi(g.square().muli((float) (1 - BETA2)));
-            NDArray denom = v.div((float) c2).sqrt().addi((float) EPS);
-            p.subi(m.div(denom).muli((float) (learningRate / c1)));
+            m.muli(BETA1).addi(g.mul(ONE_MINUS_BETA1));
+            v.muli(BETA2).addi(g.square().muli(ONE_MINUS_BETA2));
+            NDArray denom = v.div(c2).sqrt().addi(EPS);
+            p.subi(m.div(denom).muli(stepSize));
             JniUtils.zeroGrad((PtNDArray) p);
         }
     }
@@ -88,8 +87,8 @@ final class Adam {
     List<SafeTensors.Entry> entries() {
         List<SafeTensors.Entry> out = new ArrayList<>();
         for (int i = 0; i < params.size(); i++) {
-            out.add(Params.entry(FIRST + params.get(i).name(), first.get(i)));
-            out.add(Params.entry(SECOND + params.get(i).name(), second.get(i)));
+            out.add(Params.entry(AdamUpdate.firstMomentName(params.get(i).name()), first.get(i)));
+            out.add(Params.entry(AdamUpdate.secondMomentName(params.get(i).name()), second.get(i)));
         }
         return out;
     }

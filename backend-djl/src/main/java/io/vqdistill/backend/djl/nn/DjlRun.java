@@ -4,40 +4,52 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.layout.NetworkLayout;
+import io.vqdistill.models.train.AdamUpdate;
 import io.vqdistill.models.train.EpochRunner;
 import io.vqdistill.models.train.TrainingSpec;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * The DJL engine of a training run ({@link EpochRunner.Engine}): the network's {@link Params},
- * built by a callback, and their {@link Adam}; one step records the loss under a
- * {@link GradientCollector} and updates outside it.
+ * The DJL engine of a training run ({@link EpochRunner.Engine}): the {@link Params} of the
+ * network's layout, the network bound to them by a callback, and their {@link Adam}; one step
+ * records the loss under a {@link GradientCollector} and updates outside it.
  */
 final class DjlRun implements EpochRunner.Engine {
     private final NDManager root;
     private final TrainingSpec training;
+    private final NetworkLayout layout;
+    private final Supplier<Map<String, float[]>> initialValues;
     private final Consumer<Params> build;
     private Params params;
     private Adam adam;
 
-    /** A run on {@code root} whose network {@code build} registers on the given parameters. */
-    DjlRun(NDManager root, TrainingSpec training, Consumer<Params> build) {
+    /**
+     * A run on {@code root} of the network of {@code layout}, which {@code build} binds to given
+     * parameters; a new run starts from {@code initialValues} (the layout's, for the run's seed).
+     */
+    DjlRun(NDManager root, TrainingSpec training, NetworkLayout layout, Supplier<Map<String, float[]>> initialValues,
+            Consumer<Params> build) {
         this.root = root;
         this.training = training;
+        this.layout = layout;
+        this.initialValues = initialValues;
         this.build = build;
     }
 
     @Override
     public void start(SafeTensors resume, long steps) {
         if (resume != null) {
-            params = Params.fromFile(root, resume);
+            params = Params.fromFile(root, layout, resume);
             build.accept(params);
-            params.checkNoUnexpected(Adam.FIRST, Adam.SECOND);
+            params.checkNoUnexpected(AdamUpdate::isMomentName);
             adam = new Adam(params, training.learningRate(), resume, steps);
         } else {
-            params = Params.random(root, training.seed());
+            params = Params.initial(root, layout, initialValues.get());
             build.accept(params);
             adam = new Adam(params, training.learningRate(), null, 0);
         }
@@ -88,7 +100,7 @@ final class DjlRun implements EpochRunner.Engine {
     @Override
     public void loadBest(SafeTensors best) {
         params.close();
-        params = Params.fromFile(root, best);
+        params = Params.fromFile(root, layout, best);
         build.accept(params);
     }
 

@@ -3,21 +3,26 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.BatchNorm;
+import io.vqdistill.models.layout.BatchNormLayer;
+import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.ConvTransposeLayer;
 
 /**
- * The layers of the networks, with PyTorch's parameter names, layouts and default initialisation
- * (weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))), on DJL's PyTorch engine. Public only for
+ * The layers of the networks on DJL's PyTorch engine, each bound to the arrays of its
+ * {@link io.vqdistill.models.layout.NetworkLayout} layer (names, shapes, initialisation, stride and
+ * padding come from there). Public only for
  * {@link #convTranspose2d}, which the backend's {@link io.vqdistill.models.nn.NetworkOps} shares.
  */
 public final class Layers {
     private Layers() {
     }
 
-    /** A 2-D convolution: weight (out, in, kH, kW), bias (out); symmetric zero padding; an optional constant mask on the weight. */
+    /** A 2-D convolution of a {@link ConvLayer}: its weight (times its mask, if any), bias, stride and padding. */
     static final class Conv {
         private final NDArray weight;
         private final NDArray bias;
@@ -26,19 +31,20 @@ public final class Layers {
         private final int padH;
         private final int padW;
 
-        Conv(Params p, String name, int in, int out, int kH, int kW, int stride, int padH, int padW, NDArray mask) {
-            double bound = 1 / Math.sqrt((double) in * kH * kW);
-            this.weight = p.uniform(name + ".weight", new Shape(out, in, kH, kW), bound);
-            this.bias = p.uniform(name + ".bias", new Shape(out), bound);
-            this.mask = mask;
-            this.stride = stride;
-            this.padH = padH;
-            this.padW = padW;
+        /** The convolution {@code c} on the arrays of {@code p}; a mask becomes a constant of {@code constants}. */
+        Conv(Params p, ConvLayer c, NDManager constants) {
+            this.weight = p.array(c.weight());
+            this.bias = p.array(c.bias());
+            float[] m = c.mask();
+            this.mask = m == null ? null : constants.create(m, new Shape(1, 1, c.kernelHeight(), c.kernelWidth()));
+            this.stride = c.stride();
+            this.padH = c.paddingHeight();
+            this.padW = c.paddingWidth();
         }
 
-        /** A square kernel {@code k} with padding {@code pad} and no mask. */
-        Conv(Params p, String name, int in, int out, int k, int stride, int pad) {
-            this(p, name, in, out, k, k, stride, pad, pad, null);
+        /** The unmasked convolution {@code c} on the arrays of {@code p}. */
+        Conv(Params p, ConvLayer c) {
+            this(p, c, null);
         }
 
         /** [B, in, H, W] to [B, out, H', W']. */
@@ -50,38 +56,27 @@ public final class Layers {
     }
 
     /**
-     * A stride-2 transposed convolution with PyTorch's {@code ConvTranspose2d} semantics: weight
-     * (in, out, k, k), output side (side - 1) * 2 - 2 * pad + k + outputPadding, computed by
-     * {@link Layers#convTranspose2d}.
+     * A transposed convolution of a {@link ConvTransposeLayer} with PyTorch's {@code ConvTranspose2d}
+     * semantics, computed by {@link Layers#convTranspose2d}.
      */
     static final class ConvTranspose {
         private final NDArray weight;
         private final NDArray bias;
-        private final int k;
+        private final int stride;
         private final int pad;
         private final int outputPadding;
 
-        ConvTranspose(Params p, String name, int in, int out, int k, int pad, int outputPadding) {
-            if (pad < 0 || outputPadding < 0 || outputPadding >= 2 || pad >= k) {
-                throw new IllegalArgumentException(name + ": padding " + pad + " and output padding " + outputPadding
-                        + " do not fit kernel " + k + " and stride 2");
-            }
-            double bound = 1 / Math.sqrt((double) out * k * k);
-            this.weight = p.uniform(name + ".weight", new Shape(in, out, k, k), bound);
-            this.bias = p.uniform(name + ".bias", new Shape(out), bound);
-            this.k = k;
-            this.pad = pad;
-            this.outputPadding = outputPadding;
-        }
-
-        /** The output side for an input side. */
-        long outputSide(long side) {
-            return (side - 1) * 2 - 2L * pad + k + outputPadding;
+        ConvTranspose(Params p, ConvTransposeLayer c) {
+            this.weight = p.array(c.weight());
+            this.bias = p.array(c.bias());
+            this.stride = c.stride();
+            this.pad = c.padding();
+            this.outputPadding = c.outputPadding();
         }
 
         /** [B, in, H, W] to [B, out, H', W']. */
         NDArray forward(NDArray x) {
-            return convTranspose2d(x, weight, bias, 2, pad, outputPadding);
+            return convTranspose2d(x, weight, bias, stride, pad, outputPadding);
         }
     }
 
@@ -151,20 +146,24 @@ public final class Layers {
         return bias == null ? cropped.duplicate() : cropped.add(bias.reshape(1, out, 1, 1));
     }
 
-    /** BatchNorm over the channels of [B, C, H, W], PyTorch momentum 0.1, eps 1e-5, running statistics as buffers. */
+    /** BatchNorm of a {@link BatchNormLayer} over the channels of [B, C, H, W], running statistics as buffers. */
     static final class Norm {
+        /** DJL's momentum is the weight of the old running value: PyTorch's momentum is that of the batch. */
+        private static final float KEEP = (float) (1 - BatchNormLayer.MOMENTUM);
+        private static final float EPS = (float) BatchNormLayer.EPS;
+
         private final NDArray gamma;
         private final NDArray beta;
         private final NDArray runningMean;
         private final NDArray runningVar;
         private final NDArray batches;
 
-        Norm(Params p, String name, int channels) {
-            this.gamma = p.constant(name + ".weight", new Shape(channels), 1);
-            this.beta = p.constant(name + ".bias", new Shape(channels), 0);
-            this.runningMean = p.buffer(name + ".running_mean", new Shape(channels), 0);
-            this.runningVar = p.buffer(name + ".running_var", new Shape(channels), 1);
-            this.batches = p.counter(name + ".num_batches_tracked");
+        Norm(Params p, BatchNormLayer n) {
+            this.gamma = p.array(n.weight());
+            this.beta = p.array(n.bias());
+            this.runningMean = p.array(n.runningMean());
+            this.runningVar = p.array(n.runningVar());
+            this.batches = p.array(n.batchesSeen());
         }
 
         /**
@@ -172,8 +171,7 @@ public final class Layers {
          * else by the running ones.
          */
         NDArray forward(NDArray x, boolean training) {
-            // DJL's momentum is the weight of the old running value: 0.9 is PyTorch's 0.1
-            NDArray y = BatchNorm.batchNorm(x, runningMean, runningVar, gamma, beta, 1, 0.9f, 1e-5f, training)
+            NDArray y = BatchNorm.batchNorm(x, runningMean, runningVar, gamma, beta, 1, KEEP, EPS, training)
                     .singletonOrThrow();
             if (training) {
                 batches.addi(1);

@@ -4,9 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.vqdistill.models.layout.PixelCnnLayout;
 import io.vqdistill.models.train.PriorSpec;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,7 +14,8 @@ import java.util.List;
  * kernel shapes and padding: the vertical stack convolves a (k/2+1) x k window ending at the current
  * row, the horizontal stack a 1 x (k/2+1) window ending at the current column; in the first layer
  * (mask A) the last row, respectively column, of those kernels is masked, so position (i, j) only
- * ever sees rows above i and the columns left of j in row i.
+ * ever sees rows above i and the columns left of j in row i. Its tensors are those of the spec's
+ * {@link PixelCnnLayout}.
  */
 final class PixelCnnNet {
     private final PriorSpec spec;
@@ -33,24 +34,14 @@ final class PixelCnnNet {
         private final Layers.Conv horizontal;
         private final Layers.Conv horizontalResidual;
 
-        Gated(Params p, NDManager constants, String name, int c, int k, int classes, boolean first) {
-            this.pad = k / 2;
-            this.residual = !first;
-            this.classEmbedding = p.normal(name + ".class_embedding.weight", new Shape(classes, 2L * c), 1);
-            NDArray vMask = null;
-            NDArray hMask = null;
-            if (first) {
-                float[] v = new float[(pad + 1) * k];
-                Arrays.fill(v, 0, pad * k, 1f);
-                vMask = constants.create(v, new Shape(1, 1, pad + 1, k));
-                float[] h = new float[pad + 1];
-                Arrays.fill(h, 0, pad, 1f);
-                hMask = constants.create(h, new Shape(1, 1, 1, pad + 1));
-            }
-            this.vertical = new Layers.Conv(p, name + ".vert", c, 2 * c, pad + 1, k, 1, 0, 0, vMask);
-            this.verticalToHorizontal = new Layers.Conv(p, name + ".vert_to_horiz", 2 * c, 2 * c, 1, 1, 0);
-            this.horizontal = new Layers.Conv(p, name + ".horiz", c, 2 * c, 1, pad + 1, 1, 0, 0, hMask);
-            this.horizontalResidual = new Layers.Conv(p, name + ".horiz_resid", c, c, 1, 1, 0);
+        Gated(Params p, NDManager constants, PixelCnnLayout.GatedLayer layer) {
+            this.pad = layer.padding();
+            this.residual = layer.residual();
+            this.classEmbedding = p.array(layer.classEmbedding());
+            this.vertical = new Layers.Conv(p, layer.vertical(), constants);
+            this.verticalToHorizontal = new Layers.Conv(p, layer.verticalToHorizontal());
+            this.horizontal = new Layers.Conv(p, layer.horizontal(), constants);
+            this.horizontalResidual = new Layers.Conv(p, layer.horizontalResidual());
         }
 
         /** (v, h) [B, C, H, W] each, classes INT64 [B], to the next (v, h). */
@@ -73,21 +64,17 @@ final class PixelCnnNet {
     }
 
     /**
-     * Registers every tensor of {@code spec} with {@code p}; the masks are constants of
-     * {@code constants}. {@code classLogPrior} (|C| values) initialises the buffer of the same name.
+     * The network of {@code layout} on the arrays of {@code p} (made for that layout); the masks are
+     * constants of {@code constants}.
      */
-    PixelCnnNet(Params p, NDManager constants, PriorSpec spec, float[] classLogPrior) {
-        this.spec = spec;
-        int c = spec.channels();
-        int k = spec.latent().codebookSize();
-        this.embedding = p.normal("embedding.weight", new Shape(k, c), 1);
-        for (int l = 0; l < spec.layers(); l++) {
-            layers.add(new Gated(p, constants, "layers." + l, c, l == 0 ? spec.firstKernel() : spec.kernel(),
-                    spec.numClasses(), l == 0));
+    PixelCnnNet(Params p, NDManager constants, PixelCnnLayout layout) {
+        this.spec = layout.spec();
+        this.embedding = p.array(layout.embedding());
+        for (PixelCnnLayout.GatedLayer l : layout.layers()) {
+            layers.add(new Gated(p, constants, l));
         }
-        this.head1 = new Layers.Conv(p, "head.0", c, spec.headHidden(), 1, 1, 0);
-        this.head2 = new Layers.Conv(p, "head.2", spec.headHidden(), k, 1, 1, 0);
-        p.buffer("class_log_prior", new Shape(spec.numClasses()), classLogPrior);
+        this.head1 = new Layers.Conv(p, layout.head1());
+        this.head2 = new Layers.Conv(p, layout.head2());
     }
 
     PriorSpec spec() {

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDManager;
 import io.vqdistill.api.Backend;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.layout.PixelCnnLayout;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.EpochRunner;
 import io.vqdistill.models.train.PriorRunner;
 import io.vqdistill.models.train.PriorSpec;
@@ -22,13 +24,15 @@ final class PriorTraining extends PriorRunner {
             NDManager root, Path dir, TrainingListener listener) {
         super(spec, training, vqVaeDir, data, backend, dir, listener);
         this.root = root;
-        try (Params p = Params.fromFile(root, Checkpoint.weights(vqVaeDir))) {
-            VqVaeNet vqNet = new VqVaeNet(p, vqVaeSpec);
-            p.checkNoUnexpected();
+        VqVaeLayout vqLayout = new VqVaeLayout(vqVaeSpec);
+        try (Params p = Params.fromFile(root, vqLayout, Checkpoint.weights(vqVaeDir))) {
+            VqVaeNet vqNet = new VqVaeNet(p, vqLayout);
+            p.checkNoUnexpected(name -> false);
             encodeWith(GridArrays.encoder(vqNet, p, root));
         }
-        this.run = new DjlRun(root, training, p -> net = new PixelCnnNet(p, p.manager().newSubManager(), spec,
-                classLogPrior));
+        PixelCnnLayout layout = new PixelCnnLayout(spec);
+        this.run = new DjlRun(root, training, layout, () -> layout.initialValues(training.seed(), classLogPrior),
+                p -> net = new PixelCnnNet(p, p.manager().newSubManager(), layout));
     }
 
     @Override

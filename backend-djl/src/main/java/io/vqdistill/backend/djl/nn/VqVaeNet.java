@@ -3,6 +3,7 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
@@ -10,9 +11,8 @@ import java.util.List;
 
 /**
  * The VQ-VAE of a {@link VqVaeSpec} on DJL: encoder, codebook with nearest-neighbour quantisation
- * and the straight-through gradient, decoder, and the training loss. Tensor names follow PyTorch's
- * state dict of the equivalent module ({@code encoder.down.0.conv.weight}, {@code codebook.weight},
- * {@code decoder.up.2.conv.weight}, ...).
+ * and the straight-through gradient, decoder, and the training loss. Its tensors are those of the
+ * spec's {@link VqVaeLayout}.
  */
 final class VqVaeNet {
     private static final float LOG_2PI = (float) Math.log(2 * Math.PI);
@@ -41,11 +41,11 @@ final class VqVaeNet {
         private final Layers.Conv conv2;
         private final Layers.Norm bn2;
 
-        Residual(Params p, String name, int c) {
-            conv1 = new Layers.Conv(p, name + ".conv1", c, c, 3, 1, 1);
-            bn1 = new Layers.Norm(p, name + ".bn1", c);
-            conv2 = new Layers.Conv(p, name + ".conv2", c, c, 1, 1, 0);
-            bn2 = new Layers.Norm(p, name + ".bn2", c);
+        Residual(Params p, VqVaeLayout.Residual r) {
+            conv1 = new Layers.Conv(p, r.conv1());
+            bn1 = new Layers.Norm(p, r.norm1());
+            conv2 = new Layers.Conv(p, r.conv2());
+            bn2 = new Layers.Norm(p, r.norm2());
         }
 
         NDArray forward(NDArray x, boolean training) {
@@ -54,48 +54,29 @@ final class VqVaeNet {
         }
     }
 
-    /** Registers every tensor of {@code spec} with {@code p} (initialised or read, as {@code p} decides). */
-    VqVaeNet(Params p, VqVaeSpec spec) {
-        this.spec = spec;
-        int stages = spec.stages();
-        int imageChannels = spec.image().channels();
-        int in = imageChannels;
-        for (int i = 0; i < stages; i++) {
-            int c = spec.channels().get(i);
-            down.add(new Layers.Conv(p, "encoder.down." + i + ".conv", in, c, spec.stageKernel(i), 2, 1));
-            downNorm.add(new Layers.Norm(p, "encoder.down." + i + ".bn", c));
-            in = c;
+    /** The network of {@code layout} on the arrays of {@code p} (made for that layout). */
+    VqVaeNet(Params p, VqVaeLayout layout) {
+        this.spec = layout.spec();
+        for (VqVaeLayout.DownStage s : layout.down()) {
+            down.add(new Layers.Conv(p, s.conv()));
+            downNorm.add(new Layers.Norm(p, s.norm()));
         }
-        int latentChannels = in;
-        for (int r = 0; r < spec.residualBlocks(); r++) {
-            encoderRes.add(new Residual(p, "encoder.res." + r, latentChannels));
+        for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+            encoderRes.add(new Residual(p, r));
         }
-        encoderProj = new Layers.Conv(p, "encoder.proj", latentChannels, spec.embeddingDim(), 1, 1, 0);
-        int k = spec.latent().codebookSize();
-        codebook = p.uniform("codebook.weight", new Shape(k, spec.embeddingDim()), 1.0 / k);
-        decoderProj = new Layers.Conv(p, "decoder.proj", spec.embeddingDim(), latentChannels, 3, 1, 1);
-        for (int r = 0; r < spec.residualBlocks(); r++) {
-            decoderRes.add(new Residual(p, "decoder.res." + r, latentChannels));
+        encoderProj = new Layers.Conv(p, layout.encoderProjection());
+        codebook = p.array(layout.codebook());
+        decoderProj = new Layers.Conv(p, layout.decoderProjection());
+        for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+            decoderRes.add(new Residual(p, r));
         }
-        boolean gaussian = spec.head() == DecoderHead.GAUSSIAN;
-        for (int j = 0; j < stages; j++) {
-            int s = stages - 1 - j;
-            int cin = spec.channels().get(s);
-            boolean last = s == 0;
-            int cout = spec.upChannels(j);
-            Layers.ConvTranspose t = new Layers.ConvTranspose(p, "decoder.up." + j + ".conv", cin, cout,
-                    spec.stageKernel(s), 1, 0);
-            if (t.outputSide(spec.side(s + 1)) != spec.side(s)) {
-                throw new IllegalStateException("decoder stage " + j + " maps side " + spec.side(s + 1) + " to "
-                        + t.outputSide(spec.side(s + 1)) + ", expected " + spec.side(s));
-            }
-            up.add(t);
-            if (!last || !gaussian) {
-                upNorm.add(new Layers.Norm(p, "decoder.up." + j + ".bn", cout));
+        for (VqVaeLayout.UpStage s : layout.up()) {
+            up.add(new Layers.ConvTranspose(p, s.conv()));
+            if (s.norm() != null) {
+                upNorm.add(new Layers.Norm(p, s.norm()));
             }
         }
-        head = gaussian ? null : new Layers.Conv(p, "decoder.head", spec.channels().get(0),
-                imageChannels * spec.head().outputsPerPixel(), 1, 1, 0);
+        head = layout.head() == null ? null : new Layers.Conv(p, layout.head());
     }
 
     VqVaeSpec spec() {

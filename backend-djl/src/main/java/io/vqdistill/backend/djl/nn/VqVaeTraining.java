@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.vqdistill.api.Backend;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.EpochRunner;
 import io.vqdistill.models.train.TrainingListener;
@@ -25,7 +26,9 @@ final class VqVaeTraining extends VqVaeRunner {
             TrainingListener listener) {
         super(spec, training, data, backend, dir, listener);
         this.root = root;
-        this.run = new DjlRun(root, training, p -> net = new VqVaeNet(p, spec));
+        VqVaeLayout layout = new VqVaeLayout(spec);
+        this.run = new DjlRun(root, training, layout, () -> layout.initialValues(training.seed()),
+                p -> net = new VqVaeNet(p, layout));
     }
 
     @Override

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.models.layout.PixelCnnLayout;
 import io.vqdistill.models.train.PriorSpec;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -18,9 +19,10 @@ class PixelCnnNetTest {
     void eachPositionSeesOnlyThePositionsBeforeIt() {
         PriorSpec spec = new PriorSpec(new LatentShape(4, 4, 6), 3, 3, 8, 16, 7, 3);
         int n = spec.latent().positions();
+        PixelCnnLayout layout = new PixelCnnLayout(spec);
         try (NDManager root = Engine.getEngine(Networks.ENGINE).newBaseManager();
-                Params p = Params.random(root, 5)) {
-            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), spec, new float[] {-1.1f, -1.1f, -1.1f});
+                Params p = Params.initial(root, layout, layout.initialValues(5, new float[] {-1.1f, -1.1f, -1.1f}))) {
+            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), layout);
             SplittableRandom r = new SplittableRandom(9);
             long[] base = new long[n];
             for (int i = 0; i < n; i++) {
@@ -55,9 +57,10 @@ class PixelCnnNetTest {
     void everyPositionDependsOnEveryEarlierOne() {
         PriorSpec spec = new PriorSpec(new LatentShape(4, 4, 5), 2, 4, 8, 16, 7, 3);
         int n = spec.latent().positions();
+        PixelCnnLayout layout = new PixelCnnLayout(spec);
         try (NDManager root = Engine.getEngine(Networks.ENGINE).newBaseManager();
-                Params p = Params.random(root, 6)) {
-            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), spec, new float[] {-0.7f, -0.7f});
+                Params p = Params.initial(root, layout, layout.initialValues(6, new float[] {-0.7f, -0.7f}))) {
+            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), layout);
             NDArray classes = root.create(new long[] {0});
             long[] base = new long[n];
             float[] ref = net.logProbs(root.create(base, new Shape(1, n)), classes).toFloatArray();
@@ -78,9 +81,10 @@ class PixelCnnNetTest {
     @Test
     void theClassChangesEveryPosition() {
         PriorSpec spec = new PriorSpec(new LatentShape(2, 2, 4), 2, 2, 8, 16, 7, 3);
+        PixelCnnLayout layout = new PixelCnnLayout(spec);
         try (NDManager root = Engine.getEngine(Networks.ENGINE).newBaseManager();
-                Params p = Params.random(root, 7)) {
-            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), spec, new float[] {-0.7f, -0.7f});
+                Params p = Params.initial(root, layout, layout.initialValues(7, new float[] {-0.7f, -0.7f}))) {
+            PixelCnnNet net = new PixelCnnNet(p, p.manager().newSubManager(), layout);
             NDArray codes = root.create(new long[] {1, 2, 3, 0}, new Shape(1, 4));
             float[] a = net.logProbs(codes, root.create(new long[] {0})).toFloatArray();
             float[] b = net.logProbs(codes, root.create(new long[] {1})).toFloatArray();

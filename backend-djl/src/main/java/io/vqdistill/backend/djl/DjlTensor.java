@@ -211,7 +211,7 @@ final class DjlTensor extends AbstractTensor {
             case FLOAT64 -> backend.manager().create(value);
             case INT32 -> backend.manager().create((int) (lower ? Math.ceil(value) : Math.floor(value)));
             case INT64 -> backend.manager().create((long) (lower ? Math.ceil(value) : Math.floor(value)));
-            case BOOL -> throw new IllegalStateException("clamp on bool was not rejected");
+            case BOOL -> throw new AssertionError("clamp on bool was not rejected");
         };
     }
 

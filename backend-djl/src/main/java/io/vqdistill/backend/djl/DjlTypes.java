@@ -122,7 +122,7 @@ final class DjlTypes {
                 }
                 return out;
             }
-            default -> throw new IllegalStateException("unreachable: " + dtype);
+            default -> throw new AssertionError("unreachable: " + dtype);
         }
     }
 }

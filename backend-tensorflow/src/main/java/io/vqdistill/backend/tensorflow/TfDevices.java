@@ -7,6 +7,7 @@ import static org.tensorflow.internal.c_api.global.tensorflow.TF_DeviceListType;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_SessionListDevices;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_SetConfig;
 
+import io.vqdistill.api.BackendException;
 import io.vqdistill.api.Device;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,7 +76,7 @@ final class TfDevices {
         try {
             return Integer.parseInt(deviceName.substring(colon + 1).trim());
         } catch (NumberFormatException e) {
-            throw new IllegalStateException("unexpected TensorFlow device name '" + deviceName + "'", e);
+            throw new BackendException("unexpected TensorFlow device name '" + deviceName + "'", e);
         }
     }
 }

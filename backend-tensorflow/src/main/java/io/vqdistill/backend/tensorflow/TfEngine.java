@@ -1,5 +1,6 @@
 package io.vqdistill.backend.tensorflow;
 
+import io.vqdistill.api.TensorException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,7 +87,7 @@ final class TfEngine implements AutoCloseable {
     List<TType> run(Kernel kernel, List<? extends Tensor> feeds) {
         checkOpen();
         if (feeds.size() != kernel.inputs.length) {
-            throw new IllegalArgumentException("kernel " + kernel.key + " takes " + kernel.inputs.length
+            throw new AssertionError("kernel " + kernel.key + " takes " + kernel.inputs.length
                     + " inputs, given " + feeds.size());
         }
         Session.Runner runner = session.runner();
@@ -128,7 +129,7 @@ final class TfEngine implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("the TensorFlow backend was closed");
+            throw new TensorException("the TensorFlow backend was closed; its tensors can no longer be used");
         }
     }
 
@@ -220,7 +221,7 @@ final class TfEngine implements AutoCloseable {
 
         private Kernel build(String key) {
             if (outputs.isEmpty()) {
-                throw new IllegalStateException("kernel " + key + " has no output");
+                throw new AssertionError("kernel " + key + " has no output");
             }
             return new Kernel(key, inputs.toArray(new Output<?>[0]), outputs.toArray(new Output<?>[0]));
         }

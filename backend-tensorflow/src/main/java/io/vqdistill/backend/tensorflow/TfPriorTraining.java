@@ -26,7 +26,7 @@ final class TfPriorTraining extends PriorRunner {
             Path dir, TrainingListener listener) {
         super(spec, training, vqVaeDir, data, backend, dir, listener);
         this.tfBackend = backend;
-        ModelLoader loader = backend.capability(ModelLoader.class).orElseThrow(() -> new IllegalStateException(
+        ModelLoader loader = backend.capability(ModelLoader.class).orElseThrow(() -> new AssertionError(
                 "backend " + backend.name() + " has no ModelLoader to encode the prior's data"));
         ImageShape image = vqVaeSpec.image();
         try (Encoder encoder = loader.loadEncoder(vqVaeDir)) {

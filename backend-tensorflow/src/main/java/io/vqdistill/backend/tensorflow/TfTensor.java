@@ -313,7 +313,7 @@ final class TfTensor extends AbstractTensor {
         List<Tensor> out = runAll(backend, kernel, feeds);
         if (out.size() != 1) {
             out.forEach(Tensor::close);
-            throw new IllegalStateException(kernel + " returned " + out.size() + " outputs, expected 1");
+            throw new AssertionError(kernel + " returned " + out.size() + " outputs, expected 1");
         }
         return out.get(0);
     }

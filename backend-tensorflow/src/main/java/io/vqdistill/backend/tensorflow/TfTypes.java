@@ -1,6 +1,7 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.api.DType;
+import io.vqdistill.api.TensorException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.proto.DataType;
@@ -39,7 +40,7 @@ final class TfTypes {
             case DT_INT32 -> DType.INT32;
             case DT_INT64 -> DType.INT64;
             case DT_BOOL -> DType.BOOL;
-            default -> throw new IllegalArgumentException("TensorFlow data type " + type
+            default -> throw new TensorException("TensorFlow data type " + type
                     + " has no vqdistill dtype (float32, float64, int32, int64, bool)");
         };
     }
@@ -79,7 +80,7 @@ final class TfTypes {
     static TType empty(DType dtype, long[] shape) {
         Shape s = Shape.of(shape);
         if (s.size() != 0) {
-            throw new IllegalArgumentException("shape " + s + " is not empty");
+            throw new AssertionError("shape " + s + " is not empty");
         }
         return switch (dtype) {
             case FLOAT32 -> TFloat32.tensorOf(s);
@@ -133,7 +134,7 @@ final class TfTypes {
             t.copyTo(DataBuffers.of(out, false, false));
             return out;
         }
-        throw new IllegalArgumentException("TensorFlow tensor of type " + tensor.dataType()
+        throw new TensorException("TensorFlow tensor of type " + tensor.dataType()
                 + " has no vqdistill dtype");
     }
 }

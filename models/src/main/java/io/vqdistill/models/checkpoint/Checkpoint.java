@@ -104,7 +104,7 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
         try {
             AtomicFiles.writeString(configFile(dir), JSON.writeValueAsString(toJson()) + "\n");
         } catch (IOException e) {
-            throw new IllegalStateException("cannot serialise checkpoint configuration", e);
+            throw new AssertionError("a JSON tree always serialises", e);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.vqdistill.models.data;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * The three disjoint parts of a data set the method uses: training images, validation images for
  * early stopping, and test images that only final evaluations see.
@@ -13,11 +15,11 @@ public record DataSplit(ImageSet train, ImageSet validation, ImageSet test, Stri
     /** Checks that the three parts describe the same kind of image. */
     public DataSplit {
         if (!train.shape().equals(validation.shape()) || !train.shape().equals(test.shape())) {
-            throw new IllegalArgumentException("data split: image shapes differ: train " + train.shape()
+            throw new InvalidArgumentException("data split: image shapes differ: train " + train.shape()
                     + ", validation " + validation.shape() + ", test " + test.shape());
         }
         if (train.numClasses() != validation.numClasses() || train.numClasses() != test.numClasses()) {
-            throw new IllegalArgumentException("data split: class counts differ: train " + train.numClasses()
+            throw new InvalidArgumentException("data split: class counts differ: train " + train.numClasses()
                     + ", validation " + validation.numClasses() + ", test " + test.numClasses());
         }
     }

@@ -1,5 +1,6 @@
 package io.vqdistill.models.data;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
@@ -30,15 +31,15 @@ public final class ImageSet {
      */
     public ImageSet(ImageShape shape, byte[] pixels, int[] labels, int numClasses, String description) {
         if (numClasses < 1) {
-            throw new IllegalArgumentException("numClasses must be >= 1, found " + numClasses);
+            throw new InvalidArgumentException("numClasses must be >= 1, found " + numClasses);
         }
         if ((long) labels.length * shape.pixels() != pixels.length) {
-            throw new IllegalArgumentException(description + ": " + pixels.length + " pixel bytes do not hold "
+            throw new InvalidArgumentException(description + ": " + pixels.length + " pixel bytes do not hold "
                     + labels.length + " images of " + shape.pixels() + " pixels");
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= numClasses) {
-                throw new IllegalArgumentException(description + ": label of image " + i + " is " + labels[i]
+                throw new InvalidArgumentException(description + ": label of image " + i + " is " + labels[i]
                         + ", outside [0, " + numClasses + ")");
             }
         }

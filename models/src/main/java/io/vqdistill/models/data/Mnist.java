@@ -1,6 +1,7 @@
 package io.vqdistill.models.data;
 
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -156,7 +157,7 @@ public final class Mnist {
     public DataSplit split(long seed, int validationSize) {
         int n = train.size();
         if (validationSize < 1 || validationSize >= n) {
-            throw new IllegalArgumentException("validation size must be in [1, " + n + ") for " + n
+            throw new InvalidArgumentException("validation size must be in [1, " + n + ") for " + n
                     + " training images, found " + validationSize);
         }
         int[] perm = permutation(n, seed);

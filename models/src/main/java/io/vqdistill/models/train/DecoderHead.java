@@ -1,5 +1,6 @@
 package io.vqdistill.models.train;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Locale;
 
 /** The output distribution of a VQ-VAE decoder, one leaf per pixel. */
@@ -45,6 +46,6 @@ public enum DecoderHead {
                 return h;
             }
         }
-        throw new IllegalArgumentException("decoder head must be gaussian or categorical, found '" + name + "'");
+        throw new InvalidArgumentException("decoder head must be gaussian or categorical, found '" + name + "'");
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
@@ -177,7 +178,10 @@ public abstract class EpochRunner {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot create checkpoint folder " + dir + ": " + e.getMessage(), e);
+            InvalidArgumentException invalid = new InvalidArgumentException("cannot create checkpoint folder " + dir
+                    + ": " + e.getMessage());
+            invalid.initCause(e);
+            throw invalid;
         }
         Path stateFile = dir.resolve(RESUME).resolve(STATE_JSON);
         ObjectNode key = runKey();
@@ -185,7 +189,7 @@ public abstract class EpochRunner {
         if (Files.isRegularFile(stateFile)) {
             state = State.read(stateFile);
             if (!state.key.toString().equals(key.toString())) {
-                throw new IllegalArgumentException(dir + " holds a run of another configuration (" + stateFile
+                throw new InvalidArgumentException(dir + " holds a run of another configuration (" + stateFile
                         + "): resume with the same settings or choose another folder");
             }
             if (state.finished) {
@@ -194,7 +198,7 @@ public abstract class EpochRunner {
                 return state.report(dir);
             }
         } else if (Checkpoint.exists(dir)) {
-            throw new IllegalArgumentException(dir + " already holds a checkpoint without a resume state;"
+            throw new InvalidArgumentException(dir + " already holds a checkpoint without a resume state;"
                     + " choose another folder");
         } else {
             state = new State(key);
@@ -257,7 +261,7 @@ public abstract class EpochRunner {
                     gate.leave();
                 }
                 if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException(what + ": the training loss became " + loss + " at epoch " + epoch
+                    throw new InvalidArgumentException(what + ": the training loss became " + loss + " at epoch " + epoch
                             + ", batch " + (b + 1) + "; try a smaller learning rate");
                 }
                 lossSum += loss * idx.length;
@@ -274,7 +278,7 @@ public abstract class EpochRunner {
             }
             double val = values.get(VAL_LOSS);
             if (!Double.isFinite(val)) {
-                throw new IllegalStateException(what + ": the validation loss became " + val + " at epoch " + epoch
+                throw new InvalidArgumentException(what + ": the validation loss became " + val + " at epoch " + epoch
                         + "; try a smaller learning rate");
             }
             boolean best = val < state.bestValue;
@@ -398,7 +402,7 @@ public abstract class EpochRunner {
             try {
                 AtomicFiles.writeString(file, JSON.writeValueAsString(n) + "\n");
             } catch (IOException e) {
-                throw new IllegalStateException("cannot serialise the resume state", e);
+                throw new AssertionError("cannot serialise the resume state", e);
             }
         }
 

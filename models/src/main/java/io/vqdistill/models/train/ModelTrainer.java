@@ -11,7 +11,7 @@ package io.vqdistill.models.train;
  * finished run is not repeated, its report is returned. A folder holding a run of another
  * configuration is an error.
  *
- * <p>Errors: invalid arguments are {@link IllegalArgumentException}s naming the value; engine
+ * <p>Errors: invalid arguments are {@link io.vqdistill.api.InvalidArgumentException}s naming the value; engine
  * failures are {@link io.vqdistill.api.BackendException}s; unreadable checkpoints are
  * {@link io.vqdistill.api.FormatException}s.
  */

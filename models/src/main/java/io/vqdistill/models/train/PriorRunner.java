@@ -2,6 +2,7 @@ package io.vqdistill.models.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.checkpoint.Provenance;
 import io.vqdistill.models.data.DataSplit;
@@ -95,11 +96,11 @@ public abstract class PriorRunner extends EpochRunner {
         this.vqVae = Checkpoint.read(vqVaeDir, Checkpoint.KIND_VQVAE);
         VqVaeSpec vq = VqVaeSpec.fromJson(vqVae.architecture(), Checkpoint.configFile(vqVaeDir));
         if (!vq.latent().equals(spec.latent())) {
-            throw new IllegalArgumentException("the prior's latent shape " + spec.latent()
+            throw new InvalidArgumentException("the prior's latent shape " + spec.latent()
                     + " differs from the VQ-VAE's " + vq.latent() + " in " + vqVaeDir);
         }
         if (spec.numClasses() != data.train().numClasses()) {
-            throw new IllegalArgumentException("the prior has " + spec.numClasses() + " classes, the data "
+            throw new InvalidArgumentException("the prior has " + spec.numClasses() + " classes, the data "
                     + data.train().numClasses());
         }
         this.spec = spec;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.formats.Json;
 import java.nio.file.Path;
@@ -36,11 +37,11 @@ public record PriorSpec(LatentShape latent, int numClasses, int layers, int chan
     /** Validates the architecture. */
     public PriorSpec {
         if (numClasses < 1 || layers < 1 || channels < 1 || headHidden < 1) {
-            throw new IllegalArgumentException("numClasses, layers, channels and headHidden must be >= 1, found "
+            throw new InvalidArgumentException("numClasses, layers, channels and headHidden must be >= 1, found "
                     + numClasses + ", " + layers + ", " + channels + ", " + headHidden);
         }
         if (firstKernel < 3 || firstKernel % 2 == 0 || kernel < 3 || kernel % 2 == 0) {
-            throw new IllegalArgumentException("kernels must be odd and >= 3, found firstKernel " + firstKernel
+            throw new InvalidArgumentException("kernels must be odd and >= 3, found firstKernel " + firstKernel
                     + ", kernel " + kernel);
         }
     }
@@ -86,7 +87,8 @@ public record PriorSpec(LatentShape latent, int numClasses, int layers, int chan
                     Json.requireInt(n, "head_hidden", 1, file, where),
                     Json.requireInt(n, "first_kernel", 1, file, where),
                     Json.requireInt(n, "kernel", 1, file, where));
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | InvalidArgumentException e) {
+            // the latent shape of the api rejects its values with IllegalArgumentException, the spec with InvalidArgumentException
             throw FormatException.of(file, where, e.getMessage());
         }
     }

@@ -2,6 +2,7 @@ package io.vqdistill.models.train;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vqdistill.api.InvalidArgumentException;
 
 /**
  * How a network is fitted: Adam with a fixed learning rate on shuffled minibatches, early stopping
@@ -18,10 +19,10 @@ public record TrainingSpec(double learningRate, int batchSize, int maxEpochs, in
     /** Validates the settings. */
     public TrainingSpec {
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("learningRate must be positive and finite, found " + learningRate);
+            throw new InvalidArgumentException("learningRate must be positive and finite, found " + learningRate);
         }
         if (batchSize < 1 || maxEpochs < 1 || patience < 1) {
-            throw new IllegalArgumentException("batchSize, maxEpochs and patience must be >= 1, found " + batchSize
+            throw new InvalidArgumentException("batchSize, maxEpochs and patience must be >= 1, found " + batchSize
                     + ", " + maxEpochs + ", " + patience);
         }
     }

@@ -2,6 +2,7 @@ package io.vqdistill.models.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.checkpoint.Provenance;
 import io.vqdistill.models.data.DataSplit;
@@ -54,7 +55,7 @@ public abstract class VqVaeRunner extends EpochRunner {
             TrainingListener listener) {
         super(Checkpoint.KIND_VQVAE, backend, training, dir, listener);
         if (!data.train().shape().equals(spec.image())) {
-            throw new IllegalArgumentException("the data's images are " + data.train().shape() + ", the spec expects "
+            throw new InvalidArgumentException("the data's images are " + data.train().shape() + ", the spec expects "
                     + spec.image());
         }
         this.spec = spec;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.formats.Json;
@@ -46,30 +47,30 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
     public VqVaeSpec {
         channels = List.copyOf(channels);
         if (image.height() != image.width()) {
-            throw new IllegalArgumentException("images must be square, found " + image.height() + "x" + image.width());
+            throw new InvalidArgumentException("images must be square, found " + image.height() + "x" + image.width());
         }
         if (latent.height() != latent.width()) {
-            throw new IllegalArgumentException("the latent grid must be square, found " + latent.height() + "x"
+            throw new InvalidArgumentException("the latent grid must be square, found " + latent.height() + "x"
                     + latent.width());
         }
         int stages = sides(image.height(), latent.height()).length - 1;
         if (channels.size() != stages) {
-            throw new IllegalArgumentException("channels must have one entry per downsampling stage: "
+            throw new InvalidArgumentException("channels must have one entry per downsampling stage: "
                     + image.height() + " -> " + latent.height() + " takes " + stages + ", found " + channels);
         }
         for (int c : channels) {
             if (c < 1) {
-                throw new IllegalArgumentException("channels must be >= 1, found " + channels);
+                throw new InvalidArgumentException("channels must be >= 1, found " + channels);
             }
         }
         if (embeddingDim < 1) {
-            throw new IllegalArgumentException("embeddingDim must be >= 1, found " + embeddingDim);
+            throw new InvalidArgumentException("embeddingDim must be >= 1, found " + embeddingDim);
         }
         if (residualBlocks < 0) {
-            throw new IllegalArgumentException("residualBlocks must be >= 0, found " + residualBlocks);
+            throw new InvalidArgumentException("residualBlocks must be >= 0, found " + residualBlocks);
         }
         if (!(beta >= 0) || Double.isInfinite(beta)) {
-            throw new IllegalArgumentException("beta must be finite and >= 0, found " + beta);
+            throw new InvalidArgumentException("beta must be finite and >= 0, found " + beta);
         }
     }
 
@@ -106,7 +107,7 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
                     break;
                 }
             }
-            throw new IllegalArgumentException("a " + latentSide + "x" + latentSide + " latent grid is not reachable"
+            throw new InvalidArgumentException("a " + latentSide + "x" + latentSide + " latent grid is not reachable"
                     + " from " + imageSide + "x" + imageSide + " images by stride-2 stages; reachable sides: " + reachable);
         }
         return s.stream().mapToInt(Integer::intValue).toArray();
@@ -174,7 +175,7 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         DecoderHead head;
         try {
             head = DecoderHead.parse(headName);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException e) {
             throw FormatException.of(file, where + ".head", e.getMessage());
         }
         int[] channels = Json.requireIntArray(n, "channels", 1, file, where);
@@ -191,7 +192,8 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
                     Json.requireInt(n, "residual_blocks", 0, file, where),
                     head,
                     Json.requireDouble(n, "beta", file, where));
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | InvalidArgumentException e) {
+            // the shapes of the api reject their values with IllegalArgumentException, the spec with InvalidArgumentException
             throw FormatException.of(file, where, e.getMessage());
         }
     }

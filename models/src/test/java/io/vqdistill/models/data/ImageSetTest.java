@@ -3,6 +3,7 @@ package io.vqdistill.models.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -49,9 +50,9 @@ class ImageSetTest {
     @Test
     void inconsistentArgumentsAreErrors() {
         assertThatThrownBy(() -> new ImageSet(SHAPE, new byte[7], new int[] {0, 0}, 2, "bad"))
-                .hasMessageContaining("7 pixel bytes do not hold 2 images of 4 pixels");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("7 pixel bytes do not hold 2 images of 4 pixels");
         assertThatThrownBy(() -> new ImageSet(SHAPE, new byte[4], new int[] {3}, 2, "bad"))
-                .hasMessageContaining("label of image 0 is 3");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("label of image 0 is 3");
         assertThatThrownBy(() -> set().levels(new int[] {3})).hasMessageContaining("image 3 outside [0, 3)");
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.Decoder;
@@ -214,7 +215,7 @@ public abstract class ModelTrainerContractTest {
         assertThat(again.metrics()).isEqualTo(resumed.metrics());
         VqVaeSpec other = new VqVaeSpec(spec.image(), spec.latent(), 5, spec.channels(), 1, DecoderHead.GAUSSIAN, 10);
         assertThatThrownBy(() -> trainer().trainVqVae(other, twoEpochs, DATA, killed, TrainingListener.NONE))
-                .hasMessageContaining("another configuration");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("another configuration");
     }
 
     /** A categorical head on a 2x2 grid trains and decodes to normalised logits. */

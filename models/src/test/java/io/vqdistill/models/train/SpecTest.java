@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import java.nio.file.Path;
@@ -36,7 +37,8 @@ class SpecTest {
 
     @Test
     void unreachableGridListsTheReachableSides() {
-        assertThatThrownBy(() -> VqVaeSpec.sides(28, 5)).hasMessageContaining("5x5")
+        assertThatThrownBy(() -> VqVaeSpec.sides(28, 5)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("5x5")
                 .hasMessageContaining("[14, 7, 4, 2, 1]");
     }
 
@@ -44,12 +46,15 @@ class SpecTest {
     void invalidArchitecturesAreRejected() {
         LatentShape l = new LatentShape(7, 7, 512);
         assertThatThrownBy(() -> new VqVaeSpec(ImageShape.MNIST, l, 64, List.of(32), 2, DecoderHead.GAUSSIAN, 10))
-                .hasMessageContaining("takes 2").hasMessageContaining("[32]");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("takes 2").hasMessageContaining("[32]");
         assertThatThrownBy(() -> new VqVaeSpec(ImageShape.MNIST, l, 0, List.of(32, 64), 2, DecoderHead.GAUSSIAN, 10))
-                .hasMessageContaining("embeddingDim");
-        assertThatThrownBy(() -> new PriorSpec(l, 10, 10, 64, 512, 4, 3)).hasMessageContaining("odd");
-        assertThatThrownBy(() -> DecoderHead.parse("laplace")).hasMessageContaining("laplace");
-        assertThatThrownBy(() -> new TrainingSpec(0, 128, 100, 15, 1)).hasMessageContaining("learningRate");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("embeddingDim");
+        assertThatThrownBy(() -> new PriorSpec(l, 10, 10, 64, 512, 4, 3)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("odd");
+        assertThatThrownBy(() -> DecoderHead.parse("laplace")).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("laplace");
+        assertThatThrownBy(() -> new TrainingSpec(0, 128, 100, 15, 1)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("learningRate");
     }
 
     @Test

@@ -19,7 +19,10 @@ import java.util.Objects;
  * {@code OMP_NUM_THREADS}).
  */
 public final class Nd4jBackendProvider implements BackendProvider {
-    /** Low: ND4J trains several times slower on the CPU than DJL and TensorFlow (ENGINES.md). */
+    /**
+     * Lowest: ND4J does not train (it offers network inference and checkpoint loading, no
+     * {@code ModelTrainer}), so it is chosen only when named or when no other backend is available.
+     */
     public static final int PRIORITY = 10;
 
     /** Creates the provider; this loads nothing. */

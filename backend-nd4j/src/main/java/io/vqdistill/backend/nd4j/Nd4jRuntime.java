@@ -106,9 +106,4 @@ final class Nd4jRuntime {
     int threads() {
         return Nd4j.getEnvironment().maxMasterThreads();
     }
-
-    /** The thread count OpenBLAS uses for matrix products. */
-    int blasThreads() {
-        return Nd4j.factory().blas().getMaxThreads();
-    }
 }

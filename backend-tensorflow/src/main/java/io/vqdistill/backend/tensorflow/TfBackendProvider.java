@@ -40,7 +40,7 @@ import java.util.regex.Pattern;
 public final class TfBackendProvider implements BackendProvider {
     /** The name users select this backend by. */
     public static final String NAME = "tensorflow";
-    /** The selection priority: below DJL, above ND4J. */
+    /** The selection priority: the highest, above DJL's and ND4J's. */
     public static final int PRIORITY = 30;
     /** The only platform whose native jar this module declares. */
     static final String PLATFORM = "linux-x86_64";

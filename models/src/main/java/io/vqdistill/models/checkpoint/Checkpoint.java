@@ -72,7 +72,7 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
     }
 
     /** This configuration as JSON. */
-    public ObjectNode toJson() {
+    ObjectNode toJson() {
         ObjectNode n = JSON.createObjectNode();
         n.put("format", FORMAT);
         n.put("format_version", FORMAT_VERSION);
@@ -106,13 +106,6 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
         } catch (IOException e) {
             throw new AssertionError("a JSON tree always serialises", e);
         }
-    }
-
-    /** The same checkpoint with further metrics added (replacing equal names). */
-    public Checkpoint withMetrics(Map<String, Double> more) {
-        Map<String, Double> m = new LinkedHashMap<>(metrics);
-        m.putAll(more);
-        return new Checkpoint(kind, architecture, provenance, m);
     }
 
     /** Reads and validates the {@code config.json} of {@code dir}. */

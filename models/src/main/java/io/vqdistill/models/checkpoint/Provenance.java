@@ -41,7 +41,7 @@ public record Provenance(long seed, String data, String backend, String backendV
     }
 
     /** This provenance as a JSON object with snake_case fields. */
-    public ObjectNode toJson(ObjectMapper json) {
+    ObjectNode toJson(ObjectMapper json) {
         ObjectNode n = json.createObjectNode();
         n.put("seed", seed);
         n.put("data", data);
@@ -58,7 +58,7 @@ public record Provenance(long seed, String data, String backend, String backendV
     }
 
     /** Reads the JSON written by {@link #toJson}; a missing or mistyped field names {@code file}. */
-    public static Provenance fromJson(JsonNode n, Path file) {
+    static Provenance fromJson(JsonNode n, Path file) {
         Map<String, String> details = new LinkedHashMap<>();
         JsonNode d = n.path("details");
         d.fields().forEachRemaining(e -> details.put(e.getKey(), e.getValue().asText()));

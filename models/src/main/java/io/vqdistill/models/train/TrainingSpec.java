@@ -27,18 +27,8 @@ public record TrainingSpec(double learningRate, int batchSize, int maxEpochs, in
         }
     }
 
-    /** The VQ-VAE settings of the paper: Adam 1e-3, batch 128, at most 100 epochs, patience 15. */
-    public static TrainingSpec vqVaeDefaults(long seed) {
-        return new TrainingSpec(1e-3, 128, 100, 15, seed);
-    }
-
-    /** The prior settings of the paper: Adam 3e-4, batch 128, at most 100 epochs, patience 15. */
-    public static TrainingSpec priorDefaults(long seed) {
-        return new TrainingSpec(3e-4, 128, 100, 15, seed);
-    }
-
     /** These settings as JSON, for checkpoints and resume checks. */
-    public ObjectNode toJson() {
+    ObjectNode toJson() {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.put("optimizer", "adam");
         n.put("learning_rate", learningRate);

@@ -6,6 +6,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 class ShutdownGateTest {
     @Test
@@ -35,13 +36,22 @@ class ShutdownGateTest {
         }
     }
 
+    /** Without a shutdown no step waits, and a step that has left leaves nothing for a shutdown to wait for. */
     @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void withoutAShutdownStepsPassFreely() {
         try (ShutdownGate gate = new ShutdownGate("test")) {
+            int steps = 0;
             for (int i = 0; i < 3; i++) {
                 gate.enter();
+                steps++;
                 gate.leave();
             }
+            assertThat(steps).as("steps that entered and left the gate").isEqualTo(3);
+            long start = System.nanoTime();
+            gate.awaitIdle();
+            assertThat((System.nanoTime() - start) / 1e6).as("milliseconds a shutdown waited after the last step")
+                    .isLessThan(1000.0);
         }
     }
 }

@@ -836,7 +836,8 @@ public abstract class CircuitContractTest {
         Path missingField = copy(good, dir.resolve("missing"));
         Files.writeString(missingField.resolve(CircuitFiles.JSON), text.replace("\"units\"", "\"unit_count\""));
         assertThatThrownBy(() -> CircuitFiles.read(missingField, backend)).isInstanceOf(FormatException.class)
-                .hasMessageContaining(CircuitFiles.JSON).hasMessageContaining("units: missing");
+                .hasMessageContaining(CircuitFiles.JSON)
+                .hasMessageContaining("units: expected an integer, found nothing");
 
         Path inconsistent = copy(good, dir.resolve("inconsistent"));
         int inputs = deep.reference().structure().numInputs();

@@ -63,7 +63,7 @@ public final class LeafParameters {
      * @param what names the tensor in the message, e.g. {@code gaussian parameter 'mean'}
      * @throws IllegalArgumentException naming {@code what}, the first bad position and its value
      */
-    public static void requireFinite(String what, Tensor t) {
+    private static void requireFinite(String what, Tensor t) {
         double total;
         try (Tensor zeroIfFinite = t.sub(t); Tensor sum = zeroIfFinite.sumAll()) {
             total = sum.item();

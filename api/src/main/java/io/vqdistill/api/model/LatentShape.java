@@ -25,23 +25,6 @@ public record LatentShape(int height, int width, int codebookSize) {
         return height * width;
     }
 
-    /** ln of the number of distinct grids, K^(H*W), in nats (finite even when the count overflows). */
-    public double logGridCount() {
-        return positions() * Math.log(codebookSize);
-    }
-
-    /** K^(H*W) when it fits in a long, else -1. */
-    public long gridCount() {
-        long n = 1;
-        for (int i = 0; i < positions(); i++) {
-            if (n > Long.MAX_VALUE / codebookSize) {
-                return -1;
-            }
-            n *= codebookSize;
-        }
-        return n;
-    }
-
     @Override
     public String toString() {
         return height + "x" + width + " K=" + codebookSize;

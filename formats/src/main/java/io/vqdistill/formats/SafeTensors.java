@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import java.io.IOException;
@@ -172,7 +173,7 @@ public final class SafeTensors {
 
         private static ByteBuffer allocate(String name, int length, DType dtype, long[] shape) {
             if (Shapes.size(Shapes.checkShape(shape, "safetensors")) != length) {
-                throw new IllegalArgumentException("tensor '" + name + "': " + length + " values do not fill shape "
+                throw new InvalidArgumentException("tensor '" + name + "': " + length + " values do not fill shape "
                         + Shapes.format(shape));
             }
             return ByteBuffer.allocate(Math.toIntExact((long) length * dtype.bytes())).order(ByteOrder.LITTLE_ENDIAN);
@@ -334,7 +335,7 @@ public final class SafeTensors {
         long offset = 0;
         for (Entry e : tensors) {
             if (header.has(e.name())) {
-                throw new IllegalArgumentException(target + ": tensor name '" + e.name() + "' given twice");
+                throw new InvalidArgumentException(target + ": tensor name '" + e.name() + "' given twice");
             }
             ObjectNode n = header.putObject(e.name());
             n.put("dtype", switch (e.dtype()) {

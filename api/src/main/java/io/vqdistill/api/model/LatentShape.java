@@ -1,5 +1,7 @@
 package io.vqdistill.api.model;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * The discrete latent space of a VQ-VAE: a {@code height x width} grid of codes, each one of
  * {@code codebookSize} values. Grids are flattened in raster order (row by row), so position
@@ -13,10 +15,10 @@ public record LatentShape(int height, int width, int codebookSize) {
     /** Validates the sizes. */
     public LatentShape {
         if (height < 1 || width < 1) {
-            throw new IllegalArgumentException("latent grid must be at least 1x1, found " + height + "x" + width);
+            throw new InvalidArgumentException("latent grid must be at least 1x1, found " + height + "x" + width);
         }
         if (codebookSize < 1) {
-            throw new IllegalArgumentException("codebookSize must be >= 1, found " + codebookSize);
+            throw new InvalidArgumentException("codebookSize must be >= 1, found " + codebookSize);
         }
     }
 

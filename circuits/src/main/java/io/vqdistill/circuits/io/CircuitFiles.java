@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -109,13 +110,13 @@ public final class CircuitFiles {
             structureTensors(s, tensors);
             d.parameters().forEach((name, t) -> {
                 if (DAG_TENSORS.contains(name)) {
-                    throw new IllegalArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
+                    throw new InvalidArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
                             + " by the circuit structure");
                 }
                 tensors.add(SafeTensors.Entry.of(name, t));
             });
         } else {
-            throw new IllegalArgumentException("cannot store a " + circuit.getClass().getName()
+            throw new InvalidArgumentException("cannot store a " + circuit.getClass().getName()
                     + "; only ShallowMixture and DagCircuit have a file format");
         }
         LeafFamily family = circuit.leafFamily();
@@ -146,7 +147,7 @@ public final class CircuitFiles {
         try {
             AtomicFiles.writeString(dir.resolve(JSON), MAPPER.writeValueAsString(json) + "\n");
         } catch (IOException e) {
-            throw new IllegalStateException("cannot serialise " + JSON + ": " + e.getMessage(), e);
+            throw new AssertionError("serialising an in-memory JSON tree cannot fail", e);
         }
     }
 
@@ -199,7 +200,7 @@ public final class CircuitFiles {
         } catch (IOException e) {
             throw new FormatException(file + ": cannot read: " + e.getMessage(), e);
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+            throw new AssertionError("every JVM provides SHA-256", e);
         }
     }
 
@@ -272,7 +273,8 @@ public final class CircuitFiles {
         Map<String, String> options = Json.optionalStringMap(leaf, "options", file, "leaf");
         try {
             return LeafFamilies.create(name, options);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
+            // a plug-in family may still reject its options with the JDK's exception
             throw new FormatException(file + ": leaf: " + e.getMessage(), e);
         }
     }
@@ -294,7 +296,7 @@ public final class CircuitFiles {
             double[] scores = st.get("latent_log_probs", DType.FLOAT64, n).toDoubles();
             try {
                 latents = new LatentSet(shape, codes, classes, scores);
-            } catch (IllegalArgumentException e) {
+            } catch (InvalidArgumentException e) {
                 throw FormatException.of(file, "latents", e.getMessage());
             }
             expected.addAll(List.of("latents", "classes", "latent_log_probs"));
@@ -304,7 +306,7 @@ public final class CircuitFiles {
         Map<String, Tensor> params = parameters(st, family, new long[] {n, variables}, backend);
         try {
             return ShallowMixture.builder(family).parameters(params).logWeights(weights).latents(latents).build();
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
             throw new FormatException(file + ": " + e.getMessage(), e);
         } finally {
             params.values().forEach(Tensor::close);
@@ -328,7 +330,7 @@ public final class CircuitFiles {
         CircuitStructure structure;
         try {
             structure = rebuild(file, variables, kind, variable, offsets, children, weights);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException e) {
             throw new FormatException(file + ": structure: " + e.getMessage(), e);
         }
         if (structure.numInputs() != inputs) {
@@ -338,7 +340,7 @@ public final class CircuitFiles {
         Map<String, Tensor> params = parameters(st, family, new long[] {inputs}, backend);
         try {
             return DagCircuit.create(structure, family, params);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
             throw new FormatException(file + ": " + e.getMessage(), e);
         } finally {
             params.values().forEach(Tensor::close);

@@ -289,14 +289,24 @@ public final class SafeTensors {
         }
         long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong(-1);
-            if (shape[i] < 0 || !shapeNode.get(i).canConvertToLong()) {
+            JsonNode length = shapeNode.get(i);
+            shape[i] = length.isIntegralNumber() && length.canConvertToLong() ? length.asLong() : -1;
+            if (shape[i] < 0) {
                 throw new FormatException(where + ": shape " + shapeNode + " has an invalid length");
             }
         }
-        long begin = offsets.get(0).asLong(-1);
-        long end = offsets.get(1).asLong(-1);
-        long expected = Shapes.size(shape) * dtype.bytes();
+        if (!offsets.get(0).isIntegralNumber() || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).isIntegralNumber() || !offsets.get(1).canConvertToLong()) {
+            throw new FormatException(where + ": data_offsets " + offsets + " must be two integers");
+        }
+        long begin = offsets.get(0).asLong();
+        long end = offsets.get(1).asLong();
+        long expected;
+        try {
+            expected = Math.multiplyExact(Shapes.size(shape), dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw new FormatException(where + ": shape " + shapeNode + " holds more bytes than a file can", e);
+        }
         if (begin < 0 || end < begin || end > dataLen) {
             throw new FormatException(where + ": data_offsets [" + begin + ", " + end + "] outside the " + dataLen
                     + " data bytes (truncated file?)");

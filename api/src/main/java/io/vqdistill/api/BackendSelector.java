@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place that decides which backend runs, by the rule of DESIGN.md:
+ * The one place that decides which backend runs, by this rule:
  * <ol>
  *   <li>an explicit choice wins (an argument, else the system property {@value #PROPERTY}); an
  *       unknown or unavailable name fails, listing every provider and its state;</li>

@@ -20,7 +20,7 @@ public record Device(Type type, int index) {
     public Device {
         Objects.requireNonNull(type, "type");
         if (index < 0) {
-            throw new IllegalArgumentException("device index must be >= 0, found " + index);
+            throw new InvalidArgumentException("device index must be >= 0, found " + index);
         }
     }
 
@@ -42,10 +42,10 @@ public record Device(Type type, int index) {
             try {
                 return gpu(Integer.parseInt(s.substring(4)));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("device must be cpu, gpu or gpu:N, found '" + text + "'", e);
+                throw new InvalidArgumentException("device must be cpu, gpu or gpu:N, found '" + text + "'", e);
             }
         }
-        throw new IllegalArgumentException("device must be cpu, gpu or gpu:N, found '" + text + "'");
+        throw new InvalidArgumentException("device must be cpu, gpu or gpu:N, found '" + text + "'");
     }
 
     @Override

@@ -13,6 +13,11 @@ public class InvalidArgumentException extends VqdistillException {
         super(message);
     }
 
+    /** Creates an exception whose message names argument, value and constraint, keeping its cause. */
+    public InvalidArgumentException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
     /** Creates the exception for {@code name} = {@code value}, which must satisfy {@code constraint}. */
     public static InvalidArgumentException of(String name, Object value, String constraint) {
         return new InvalidArgumentException(name + " must be " + constraint + ", got " + value);

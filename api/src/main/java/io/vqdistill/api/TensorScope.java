@@ -20,7 +20,8 @@ import java.util.Map;
  * }
  * }</pre>
  *
- * Scopes are confined to the thread that opened them.
+ * Scopes are confined to the thread that opened them: keeping or closing from another thread is a
+ * {@link TensorException}.
  */
 public final class TensorScope implements AutoCloseable {
     private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
@@ -112,7 +113,7 @@ public final class TensorScope implements AutoCloseable {
 
     private void checkOwner() {
         if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("TensorScope used from thread " + Thread.currentThread().getName()
+            throw new TensorException("TensorScope used from thread " + Thread.currentThread().getName()
                     + " but opened on " + owner.getName());
         }
     }

@@ -176,20 +176,21 @@ class TensorScopeTest {
                 try {
                     scope.keep(t);
                     return null;
-                } catch (IllegalStateException e) {
+                } catch (TensorException e) {
                     return e;
                 }
             }).get();
-            assertThat(keepError).isInstanceOf(IllegalStateException.class).hasMessageContaining("TensorScope");
+            assertThat(keepError).isInstanceOf(TensorException.class).hasMessageContaining("TensorScope")
+                    .hasMessageContaining("opened on " + Thread.currentThread().getName());
             Throwable closeError = CompletableFuture.supplyAsync(() -> {
                 try {
                     scope.close();
                     return null;
-                } catch (IllegalStateException e) {
+                } catch (TensorException e) {
                     return e;
                 }
             }).get();
-            assertThat(closeError).isInstanceOf(IllegalStateException.class);
+            assertThat(closeError).isInstanceOf(TensorException.class).hasMessageContaining("TensorScope used from thread");
             assertThatTensor(t).isOpen();
         }
     }

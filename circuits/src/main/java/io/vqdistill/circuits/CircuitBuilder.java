@@ -1,5 +1,6 @@
 package io.vqdistill.circuits;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.circuits.CircuitStructure.Kind;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,7 +37,7 @@ public final class CircuitBuilder {
      */
     public CircuitBuilder(int numVariables) {
         if (numVariables < 1) {
-            throw new IllegalArgumentException("a circuit needs at least one variable, found " + numVariables);
+            throw new InvalidArgumentException("a circuit needs at least one variable, found " + numVariables);
         }
         this.numVariables = numVariables;
     }
@@ -54,7 +55,7 @@ public final class CircuitBuilder {
     /** Adds an input unit over {@code variable} (0..S-1). */
     public int input(int variable) {
         if (variable < 0 || variable >= numVariables) {
-            throw new IllegalArgumentException("input unit " + size() + ": variable " + variable + " is outside [0, "
+            throw new InvalidArgumentException("input unit " + size() + ": variable " + variable + " is outside [0, "
                     + numVariables + ")");
         }
         BitSet scope = new BitSet();
@@ -74,7 +75,7 @@ public final class CircuitBuilder {
                     BitSet shared = (BitSet) scopes.get(children[j]).clone();
                     shared.and(s);
                     if (!shared.isEmpty()) {
-                        throw new IllegalArgumentException(unit + " is not decomposable: children " + children[j]
+                        throw new InvalidArgumentException(unit + " is not decomposable: children " + children[j]
                                 + " (scope " + Scopes.format(scopes.get(children[j])) + ") and " + children[i]
                                 + " (scope " + Scopes.format(s) + ") share " + Scopes.format(shared));
                     }
@@ -109,26 +110,26 @@ public final class CircuitBuilder {
         String unit = "sum unit " + size();
         checkChildren(unit, children);
         if (logWeights.length != children.length) {
-            throw new IllegalArgumentException(unit + ": " + children.length + " children but " + logWeights.length
+            throw new InvalidArgumentException(unit + ": " + children.length + " children but " + logWeights.length
                     + " log weights");
         }
         BitSet first = scopes.get(children[0]);
         for (int i = 1; i < children.length; i++) {
             BitSet s = scopes.get(children[i]);
             if (!s.equals(first)) {
-                throw new IllegalArgumentException(unit + " is not smooth: child " + children[0] + " has scope "
+                throw new InvalidArgumentException(unit + " is not smooth: child " + children[0] + " has scope "
                         + Scopes.format(first) + " but child " + children[i] + " has scope " + Scopes.format(s));
             }
         }
         for (int i = 0; i < logWeights.length; i++) {
             if (Double.isNaN(logWeights[i]) || logWeights[i] == Double.POSITIVE_INFINITY) {
-                throw new IllegalArgumentException(unit + ": log weight " + i + " is " + logWeights[i]
+                throw new InvalidArgumentException(unit + ": log weight " + i + " is " + logWeights[i]
                         + "; log weights must be finite or -inf");
             }
         }
         double lse = Numerics.logSumExp(logWeights, 0, logWeights.length);
         if (lse == Double.NEGATIVE_INFINITY) {
-            throw new IllegalArgumentException(unit + ": every log weight is -inf");
+            throw new InvalidArgumentException(unit + ": every log weight is -inf");
         }
         double[] w = logWeights.clone();
         if (normalise) {
@@ -136,7 +137,7 @@ public final class CircuitBuilder {
                 w[i] -= lse;
             }
         } else if (Math.abs(lse) > ShallowMixture.WEIGHT_TOLERANCE) {
-            throw new IllegalArgumentException(unit + ": log weights must be normalised (logsumexp within "
+            throw new InvalidArgumentException(unit + ": log weights must be normalised (logsumexp within "
                     + ShallowMixture.WEIGHT_TOLERANCE + " of 0), found logsumexp " + lse + "; use normalisedSum");
         }
         return add(Kind.SUM, -1, children.clone(), w, (BitSet) first.clone());
@@ -144,11 +145,11 @@ public final class CircuitBuilder {
 
     private void checkChildren(String unit, int[] children) {
         if (children.length == 0) {
-            throw new IllegalArgumentException(unit + " needs at least one child");
+            throw new InvalidArgumentException(unit + " needs at least one child");
         }
         for (int c : children) {
             if (c < 0 || c >= size()) {
-                throw new IllegalArgumentException(unit + ": child " + c + " does not exist (units 0.." + (size() - 1)
+                throw new InvalidArgumentException(unit + ": child " + c + " does not exist (units 0.." + (size() - 1)
                         + " were added before it)");
             }
         }
@@ -156,7 +157,7 @@ public final class CircuitBuilder {
 
     private int existing(String what, int unit) {
         if (unit < 0 || unit >= size()) {
-            throw new IllegalArgumentException(what + ": unit " + unit + " does not exist (units 0.." + (size() - 1)
+            throw new InvalidArgumentException(what + ": unit " + unit + " does not exist (units 0.." + (size() - 1)
                     + ")");
         }
         return unit;
@@ -174,13 +175,13 @@ public final class CircuitBuilder {
     /**
      * The structure with the last unit added as its root.
      *
-     * @throws IllegalArgumentException when nothing was added, when a unit is not reachable from the
+     * @throws InvalidArgumentException when nothing was added, when a unit is not reachable from the
      *                                  root, or when the root's scope misses a variable
      */
     public CircuitStructure build() {
         int u = size();
         if (u == 0) {
-            throw new IllegalArgumentException("the circuit has no units");
+            throw new InvalidArgumentException("the circuit has no units");
         }
         int root = u - 1;
         BitSet all = new BitSet();
@@ -188,7 +189,7 @@ public final class CircuitBuilder {
         if (!scopes.get(root).equals(all)) {
             BitSet missing = (BitSet) all.clone();
             missing.andNot(scopes.get(root));
-            throw new IllegalArgumentException("the root (unit " + root + ") has scope " + Scopes.format(scopes.get(root))
+            throw new InvalidArgumentException("the root (unit " + root + ") has scope " + Scopes.format(scopes.get(root))
                     + " but the circuit has " + numVariables + " variables: " + Scopes.format(missing) + " missing");
         }
         boolean[] reached = new boolean[u];
@@ -202,7 +203,7 @@ public final class CircuitBuilder {
         }
         for (int v = 0; v < u; v++) {
             if (!reached[v]) {
-                throw new IllegalArgumentException("unit " + v + " is not reachable from the root (unit " + root
+                throw new InvalidArgumentException("unit " + v + " is not reachable from the root (unit " + root
                         + ", the last one added)");
             }
         }

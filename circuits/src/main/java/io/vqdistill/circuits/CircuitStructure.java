@@ -1,5 +1,6 @@
 package io.vqdistill.circuits;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Arrays;
 
 /**
@@ -79,7 +80,7 @@ public final class CircuitStructure {
     /** The variable of an input unit. */
     public int variable(int unit) {
         if (kind(unit) != Kind.INPUT) {
-            throw new IllegalArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not an input");
+            throw new InvalidArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not an input");
         }
         return variables[unit];
     }
@@ -87,7 +88,7 @@ public final class CircuitStructure {
     /** The position of an input unit among the inputs, 0..L-1: its row in the leaf parameters. */
     public int inputIndex(int unit) {
         if (kind(unit) != Kind.INPUT) {
-            throw new IllegalArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not an input");
+            throw new InvalidArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not an input");
         }
         return inputIndex[unit];
     }
@@ -101,7 +102,7 @@ public final class CircuitStructure {
     /** The log weights of a sum unit, aligned with its children. */
     public double[] logWeights(int unit) {
         if (kind(unit) != Kind.SUM) {
-            throw new IllegalArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not a sum");
+            throw new InvalidArgumentException("unit " + unit + " is a " + kinds[unit] + " unit, not a sum");
         }
         return Arrays.copyOfRange(logWeights, offsets[unit], offsets[unit + 1]);
     }
@@ -119,7 +120,7 @@ public final class CircuitStructure {
 
     private int check(int unit) {
         if (unit < 0 || unit >= kinds.length) {
-            throw new IllegalArgumentException("unit " + unit + " does not exist (units 0.." + (kinds.length - 1) + ")");
+            throw new InvalidArgumentException("unit " + unit + " does not exist (units 0.." + (kinds.length - 1) + ")");
         }
         return unit;
     }

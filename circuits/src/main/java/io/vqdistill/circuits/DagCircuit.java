@@ -2,8 +2,10 @@ package io.vqdistill.circuits;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -98,7 +100,7 @@ public final class DagCircuit implements Circuit {
         try {
             long[] lead = Arrays.copyOf(first.shape(), first.rank() - family.parameters().get(0).eventShape().length);
             if (lead.length != 1 || lead[0] != inputs) {
-                throw new IllegalArgumentException("the circuit has " + inputs + " input units, so its leaf parameters"
+                throw new InvalidArgumentException("the circuit has " + inputs + " input units, so its leaf parameters"
                         + " need leading shape [" + inputs + "], found " + Shapes.format(lead));
             }
             int[] depth = depths(structure);
@@ -118,7 +120,7 @@ public final class DagCircuit implements Circuit {
      * @param leafParameters the family's parameters with leading shape [L], row l for input unit
      *                       number l ({@link CircuitStructure#inputIndex}); the circuit keeps
      *                       prepared copies, the caller still owns these
-     * @throws IllegalArgumentException for missing, misshaped or non-finite parameters
+     * @throws InvalidArgumentException for missing, misshaped or non-finite parameters
      */
     public static DagCircuit create(CircuitStructure structure, LeafFamily family, Map<String, Tensor> leafParameters) {
         return new DagCircuit(structure, family, leafParameters);
@@ -393,7 +395,7 @@ public final class DagCircuit implements Circuit {
     public Tensor childPosterior(int unit, Tensor x, Tensor observed) {
         int b = start("childPosterior", x, Objects.requireNonNull(observed, "observed"));
         if (structure.kind(unit) != Kind.SUM) {
-            throw new IllegalArgumentException("childPosterior: unit " + unit + " is a " + structure.kind(unit)
+            throw new InvalidArgumentException("childPosterior: unit " + unit + " is a " + structure.kind(unit)
                     + " unit, not a sum");
         }
         return Batches.run(x, observed, rows(b), structure.children(unit).length,
@@ -502,11 +504,11 @@ public final class DagCircuit implements Circuit {
 
     private void requireOpen(String query) {
         if (closed) {
-            throw new IllegalStateException(query + ": the circuit is closed");
+            throw new TensorException(query + ": the circuit is closed");
         }
         for (Tensor t : owned) {
             if (t.isClosed()) {
-                throw new IllegalStateException(query + ": the circuit's tensors were closed; was it created inside a"
+                throw new TensorException(query + ": the circuit's tensors were closed; was it created inside a"
                         + " TensorScope that has since closed?");
             }
         }

@@ -2,6 +2,7 @@ package io.vqdistill.circuits;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.ReduceOp;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
@@ -24,20 +25,20 @@ final class Evidence {
     static int check(String query, Backend backend, LeafFamily family, int variables, Tensor x, Tensor observed) {
         Objects.requireNonNull(x, query + ": x is null");
         if (x.backend() != backend) {
-            throw new IllegalArgumentException(query + ": x belongs to backend " + x.backend().name()
+            throw new InvalidArgumentException(query + ": x belongs to backend " + x.backend().name()
                     + " but the circuit to " + backend.name());
         }
         if (x.dtype() != DType.FLOAT32 || x.rank() != 2 || x.shape(1) != variables) {
-            throw new IllegalArgumentException(query + ": x must be float32 [B, " + variables + "], found "
+            throw new InvalidArgumentException(query + ": x must be float32 [B, " + variables + "], found "
                     + x.dtype().label() + " " + Shapes.format(x.shape()));
         }
         if (observed != null) {
             if (observed.backend() != backend) {
-                throw new IllegalArgumentException(query + ": observed belongs to backend " + observed.backend().name()
+                throw new InvalidArgumentException(query + ": observed belongs to backend " + observed.backend().name()
                         + " but the circuit to " + backend.name());
             }
             if (observed.dtype() != DType.BOOL || !Arrays.equals(observed.shape(), x.shape())) {
-                throw new IllegalArgumentException(query + ": observed must be bool " + Shapes.format(x.shape())
+                throw new InvalidArgumentException(query + ": observed must be bool " + Shapes.format(x.shape())
                         + " like x, found " + observed.dtype().label() + " " + Shapes.format(observed.shape()));
             }
         }
@@ -64,7 +65,7 @@ final class Evidence {
         float[] values = x.toFloatArray();
         for (int i = 0; i < ok.length; i++) {
             if (!ok[i]) {
-                throw new IllegalArgumentException(query + ": x has " + values[i] + " at " + LeafParameters.position(i,
+                throw new InvalidArgumentException(query + ": x has " + values[i] + " at " + LeafParameters.position(i,
                         x.shape()) + ", outside the support of " + family.name() + " leaves");
             }
         }
@@ -73,7 +74,7 @@ final class Evidence {
     /** Checks a count of samples. */
     static void checkCount(String query, int n) {
         if (n < 0) {
-            throw new IllegalArgumentException(query + ": the number of samples must be >= 0, found " + n);
+            throw new InvalidArgumentException(query + ": the number of samples must be >= 0, found " + n);
         }
     }
 }

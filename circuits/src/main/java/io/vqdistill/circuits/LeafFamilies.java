@@ -1,5 +1,7 @@
 package io.vqdistill.circuits;
 
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.circuit.LeafFamilyProvider;
 import java.util.ArrayList;
@@ -27,7 +29,7 @@ public final class LeafFamilies {
         for (LeafFamilyProvider p : ServiceLoader.load(LeafFamilyProvider.class, LeafFamilies.class.getClassLoader())) {
             LeafFamilyProvider previous = byName.putIfAbsent(p.name(), p);
             if (previous != null) {
-                throw new IllegalStateException("two leaf-family providers are named '" + p.name() + "': "
+                throw new VqdistillException("two leaf-family providers are named '" + p.name() + "': "
                         + previous.getClass().getName() + " and " + p.getClass().getName());
             }
         }
@@ -42,12 +44,12 @@ public final class LeafFamilies {
     /**
      * The family {@code name} configured by {@code options}.
      *
-     * @throws IllegalArgumentException for an unknown name (listing the known ones) or bad options
+     * @throws InvalidArgumentException for an unknown name (listing the known ones) or bad options
      */
     public static LeafFamily create(String name, Map<String, String> options) {
         LeafFamilyProvider p = Registry.PROVIDERS.get(name);
         if (p == null) {
-            throw new IllegalArgumentException("no leaf family named '" + name + "'; registered families: " + names());
+            throw new InvalidArgumentException("no leaf family named '" + name + "'; registered families: " + names());
         }
         return p.create(options);
     }

@@ -3,8 +3,10 @@ package io.vqdistill.circuits;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.CompareOp;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.TopK;
 import io.vqdistill.api.circuit.Circuit;
@@ -88,7 +90,7 @@ public final class ShallowMixture implements Circuit {
         long[] lead = Arrays.copyOf(first.shape(), first.rank() - family.parameters().get(0).eventShape().length);
         try {
             if (lead.length != 2 || lead[0] < 1 || lead[1] < 1) {
-                throw new IllegalArgumentException("mixture parameters need leading shape [N, S] with N, S >= 1, found "
+                throw new InvalidArgumentException("mixture parameters need leading shape [N, S] with N, S >= 1, found "
                         + Shapes.format(lead));
             }
             this.components = Math.toIntExact(lead[0]);
@@ -96,7 +98,7 @@ public final class ShallowMixture implements Circuit {
             this.eventSize = family.parameters().stream().mapToLong(LeafFamily.Parameter::eventSize).max().orElse(1);
             this.hostLogWeights = weights == null ? uniform(components) : checkWeights(weights, components, normalise);
             if (latents != null && latents.size() != components) {
-                throw new IllegalArgumentException("the latent set has " + latents.size() + " grids but the mixture "
+                throw new InvalidArgumentException("the latent set has " + latents.size() + " grids but the mixture "
                         + components + " components");
             }
             this.latents = latents;
@@ -159,12 +161,12 @@ public final class ShallowMixture implements Circuit {
         /**
          * Validates and builds; the mixture's tensors live on the parameters' backend.
          *
-         * @throws IllegalArgumentException for missing, misshaped or non-finite parameters, bad
+         * @throws InvalidArgumentException for missing, misshaped or non-finite parameters, bad
          *                                  weights or a latent set of another size
          */
         public ShallowMixture build() {
             if (parameters == null) {
-                throw new IllegalArgumentException("a mixture needs parameters: call parameters(...)");
+                throw new InvalidArgumentException("a mixture needs parameters: call parameters(...)");
             }
             return new ShallowMixture(family, parameters, logWeights, normalise, latents);
         }
@@ -178,18 +180,18 @@ public final class ShallowMixture implements Circuit {
 
     private static double[] checkWeights(double[] weights, int n, boolean normalise) {
         if (weights.length != n) {
-            throw new IllegalArgumentException("mixture log weights: " + weights.length + " given for " + n
+            throw new InvalidArgumentException("mixture log weights: " + weights.length + " given for " + n
                     + " components");
         }
         for (int i = 0; i < n; i++) {
             if (Double.isNaN(weights[i]) || weights[i] == Double.POSITIVE_INFINITY) {
-                throw new IllegalArgumentException("mixture log weight " + i + " is " + weights[i]
+                throw new InvalidArgumentException("mixture log weight " + i + " is " + weights[i]
                         + "; log weights must be finite or -inf");
             }
         }
         double lse = Numerics.logSumExp(weights, 0, n);
         if (lse == Double.NEGATIVE_INFINITY) {
-            throw new IllegalArgumentException("mixture log weights are all -inf");
+            throw new InvalidArgumentException("mixture log weights are all -inf");
         }
         double[] out = weights.clone();
         if (normalise) {
@@ -197,7 +199,7 @@ public final class ShallowMixture implements Circuit {
                 out[i] -= lse;
             }
         } else if (Math.abs(lse) > WEIGHT_TOLERANCE) {
-            throw new IllegalArgumentException("mixture log weights must be normalised (logsumexp within "
+            throw new InvalidArgumentException("mixture log weights must be normalised (logsumexp within "
                     + WEIGHT_TOLERANCE + " of 0), found logsumexp " + lse + "; ask for normalisation instead");
         }
         return out;
@@ -472,11 +474,11 @@ public final class ShallowMixture implements Circuit {
 
     private void requireOpen(String query) {
         if (closed) {
-            throw new IllegalStateException(query + ": the mixture is closed");
+            throw new TensorException(query + ": the mixture is closed");
         }
         for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
             if (e.getValue().isClosed()) {
-                throw new IllegalStateException(query + ": the mixture's parameter '" + e.getKey() + "' was closed;"
+                throw new TensorException(query + ": the mixture's parameter '" + e.getKey() + "' was closed;"
                         + " was the mixture built inside a TensorScope that has since closed?");
             }
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.circuits.CircuitStructure.Kind;
 import java.util.BitSet;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,7 @@ class CircuitBuilderTest {
         CircuitBuilder b = new CircuitBuilder(3);
         int a = b.product(b.input(0), b.input(1));
         int c = b.product(b.input(1), b.input(2));
-        assertThatThrownBy(() -> b.product(a, c)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> b.product(a, c)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("product unit 6 is not decomposable: children 2 (scope {0-1}) and 5 (scope {1-2})"
                         + " share {1}");
         int x = b.input(0);
@@ -54,7 +55,7 @@ class CircuitBuilderTest {
         CircuitBuilder b = new CircuitBuilder(3);
         int a = b.product(b.input(0), b.input(1));
         int c = b.product(b.input(0), b.input(2));
-        assertThatThrownBy(() -> b.uniformSum(a, c)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> b.uniformSum(a, c)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("sum unit 6 is not smooth: child 2 has scope {0-1} but child 5 has scope {0, 2}");
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -32,7 +33,7 @@ class LeafFamiliesTest {
 
     @Test
     void unknownNamesAndBadOptionsAreNamed() {
-        assertThatThrownBy(() -> LeafFamilies.create("beta")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> LeafFamilies.create("beta")).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("'beta'").hasMessageContaining("[bernoulli, categorical, gaussian, laplace]");
         assertThatThrownBy(() -> LeafFamilies.create("gaussian", Map.of("std", "1")))
                 .hasMessageContaining("'std' is unknown").hasMessageContaining("max_std");

@@ -8,8 +8,8 @@ import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.Numerics;
 import io.vqdistill.circuits.ShallowMixture;
-import io.vqdistill.distill.numeric.LogSpace;
 import io.vqdistill.distill.search.GridEnumeration;
 import java.util.Arrays;
 import java.util.Map;
@@ -89,7 +89,7 @@ public final class ExactModel {
         Arrays.fill(out, Double.NEGATIVE_INFINITY);
         int p = prior.latentShape().positions();
         grids.forEachChunk(chunk, (first, codes, logProbs) -> {
-            double mass = LogSpace.logSumExp(logProbs);
+            double mass = Numerics.logSumExp(logProbs);
             if (mass == Double.NEGATIVE_INFINITY) {
                 return;
             }
@@ -111,7 +111,7 @@ public final class ExactModel {
                 parameters.values().forEach(Tensor::close);
             }
             for (int b = 0; b < out.length; b++) {
-                out[b] = LogSpace.logAddExp(out[b], ll[b] + mass);
+                out[b] = Numerics.logAddExp(out[b], ll[b] + mass);
             }
         });
         return out;

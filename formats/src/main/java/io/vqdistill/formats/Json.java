@@ -3,10 +3,17 @@ package io.vqdistill.formats;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vqdistill.api.FormatException;
 import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * Typed access to the fields of a JSON configuration: a missing or mistyped field is a
- * {@link FormatException} naming the file, the field's path and the value found.
+ * Typed access to the fields of a JSON file (configurations, checkpoints, circuits): a missing or
+ * mistyped field is a {@link FormatException} naming the file and the field's path ({@code where}
+ * then the field, e.g. {@code architecture.latent.height}), what was expected and the value found
+ * ({@code nothing} for a missing field). Every method takes the object {@code node} holding the
+ * field, the field's {@code name}, the {@code file} for the message and {@code where}, the path of
+ * {@code node} in the file ({@code ""} or null for the top level).
  */
 public final class Json {
     private Json() {
@@ -16,7 +23,7 @@ public final class Json {
     public static JsonNode requireObject(JsonNode node, String name, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isObject()) {
-            throw FormatException.of(file, path(where, name), "expected an object, found " + describe(v));
+            throw mistyped(file, where, name, "an object", v);
         }
         return v;
     }
@@ -25,7 +32,7 @@ public final class Json {
     public static String requireText(JsonNode node, String name, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isTextual()) {
-            throw FormatException.of(file, path(where, name), "expected a string, found " + describe(v));
+            throw mistyped(file, where, name, "a string", v);
         }
         return v.asText();
     }
@@ -34,7 +41,7 @@ public final class Json {
     public static int requireInt(JsonNode node, String name, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw FormatException.of(file, path(where, name), "expected an integer, found " + describe(v));
+            throw mistyped(file, where, name, "an integer", v);
         }
         return v.asInt();
     }
@@ -52,7 +59,7 @@ public final class Json {
     public static long requireLong(JsonNode node, String name, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw FormatException.of(file, path(where, name), "expected an integer, found " + describe(v));
+            throw mistyped(file, where, name, "an integer", v);
         }
         return v.asLong();
     }
@@ -61,7 +68,7 @@ public final class Json {
     public static double requireDouble(JsonNode node, String name, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isNumber()) {
-            throw FormatException.of(file, path(where, name), "expected a number, found " + describe(v));
+            throw mistyped(file, where, name, "a number", v);
         }
         return v.asDouble();
     }
@@ -70,25 +77,50 @@ public final class Json {
     public static int[] requireIntArray(JsonNode node, String name, int min, Path file, String where) {
         JsonNode v = node.get(name);
         if (v == null || !v.isArray()) {
-            throw FormatException.of(file, path(where, name), "expected an array of integers, found " + describe(v));
+            throw mistyped(file, where, name, "an array of integers", v);
         }
         int[] out = new int[v.size()];
         for (int i = 0; i < out.length; i++) {
             JsonNode e = v.get(i);
             if (!e.isIntegralNumber() || !e.canConvertToInt() || e.asInt() < min) {
                 throw FormatException.of(file, path(where, name) + "[" + i + "]", "expected an integer >= " + min
-                        + ", found " + describe(e));
+                        + ", found " + e);
             }
             out[i] = e.asInt();
         }
         return out;
     }
 
-    private static String path(String where, String name) {
-        return where == null || where.isEmpty() ? name : where + "." + name;
+    /**
+     * The object field {@code name} of {@code node} as a map of its string fields, in file order;
+     * empty when the field is absent.
+     */
+    public static Map<String, String> optionalStringMap(JsonNode node, String name, Path file, String where) {
+        JsonNode v = node.get(name);
+        Map<String, String> out = new LinkedHashMap<>();
+        if (v == null) {
+            return out;
+        }
+        if (!v.isObject()) {
+            throw mistyped(file, where, name, "an object of strings", v);
+        }
+        String at = path(where, name);
+        for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw mistyped(file, at, e.getKey(), "a string", e.getValue());
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        }
+        return out;
     }
 
-    private static String describe(JsonNode v) {
-        return v == null || v.isMissingNode() ? "nothing" : v.toString();
+    private static FormatException mistyped(Path file, String where, String name, String expected, JsonNode v) {
+        String found = v == null || v.isMissingNode() ? "nothing" : v.toString();
+        return FormatException.of(file, path(where, name), "expected " + expected + ", found " + found);
+    }
+
+    private static String path(String where, String name) {
+        return where == null || where.isEmpty() ? name : where + "." + name;
     }
 }

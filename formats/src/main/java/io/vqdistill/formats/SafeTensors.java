@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -173,7 +173,7 @@ public final class SafeTensors {
 
         private static ByteBuffer allocate(String name, int length, DType dtype, long[] shape) {
             if (Shapes.size(Shapes.checkShape(shape, "safetensors")) != length) {
-                throw new IllegalArgumentException("tensor '" + name + "': " + length + " values do not fill shape "
+                throw new InvalidArgumentException("tensor '" + name + "': " + length + " values do not fill shape "
                         + Shapes.format(shape));
             }
             return ByteBuffer.allocate(Math.toIntExact((long) length * dtype.bytes())).order(ByteOrder.LITTLE_ENDIAN);
@@ -289,14 +289,24 @@ public final class SafeTensors {
         }
         long[] shape = new long[shapeNode.size()];
         for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong(-1);
-            if (shape[i] < 0 || !shapeNode.get(i).canConvertToLong()) {
+            JsonNode length = shapeNode.get(i);
+            shape[i] = length.isIntegralNumber() && length.canConvertToLong() ? length.asLong() : -1;
+            if (shape[i] < 0) {
                 throw new FormatException(where + ": shape " + shapeNode + " has an invalid length");
             }
         }
-        long begin = offsets.get(0).asLong(-1);
-        long end = offsets.get(1).asLong(-1);
-        long expected = Shapes.size(shape) * dtype.bytes();
+        if (!offsets.get(0).isIntegralNumber() || !offsets.get(0).canConvertToLong()
+                || !offsets.get(1).isIntegralNumber() || !offsets.get(1).canConvertToLong()) {
+            throw new FormatException(where + ": data_offsets " + offsets + " must be two integers");
+        }
+        long begin = offsets.get(0).asLong();
+        long end = offsets.get(1).asLong();
+        long expected;
+        try {
+            expected = Math.multiplyExact(Shapes.size(shape), dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw new FormatException(where + ": shape " + shapeNode + " holds more bytes than a file can", e);
+        }
         if (begin < 0 || end < begin || end > dataLen) {
             throw new FormatException(where + ": data_offsets [" + begin + ", " + end + "] outside the " + dataLen
                     + " data bytes (truncated file?)");
@@ -335,7 +345,7 @@ public final class SafeTensors {
         long offset = 0;
         for (Entry e : tensors) {
             if (header.has(e.name())) {
-                throw new IllegalArgumentException(target + ": tensor name '" + e.name() + "' given twice");
+                throw new InvalidArgumentException(target + ": tensor name '" + e.name() + "' given twice");
             }
             ObjectNode n = header.putObject(e.name());
             n.put("dtype", switch (e.dtype()) {

@@ -1,5 +1,6 @@
 package io.vqdistill.api.circuit;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import java.util.List;
@@ -47,7 +48,7 @@ public interface LeafFamily {
      * @param parameters exactly the {@link #parameters()}, FLOAT32, each of shape P + eventShape with
      *                   one common leading shape P of rank >= 1, every element finite
      * @return new FLOAT32 tensors of the same shapes, owned by the caller
-     * @throws IllegalArgumentException naming the parameter, the position and the value at fault
+     * @throws InvalidArgumentException naming the parameter, the position and the value at fault
      */
     Map<String, Tensor> prepare(Map<String, Tensor> parameters);
 

@@ -1,5 +1,6 @@
 package io.vqdistill.api.circuit;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Map;
 
 /**
@@ -16,7 +17,7 @@ public interface LeafFamilyProvider {
      * A family configured by {@code options} (string keys and values, as stored in
      * {@code circuit.json}); a missing option takes its documented default.
      *
-     * @throws IllegalArgumentException for an unknown key or an invalid value, naming both
+     * @throws InvalidArgumentException for an unknown key or an invalid value, naming both
      */
     LeafFamily create(Map<String, String> options);
 }

@@ -1,6 +1,7 @@
 package io.vqdistill.api.circuit;
 
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import java.util.Arrays;
@@ -20,13 +21,13 @@ public final class LeafParameters {
      * P + eventShape with one common leading shape P of rank >= 1, every element finite.
      *
      * @return P
-     * @throws IllegalArgumentException naming the family, the parameter and what is wrong
+     * @throws InvalidArgumentException naming the family, the parameter and what is wrong
      */
     public static long[] check(LeafFamily family, Map<String, Tensor> parameters) {
         TreeSet<String> expected = new TreeSet<>();
         family.parameters().forEach(p -> expected.add(p.name()));
         if (!expected.equals(new TreeSet<>(parameters.keySet()))) {
-            throw new IllegalArgumentException(family.name() + " leaves need parameters " + expected + ", found "
+            throw new InvalidArgumentException(family.name() + " leaves need parameters " + expected + ", found "
                     + new TreeSet<>(parameters.keySet()));
         }
         long[] leading = null;
@@ -35,13 +36,13 @@ public final class LeafParameters {
             Tensor t = parameters.get(p.name());
             String what = family.name() + " parameter '" + p.name() + "'";
             if (t.dtype() != DType.FLOAT32) {
-                throw new IllegalArgumentException(what + " must be float32, found " + t.dtype().label());
+                throw new InvalidArgumentException(what + " must be float32, found " + t.dtype().label());
             }
             long[] shape = t.shape();
             long[] event = p.eventShape();
             int lead = shape.length - event.length;
             if (lead < 1 || !Arrays.equals(Arrays.copyOfRange(shape, lead, shape.length), event)) {
-                throw new IllegalArgumentException(what + " has shape " + Shapes.format(shape)
+                throw new InvalidArgumentException(what + " has shape " + Shapes.format(shape)
                         + ", expected [leaves...] followed by " + Shapes.format(event));
             }
             long[] p0 = Arrays.copyOf(shape, lead);
@@ -49,7 +50,7 @@ public final class LeafParameters {
                 leading = p0;
                 first = p.name();
             } else if (!Arrays.equals(leading, p0)) {
-                throw new IllegalArgumentException(what + " has leading shape " + Shapes.format(p0) + " but '" + first
+                throw new InvalidArgumentException(what + " has leading shape " + Shapes.format(p0) + " but '" + first
                         + "' has " + Shapes.format(leading));
             }
             requireFinite(what, t);
@@ -61,9 +62,9 @@ public final class LeafParameters {
      * Throws unless every element of {@code t} is finite.
      *
      * @param what names the tensor in the message, e.g. {@code gaussian parameter 'mean'}
-     * @throws IllegalArgumentException naming {@code what}, the first bad position and its value
+     * @throws InvalidArgumentException naming {@code what}, the first bad position and its value
      */
-    public static void requireFinite(String what, Tensor t) {
+    private static void requireFinite(String what, Tensor t) {
         double total;
         try (Tensor zeroIfFinite = t.sub(t); Tensor sum = zeroIfFinite.sumAll()) {
             total = sum.item();
@@ -74,7 +75,7 @@ public final class LeafParameters {
         double[] values = t.toDoubleArray();
         for (int i = 0; i < values.length; i++) {
             if (!Double.isFinite(values[i])) {
-                throw new IllegalArgumentException(what + " has " + values[i] + " at " + position(i, t.shape())
+                throw new InvalidArgumentException(what + " has " + values[i] + " at " + position(i, t.shape())
                         + "; every value must be finite");
             }
         }

@@ -1,5 +1,7 @@
 package io.vqdistill.api.model;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * The shape of one image: {@code channels x height x width}; MNIST is 1 x 28 x 28.
  *
@@ -14,7 +16,7 @@ public record ImageShape(int channels, int height, int width) {
     /** Validates the sizes. */
     public ImageShape {
         if (channels < 1 || height < 1 || width < 1) {
-            throw new IllegalArgumentException("image shape must be positive, found " + channels + "x" + height + "x"
+            throw new InvalidArgumentException("image shape must be positive, found " + channels + "x" + height + "x"
                     + width);
         }
     }

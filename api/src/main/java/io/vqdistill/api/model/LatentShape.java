@@ -1,5 +1,7 @@
 package io.vqdistill.api.model;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * The discrete latent space of a VQ-VAE: a {@code height x width} grid of codes, each one of
  * {@code codebookSize} values. Grids are flattened in raster order (row by row), so position
@@ -13,33 +15,16 @@ public record LatentShape(int height, int width, int codebookSize) {
     /** Validates the sizes. */
     public LatentShape {
         if (height < 1 || width < 1) {
-            throw new IllegalArgumentException("latent grid must be at least 1x1, found " + height + "x" + width);
+            throw new InvalidArgumentException("latent grid must be at least 1x1, found " + height + "x" + width);
         }
         if (codebookSize < 1) {
-            throw new IllegalArgumentException("codebookSize must be >= 1, found " + codebookSize);
+            throw new InvalidArgumentException("codebookSize must be >= 1, found " + codebookSize);
         }
     }
 
     /** H * W, the number of positions of a grid. */
     public int positions() {
         return height * width;
-    }
-
-    /** ln of the number of distinct grids, K^(H*W), in nats (finite even when the count overflows). */
-    public double logGridCount() {
-        return positions() * Math.log(codebookSize);
-    }
-
-    /** K^(H*W) when it fits in a long, else -1. */
-    public long gridCount() {
-        long n = 1;
-        for (int i = 0; i < positions(); i++) {
-            if (n > Long.MAX_VALUE / codebookSize) {
-                return -1;
-            }
-            n *= codebookSize;
-        }
-        return n;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.vqdistill.api.search;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -27,12 +28,12 @@ public final class LatentSet {
         this.shape = shape;
         int n = classes.length;
         if (logProbs.length != n || codes.length != (long) n * shape.positions()) {
-            throw new IllegalArgumentException("latent set: " + n + " classes, " + logProbs.length + " scores and "
+            throw new InvalidArgumentException("latent set: " + n + " classes, " + logProbs.length + " scores and "
                     + codes.length + " codes do not describe N grids of " + shape.positions() + " positions");
         }
         for (int i = 0; i < codes.length; i++) {
             if (codes[i] < 0 || codes[i] >= shape.codebookSize()) {
-                throw new IllegalArgumentException("latent set: code " + codes[i] + " at grid " + i / shape.positions()
+                throw new InvalidArgumentException("latent set: code " + codes[i] + " at grid " + i / shape.positions()
                         + " position " + i % shape.positions() + " is outside [0, " + shape.codebookSize() + ")");
             }
         }
@@ -75,7 +76,7 @@ public final class LatentSet {
     /** The first {@code n} grids. */
     public LatentSet prefix(int n) {
         if (n < 0 || n > size()) {
-            throw new IllegalArgumentException("prefix length must be in [0, " + size() + "], found " + n);
+            throw new InvalidArgumentException("prefix length must be in [0, " + size() + "], found " + n);
         }
         int p = shape.positions();
         return new LatentSet(shape, Arrays.copyOf(codes, n * p), Arrays.copyOf(classes, n),

@@ -1,5 +1,7 @@
 package io.vqdistill.api.search;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * The tunable settings of the shipped latent searches. Bind an instance with Guice to change them
  * for every strategy of an injector (see {@code SearchModule}); the defaults follow the paper.
@@ -50,7 +52,7 @@ public record SearchOptions(int beamStarts, boolean stochastic, int attemptsPerG
 
     private static void requirePositive(String name, long value) {
         if (value < 1) {
-            throw new IllegalArgumentException(name + " must be >= 1, found " + value);
+            throw new InvalidArgumentException(name + " must be >= 1, found " + value);
         }
     }
 

@@ -1,5 +1,7 @@
 package io.vqdistill.api.search;
 
+import io.vqdistill.api.InvalidArgumentException;
+
 /**
  * What a latent search is asked for.
  *
@@ -12,7 +14,7 @@ public record SearchRequest(int count, long seed, int[] fixedPrefix) {
     /** Validates and copies. */
     public SearchRequest {
         if (count < 1) {
-            throw new IllegalArgumentException("count must be >= 1, found " + count);
+            throw new InvalidArgumentException("count must be >= 1, found " + count);
         }
         fixedPrefix = fixedPrefix.clone();
     }

@@ -1,5 +1,6 @@
 package io.vqdistill.api.spi;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Locale;
 
 /**
@@ -14,10 +15,10 @@ public record BackendOptions(String device, int threads) {
     public BackendOptions {
         String d = device.toLowerCase(Locale.ROOT);
         if (!d.equals("auto") && !d.equals("cpu") && !d.equals("gpu") && !d.matches("gpu:\\d+")) {
-            throw new IllegalArgumentException("device must be auto, cpu, gpu or gpu:N, found '" + device + "'");
+            throw new InvalidArgumentException("device must be auto, cpu, gpu or gpu:N, found '" + device + "'");
         }
         if (threads < 0) {
-            throw new IllegalArgumentException("threads must be >= 0, found " + threads);
+            throw new InvalidArgumentException("threads must be >= 0, found " + threads);
         }
         device = d;
     }

@@ -1,6 +1,7 @@
 package io.vqdistill.circuits.bench;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.leaf.GaussianFamily;
@@ -73,7 +74,7 @@ public final class MixtureBenchmark {
         for (Map.Entry<String, Integer> e : Map.of("variables", variables, "components", components, "batch", batch,
                 "repeats", repeats).entrySet()) {
             if (e.getValue() < 1) {
-                throw new IllegalArgumentException(e.getKey() + " must be >= 1, found " + e.getValue());
+                throw new InvalidArgumentException(e.getKey() + " must be >= 1, found " + e.getValue());
             }
         }
         SplittableRandom rng = new SplittableRandom(seed);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -20,6 +21,7 @@ import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +34,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -109,13 +110,13 @@ public final class CircuitFiles {
             structureTensors(s, tensors);
             d.parameters().forEach((name, t) -> {
                 if (DAG_TENSORS.contains(name)) {
-                    throw new IllegalArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
+                    throw new InvalidArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
                             + " by the circuit structure");
                 }
                 tensors.add(SafeTensors.Entry.of(name, t));
             });
         } else {
-            throw new IllegalArgumentException("cannot store a " + circuit.getClass().getName()
+            throw new InvalidArgumentException("cannot store a " + circuit.getClass().getName()
                     + "; only ShallowMixture and DagCircuit have a file format");
         }
         LeafFamily family = circuit.leafFamily();
@@ -146,7 +147,7 @@ public final class CircuitFiles {
         try {
             AtomicFiles.writeString(dir.resolve(JSON), MAPPER.writeValueAsString(json) + "\n");
         } catch (IOException e) {
-            throw new IllegalStateException("cannot serialise " + JSON + ": " + e.getMessage(), e);
+            throw new AssertionError("serialising an in-memory JSON tree cannot fail", e);
         }
     }
 
@@ -199,7 +200,7 @@ public final class CircuitFiles {
         } catch (IOException e) {
             throw new FormatException(file + ": cannot read: " + e.getMessage(), e);
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
+            throw new AssertionError("every JVM provides SHA-256", e);
         }
     }
 
@@ -224,28 +225,29 @@ public final class CircuitFiles {
     public static Circuit read(Path dir, Backend backend) {
         Path jsonFile = dir.resolve(JSON);
         JsonNode json = readJson(jsonFile);
-        Fields f = new Fields(jsonFile, json);
-        if (!FORMAT.equals(f.text("format"))) {
-            throw FormatException.of(jsonFile, "format", "expected '" + FORMAT + "', found '" + f.text("format") + "'");
+        String format = Json.requireText(json, "format", jsonFile, "");
+        if (!FORMAT.equals(format)) {
+            throw FormatException.of(jsonFile, "format", "expected '" + FORMAT + "', found '" + format + "'");
         }
-        int version = f.integer("format_version", 1);
+        int version = Json.requireInt(json, "format_version", 1, jsonFile, "");
         if (version > FORMAT_VERSION) {
             throw FormatException.of(jsonFile, "format_version", version + " is newer than this reader (up to "
                     + FORMAT_VERSION + ")");
         }
-        String kind = f.text("kind");
-        int variables = f.integer("variables", 1);
-        LeafFamily family = family(jsonFile, json.path("leaf"));
+        String kind = Json.requireText(json, "kind", jsonFile, "");
+        int variables = Json.requireInt(json, "variables", 1, jsonFile, "");
+        LeafFamily family = family(jsonFile, json);
         Path tensorFile = dir.resolve(TENSORS);
         SafeTensors st = SafeTensors.read(tensorFile);
         String hash = sha256(tensorFile);
-        if (!hash.equals(f.text("tensors_sha256"))) {
+        String recorded = Json.requireText(json, "tensors_sha256", jsonFile, "");
+        if (!hash.equals(recorded)) {
             throw FormatException.of(tensorFile, "tensors_sha256", "the file's SHA-256 is " + hash + " but " + JSON
-                    + " records " + f.text("tensors_sha256") + " (corrupted, or not written together with it)");
+                    + " records " + recorded + " (corrupted, or not written together with it)");
         }
         return switch (kind) {
-            case SHALLOW_MIXTURE -> readMixture(f, st, family, variables, backend);
-            case DAG -> readDag(f, st, family, variables, backend);
+            case SHALLOW_MIXTURE -> readMixture(jsonFile, json, st, family, variables, backend);
+            case DAG -> readDag(jsonFile, json, st, family, variables, backend);
             default -> throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "' or '" + DAG
                     + "', found '" + kind + "'");
         };
@@ -265,58 +267,36 @@ public final class CircuitFiles {
         }
     }
 
-    private static LeafFamily family(Path file, JsonNode leaf) {
-        if (!leaf.isObject()) {
-            throw FormatException.of(file, "leaf", "missing or not an object");
-        }
-        JsonNode name = leaf.path("family");
-        if (!name.isTextual()) {
-            throw FormatException.of(file, "leaf.family", "missing or not a string");
-        }
-        Map<String, String> options = new LinkedHashMap<>();
-        JsonNode opts = leaf.path("options");
-        if (!opts.isMissingNode()) {
-            if (!opts.isObject()) {
-                throw FormatException.of(file, "leaf.options", "not an object");
-            }
-            for (Iterator<Map.Entry<String, JsonNode>> it = opts.fields(); it.hasNext();) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isTextual()) {
-                    throw FormatException.of(file, "leaf.options." + e.getKey(), "must be a string, found "
-                            + e.getValue());
-                }
-                options.put(e.getKey(), e.getValue().asText());
-            }
-        }
+    private static LeafFamily family(Path file, JsonNode json) {
+        JsonNode leaf = Json.requireObject(json, "leaf", file, "");
+        String name = Json.requireText(leaf, "family", file, "leaf");
+        Map<String, String> options = Json.optionalStringMap(leaf, "options", file, "leaf");
         try {
-            return LeafFamilies.create(name.asText(), options);
-        } catch (IllegalArgumentException e) {
+            return LeafFamilies.create(name, options);
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
+            // a plug-in family may still reject its options with the JDK's exception
             throw new FormatException(file + ": leaf: " + e.getMessage(), e);
         }
     }
 
-    private static ShallowMixture readMixture(Fields f, SafeTensors st, LeafFamily family, int variables,
-                                              Backend backend) {
-        int n = f.integer("components", 1);
+    private static ShallowMixture readMixture(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family,
+                                              int variables, Backend backend) {
+        int n = Json.requireInt(json, "components", 1, jsonFile, "");
         Path file = st.file();
         Set<String> expected = new LinkedHashSet<>(List.of("log_weights"));
         family.parameters().forEach(p -> expected.add(p.name()));
         LatentSet latents = null;
-        JsonNode lat = f.json.path("latents");
-        if (!lat.isMissingNode()) {
-            Fields lf = new Fields(f.file, lat, "latents.");
-            LatentShape shape;
-            try {
-                shape = new LatentShape(lf.integer("height", 1), lf.integer("width", 1), lf.integer("codebook_size", 1));
-            } catch (IllegalArgumentException e) {
-                throw FormatException.of(f.file, "latents", e.getMessage());
-            }
+        if (json.has("latents")) {
+            JsonNode lat = Json.requireObject(json, "latents", jsonFile, "");
+            LatentShape shape = new LatentShape(Json.requireInt(lat, "height", 1, jsonFile, "latents"),
+                    Json.requireInt(lat, "width", 1, jsonFile, "latents"),
+                    Json.requireInt(lat, "codebook_size", 1, jsonFile, "latents"));
             int[] codes = st.get("latents", DType.INT32, n, shape.positions()).toInts();
             int[] classes = st.get("classes", DType.INT32, n).toInts();
             double[] scores = st.get("latent_log_probs", DType.FLOAT64, n).toDoubles();
             try {
                 latents = new LatentSet(shape, codes, classes, scores);
-            } catch (IllegalArgumentException e) {
+            } catch (InvalidArgumentException e) {
                 throw FormatException.of(file, "latents", e.getMessage());
             }
             expected.addAll(List.of("latents", "classes", "latent_log_probs"));
@@ -326,17 +306,18 @@ public final class CircuitFiles {
         Map<String, Tensor> params = parameters(st, family, new long[] {n, variables}, backend);
         try {
             return ShallowMixture.builder(family).parameters(params).logWeights(weights).latents(latents).build();
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
             throw new FormatException(file + ": " + e.getMessage(), e);
         } finally {
             params.values().forEach(Tensor::close);
         }
     }
 
-    private static DagCircuit readDag(Fields f, SafeTensors st, LeafFamily family, int variables, Backend backend) {
-        int units = f.integer("units", 1);
-        int edges = f.integer("edges", 0);
-        int inputs = f.integer("inputs", 1);
+    private static DagCircuit readDag(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family, int variables,
+                                      Backend backend) {
+        int units = Json.requireInt(json, "units", 1, jsonFile, "");
+        int edges = Json.requireInt(json, "edges", 0, jsonFile, "");
+        int inputs = Json.requireInt(json, "inputs", 1, jsonFile, "");
         Path file = st.file();
         Set<String> expected = new LinkedHashSet<>(DAG_TENSORS);
         family.parameters().forEach(p -> expected.add(p.name()));
@@ -349,17 +330,17 @@ public final class CircuitFiles {
         CircuitStructure structure;
         try {
             structure = rebuild(file, variables, kind, variable, offsets, children, weights);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException e) {
             throw new FormatException(file + ": structure: " + e.getMessage(), e);
         }
         if (structure.numInputs() != inputs) {
-            throw FormatException.of(f.file, "inputs", inputs + " but the structure has " + structure.numInputs()
+            throw FormatException.of(jsonFile, "inputs", inputs + " but the structure has " + structure.numInputs()
                     + " input units");
         }
         Map<String, Tensor> params = parameters(st, family, new long[] {inputs}, backend);
         try {
             return DagCircuit.create(structure, family, params);
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
             throw new FormatException(file + ": " + e.getMessage(), e);
         } finally {
             params.values().forEach(Tensor::close);
@@ -432,42 +413,6 @@ public final class CircuitFiles {
         } catch (RuntimeException e) {
             params.values().forEach(Tensor::close);
             throw e;
-        }
-    }
-
-    /** Typed access to the fields of a JSON object, with errors naming file and field. */
-    private static final class Fields {
-        final Path file;
-        final JsonNode json;
-        final String prefix;
-
-        Fields(Path file, JsonNode json) {
-            this(file, json, "");
-        }
-
-        Fields(Path file, JsonNode json, String prefix) {
-            this.file = file;
-            this.json = json;
-            this.prefix = prefix;
-        }
-
-        String text(String field) {
-            JsonNode n = json.path(field);
-            if (!n.isTextual()) {
-                throw FormatException.of(file, prefix + field, n.isMissingNode() ? "missing" : "not a string: " + n);
-            }
-            return n.asText();
-        }
-
-        int integer(String field, int min) {
-            JsonNode n = json.path(field);
-            if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-                throw FormatException.of(file, prefix + field, n.isMissingNode() ? "missing" : "not an integer: " + n);
-            }
-            if (n.asInt() < min) {
-                throw FormatException.of(file, prefix + field, "must be >= " + min + ", found " + n.asInt());
-            }
-            return n.asInt();
         }
     }
 }

@@ -3,6 +3,7 @@ package io.vqdistill.circuits.leaf;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.CompareOp;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -37,7 +38,7 @@ public final class CategoricalFamily implements LeafFamily {
      */
     public CategoricalFamily(int categories) {
         if (categories < 2) {
-            throw new IllegalArgumentException("categorical leaves need categories >= 2, found " + categories);
+            throw new InvalidArgumentException("categorical leaves need categories >= 2, found " + categories);
         }
         this.categories = categories;
         this.parameters = List.of(new Parameter("logits", new long[] {categories}));

@@ -1,5 +1,6 @@
 package io.vqdistill.circuits.leaf;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -14,7 +15,7 @@ final class FamilyOptions {
         this.options = options;
         for (String key : options.keySet()) {
             if (!known.contains(key)) {
-                throw new IllegalArgumentException(family + " leaf option '" + key + "' is unknown; known options: "
+                throw new InvalidArgumentException(family + " leaf option '" + key + "' is unknown; known options: "
                         + new TreeSet<>(known));
             }
         }
@@ -30,11 +31,11 @@ final class FamilyOptions {
         try {
             v = Double.parseDouble(text.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(family + " leaf option '" + key + "' must be a number, found '" + text
+            throw new InvalidArgumentException(family + " leaf option '" + key + "' must be a number, found '" + text
                     + "'", e);
         }
         if (!(v > 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(family + " leaf option '" + key + "' must be finite and > 0, found "
+            throw new InvalidArgumentException(family + " leaf option '" + key + "' must be finite and > 0, found "
                     + text);
         }
         return v;
@@ -50,11 +51,11 @@ final class FamilyOptions {
         try {
             v = Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(family + " leaf option '" + key + "' must be an integer, found '" + text
+            throw new InvalidArgumentException(family + " leaf option '" + key + "' must be an integer, found '" + text
                     + "'", e);
         }
         if (v < min) {
-            throw new IllegalArgumentException(family + " leaf option '" + key + "' must be >= " + min + ", found " + v);
+            throw new InvalidArgumentException(family + " leaf option '" + key + "' must be >= " + min + ", found " + v);
         }
         return v;
     }

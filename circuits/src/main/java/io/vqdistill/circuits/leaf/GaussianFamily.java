@@ -1,5 +1,6 @@
 package io.vqdistill.circuits.leaf;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -48,7 +49,7 @@ public final class GaussianFamily implements LeafFamily {
      */
     public GaussianFamily(double minStd, double maxStd) {
         if (!(minStd > 0) || !(maxStd >= minStd) || Double.isInfinite(maxStd)) {
-            throw new IllegalArgumentException("gaussian leaves need 0 < min_std <= max_std < inf, found min_std "
+            throw new InvalidArgumentException("gaussian leaves need 0 < min_std <= max_std < inf, found min_std "
                     + minStd + " and max_std " + maxStd);
         }
         this.minStd = minStd;

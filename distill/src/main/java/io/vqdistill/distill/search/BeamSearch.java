@@ -6,7 +6,7 @@ import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
-import io.vqdistill.distill.numeric.LogSpace;
+import io.vqdistill.circuits.Numerics;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -102,7 +102,7 @@ public final class BeamSearch implements LatentSearch {
             for (int c = 0; c < classes; c++) {
                 startJoint[code][c] = prefixJoint[c] + startLogProbs[c * k + code];
             }
-            startMarginal[code] = LogSpace.logSumExp(startJoint[code]);
+            startMarginal[code] = Numerics.logSumExp(startJoint[code]);
         }
         List<Slot> slots = slots(startLogProbs, classes, k, n, rng);
         List<Beam> beams = beams(slots, startMarginal, n, PriorCalls.power(k, calls.positions() - from - 1));

@@ -9,6 +9,7 @@ import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
+import io.vqdistill.circuits.Numerics;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,7 +68,7 @@ public final class RandomSearch implements LatentSearch {
             int batch = (int) Math.min(options.samplingBatch(), bound - draws);
             long[] classes = new long[batch];
             for (int r = 0; r < batch; r++) {
-                classes[r] = draw(classWeights, rng);
+                classes[r] = Numerics.draw(classWeights, rng);
             }
             long[] codes = sample(calls, classes, rng);
             for (int r = 0; r < batch && grids.size() < n; r++) {
@@ -110,25 +111,6 @@ public final class RandomSearch implements LatentSearch {
             w[c] = Math.exp(w[c] - max);
         }
         return w;
-    }
-
-    private static int draw(double[] weights, SplittableRandom rng) {
-        double total = 0;
-        for (double w : weights) {
-            total += w;
-        }
-        double u = rng.nextDouble() * total;
-        int last = 0;
-        for (int c = 0; c < weights.length; c++) {
-            if (weights[c] > 0) {
-                last = c;
-                u -= weights[c];
-                if (u < 0) {
-                    return c;
-                }
-            }
-        }
-        return last;
     }
 
     /** Ancestral draws of the free positions for a batch of classes: rows * h*w codes. */

@@ -5,7 +5,7 @@ import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
-import io.vqdistill.distill.numeric.LogSpace;
+import io.vqdistill.circuits.Numerics;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Objects;
@@ -44,7 +44,7 @@ public final class TopSearch implements LatentSearch {
         long wanted = Math.min(calls.completions(), (long) n * options.topWidthFactor());
         int width = (int) Math.min(Integer.MAX_VALUE, wanted);
         double[] joint = calls.prefixLogJoint();
-        double logMarginal = LogSpace.logSumExp(joint);
+        double logMarginal = Numerics.logSumExp(joint);
         BeamEngine.Entry root = new BeamEngine.Entry(0, calls.prefixGrid(), joint, logMarginal, logMarginal);
         List<BeamEngine.Entry> found = new BeamEngine(calls, options.maxBlockElements())
                 .run(List.of(root), calls.firstFree(), new int[] {width}, null).get(0);

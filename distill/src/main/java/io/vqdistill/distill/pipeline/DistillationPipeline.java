@@ -43,15 +43,6 @@ public final class DistillationPipeline {
     }
 
     /**
-     * The search {@code request} names, so that an unknown name fails before any work.
-     *
-     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
-     */
-    public LatentSearch search(DistillationRequest request) {
-        return searches.get(request.search(), request.deterministic());
-    }
-
-    /**
      * Loads the decoder and prior in {@code session} (once per session), searches, distils and saves.
      *
      * @param searched told what the search returned as soon as it has, before the distillation
@@ -60,7 +51,7 @@ public final class DistillationPipeline {
     public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(searched, "searched");
-        LatentSearch strategy = search(request);
+        LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());

@@ -59,15 +59,6 @@ public final class SweepPipeline {
     }
 
     /**
-     * The search {@code request} names, so that an unknown name fails before any work.
-     *
-     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
-     */
-    public LatentSearch search(SweepRequest request) {
-        return searches.get(request.search(), request.deterministic());
-    }
-
-    /**
      * Loads the decoder and prior in {@code session} (once per session) and runs the sweep on
      * {@code images}.
      */
@@ -75,7 +66,7 @@ public final class SweepPipeline {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(listener, "listener");
-        LatentSearch strategy = search(request);
+        LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());

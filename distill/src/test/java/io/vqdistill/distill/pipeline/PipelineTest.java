@@ -175,8 +175,11 @@ class PipelineTest {
                 WeightingKind.EM, null, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("uniform or prior");
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
-        assertThatThrownBy(() -> pipeline.search(DistillationRequest.builder(dir, dir, "nope", 4, dir).build()))
-                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("unknown latent search 'nope'");
+        try (Session session = Session.borrowing(BACKEND, new ToyModels(BACKEND, SHAPE, IMAGE))) {
+            assertThatThrownBy(() -> pipeline.run(session, DistillationRequest.builder(dir, dir, "nope", 4, dir)
+                    .build(), s -> { })).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("unknown latent search 'nope'");
+        }
         assertThat(WeightingKind.byLabel("prior")).contains(WeightingKind.PRIOR);
         assertThat(WeightingKind.byLabel("heavy")).isEmpty();
     }

@@ -1,4 +1,4 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
@@ -6,6 +6,8 @@ import io.vqdistill.api.Capability;
 import io.vqdistill.api.spi.Availability;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.api.spi.BackendProvider;
+import jakarta.inject.Inject;
+import jakarta.inject.Provider;
 import java.io.PrintWriter;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
@@ -17,7 +19,7 @@ import picocli.CommandLine.Option;
         description = {"Lists every backend on the class path with its priority, availability (and the reason",
             "when unavailable), engine version, devices and capabilities. Available engines are started",
             "to read their versions and devices."})
-final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
+public final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--no-start", description = "only run the cheap availability probes; start no engine")
     boolean noStart;
@@ -25,10 +27,13 @@ final class BackendsCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Inject
+    Provider<BackendSelector> selectors;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        BackendSelector selector = BackendSelector.discover();
+        BackendSelector selector = selectors.get();
         String requested = BackendSelector.requestedName(null).orElse(null);
         if (requested != null) {
             selector.provider(requested);

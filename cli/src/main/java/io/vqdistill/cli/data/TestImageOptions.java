@@ -1,5 +1,6 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.data;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
 import java.nio.file.Path;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Option;
  * Which MNIST images a command measures on, shared by the commands that evaluate: the test images,
  * or the validation images the trainers hold out (to choose settings without looking at the test set).
  */
-final class TestImageOptions {
+public final class TestImageOptions {
 
     @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
             description = "the MNIST folder (default: ${DEFAULT-VALUE})")
@@ -28,19 +29,24 @@ final class TestImageOptions {
                 + "${DEFAULT-VALUE})")
     long splitSeed;
 
+    /** The name of the image set, test or validation. */
+    public String set() {
+        return images;
+    }
+
     /**
      * The images these options select: all of them, or the first {@code --limit}.
      *
-     * @throws IllegalArgumentException for an unknown set, or a limit not in [1, size]
+     * @throws InvalidArgumentException for an unknown set, or a limit not in [1, size]
      */
-    ImageSet load() {
+    public ImageSet load() {
         return switch (images) {
             case "test" -> CircuitInput.testImages(data, limit);
             case "validation" -> {
                 ImageSet validation = Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed).validation();
                 yield limit == null ? validation : CircuitInput.first(validation, limit);
             }
-            default -> throw new IllegalArgumentException("--images must be test or validation, found '" + images
+            default -> throw new InvalidArgumentException("--images must be test or validation, found '" + images
                     + "'");
         };
     }

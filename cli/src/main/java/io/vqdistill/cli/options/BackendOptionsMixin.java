@@ -1,14 +1,12 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.options;
 
-import com.google.inject.AbstractModule;
-import com.google.inject.Guice;
-import com.google.inject.Injector;
-import com.google.inject.multibindings.OptionalBinder;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.Capability;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.distill.inject.BackendChoice;
-import io.vqdistill.distill.inject.BackendModule;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
@@ -28,18 +26,35 @@ public final class BackendOptionsMixin {
             description = "intra-op CPU threads; 0 lets the engine choose (default: ${DEFAULT-VALUE})")
     int threads;
 
+    /** The intra-op CPU threads asked for; 0 lets the engine choose. */
+    public int threads() {
+        return threads;
+    }
+
     /**
-     * An injector whose {@code Backend} is the one these options select among the engines that
-     * declare every capability in {@code required}.
+     * The backend these options select, among the engines that declare every capability in
+     * {@code required}.
      */
     @SafeVarargs
-    final Injector injector(Class<? extends Capability>... required) {
-        BackendChoice choice = new BackendChoice(backend, new BackendOptions(device, threads), Set.of(required));
-        return Guice.createInjector(new BackendModule(), new AbstractModule() {
-            @Override
-            protected void configure() {
-                OptionalBinder.newOptionalBinder(binder(), BackendChoice.class).setBinding().toInstance(choice);
-            }
-        });
+    public final BackendChoice choice(Class<? extends Capability>... required) {
+        Set<Class<? extends Capability>> needed = new HashSet<>();
+        for (Class<? extends Capability> c : required) {
+            needed.add(c);
+        }
+        return new BackendChoice(backend, new BackendOptions(device, threads), needed);
+    }
+
+    /** These options as command-line arguments, the backend only when one was given. */
+    public List<String> arguments() {
+        List<String> all = new ArrayList<>();
+        if (backend != null) {
+            all.add("--backend");
+            all.add(backend);
+        }
+        all.add("--device");
+        all.add(device);
+        all.add("--threads");
+        all.add(Integer.toString(threads));
+        return all;
     }
 }

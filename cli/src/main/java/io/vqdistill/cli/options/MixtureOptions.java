@@ -1,13 +1,16 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.options;
 
-import io.vqdistill.api.model.Decoder;
-import io.vqdistill.api.search.LatentSearch;
-import io.vqdistill.distill.VarianceFloor;
+import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.distill.pipeline.DistillationRequest;
+import io.vqdistill.distill.pipeline.SearchCatalog;
+import io.vqdistill.distill.pipeline.SweepRequest;
+import io.vqdistill.distill.pipeline.WeightingKind;
+import java.nio.file.Path;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** How a command builds mixtures: the checkpoints, the latent search and the leaves. */
-final class MixtureOptions {
+public final class MixtureOptions {
 
     @Mixin
     ModelPaths models;
@@ -31,16 +34,23 @@ final class MixtureOptions {
     long seed;
 
     /**
-     * The search named by {@code --search}.
+     * Checks that {@code --search} names a known search, before any work.
      *
-     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
      */
-    LatentSearch strategy() {
-        return Searches.named(search, deterministic);
+    public void checkSearch(SearchCatalog searches) {
+        searches.get(search, deterministic);
     }
 
-    /** {@code decoder} with the {@code --min-std} floor, if one was given. */
-    Decoder leaves(Decoder decoder) {
-        return minStd == null ? decoder : VarianceFloor.of(decoder, minStd);
+    /** A request for {@code components} grids saved to {@code out}, with these options; uniform weights. */
+    public DistillationRequest.Builder request(int components, Path out) {
+        return DistillationRequest.builder(models.vqvae, models.prior, search, components, out)
+                .deterministic(deterministic).seed(seed).minStd(minStd);
+    }
+
+    /** A sweep up to N = 2^{@code maxExponent} with these options. */
+    public SweepRequest sweep(int maxExponent, Sweep.Mode mode, WeightingKind weighting, Path out) {
+        return new SweepRequest(models.vqvae, models.prior, search, deterministic, seed, maxExponent, mode, weighting,
+                minStd, out);
     }
 }

@@ -1,5 +1,6 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.render;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.formats.AtomicFiles;
 import java.awt.image.BufferedImage;
@@ -7,11 +8,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * A PNG grid of images, as in the paper's Figure 3: a cell shows an image in grey, or with its
+ * A PNG grid of images: a cell shows an image in grey, or with its
  * observed pixels tinted blue and its filled-in pixels tinted red. Cells are separated by one
  * black pixel line and magnified {@code scale} times.
  */
-final class ImageGrid {
+public final class ImageGrid {
     /** Share of a tinted pixel's colour taken by the tint. */
     private static final double TINT = 0.4;
 
@@ -24,11 +25,11 @@ final class ImageGrid {
     /**
      * A black grid of {@code cells} cells of {@code height x width} pixels, {@code columns} per row.
      *
-     * @throws IllegalArgumentException when a size is below 1
+     * @throws InvalidArgumentException when a size is below 1
      */
-    ImageGrid(int cells, int columns, int height, int width, int scale) {
+    public ImageGrid(int cells, int columns, int height, int width, int scale) {
         if (cells < 1 || columns < 1 || scale < 1) {
-            throw new IllegalArgumentException("cells, columns and scale must be >= 1, found " + cells + ", " + columns
+            throw new InvalidArgumentException("cells, columns and scale must be >= 1, found " + cells + ", " + columns
                     + ", " + scale);
         }
         this.height = height;
@@ -44,7 +45,7 @@ final class ImageGrid {
      * The level 0..255 shown for a model value: dequantised values (p + u)/256 are scaled back by
      * 256, levels are taken as they are; both are rounded down and clamped.
      */
-    static int level(float value, PixelEncoding encoding) {
+    public static int level(float value, PixelEncoding encoding) {
         double v = encoding == PixelEncoding.DEQUANTISED ? value * 256.0 : value;
         if (Double.isNaN(v)) {
             return 0;
@@ -53,7 +54,7 @@ final class ImageGrid {
     }
 
     /** Paints cell {@code cell} in grey from {@code levels} (row-major, height * width values). */
-    void grey(int cell, int[] levels) {
+    public void grey(int cell, int[] levels) {
         paint(cell, levels, null, false);
     }
 
@@ -61,7 +62,7 @@ final class ImageGrid {
      * Paints cell {@code cell} from {@code levels}, blue where {@code observed} is true and red
      * elsewhere.
      */
-    void tinted(int cell, int[] levels, boolean[] observed) {
+    public void tinted(int cell, int[] levels, boolean[] observed) {
         paint(cell, levels, observed, true);
     }
 
@@ -89,12 +90,12 @@ final class ImageGrid {
     }
 
     /** Writes the grid to {@code file} as PNG, atomically. */
-    void write(Path file) {
+    public void write(Path file) {
         writePng(image, file);
     }
 
     /** Writes {@code image} to {@code file} as PNG, atomically. */
-    static void writePng(BufferedImage image, Path file) {
+    public static void writePng(BufferedImage image, Path file) {
         AtomicFiles.write(file, o -> {
             if (!javax.imageio.ImageIO.write(image, "png", o)) {
                 throw new IOException("no PNG writer in this JDK");

@@ -1,5 +1,6 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.render;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -11,12 +12,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The Figure 2 plot drawn with java.awt: bits per dimension against log2 N as a line with points,
+ * The plot of a sweep drawn with java.awt: bits per dimension against log2 N as a line with points,
  * and optional horizontal reference lines (the exact model's values), on a white PNG-ready image.
  * When the values span more than a factor of {@value #LOG_SPAN} (tiny mixtures can be hundreds of
  * bits per dimension worse than large ones), the value axis is logarithmic.
  */
-final class LinePlot {
+public final class LinePlot {
     private static final int WIDTH = 800;
     private static final int HEIGHT = 500;
     private static final int LEFT = 100;
@@ -36,12 +37,12 @@ final class LinePlot {
      * Draws {@code bpd[i]} at x = {@code exponents[i]} (N = 2^x), labelled {@code series}, with a
      * dashed line per entry of {@code references}.
      *
-     * @throws IllegalArgumentException when there is no point or the arrays differ in length
+     * @throws InvalidArgumentException when there is no point or the arrays differ in length
      */
-    static BufferedImage draw(String title, String series, int[] exponents, double[] bpd,
+    public static BufferedImage draw(String title, String series, int[] exponents, double[] bpd,
                               Map<String, Double> references) {
         if (exponents.length == 0 || exponents.length != bpd.length) {
-            throw new IllegalArgumentException("a plot needs equally many exponents and values, at least one; found "
+            throw new InvalidArgumentException("a plot needs equally many exponents and values, at least one; found "
                     + exponents.length + " and " + bpd.length);
         }
         double lo = Double.POSITIVE_INFINITY;
@@ -164,7 +165,7 @@ final class LinePlot {
     }
 
     /** log2 of each N, a power of two: the x coordinates of the points. */
-    static int[] exponents(List<Integer> ns) {
+    public static int[] exponents(List<Integer> ns) {
         return ns.stream().mapToInt(n -> 31 - Integer.numberOfLeadingZeros(n)).toArray();
     }
 }

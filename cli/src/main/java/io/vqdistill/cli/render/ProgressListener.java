@@ -1,4 +1,4 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.render;
 
 import io.vqdistill.models.train.EpochMetrics;
 import io.vqdistill.models.train.TrainingListener;
@@ -11,7 +11,7 @@ import java.util.Map;
  * loss, ETA of the epoch), in a log file a line every tenth of an epoch; after each epoch one line
  * with its metrics and the time left if the run goes to its epoch limit.
  */
-final class ProgressListener implements TrainingListener {
+public final class ProgressListener implements TrainingListener {
     private static final int BAR = 30;
     private static final long REDRAW_NANOS = 250_000_000L;
 
@@ -26,7 +26,8 @@ final class ProgressListener implements TrainingListener {
     private double lossSum;
     private int lossCount;
 
-    ProgressListener(PrintWriter out, boolean terminal) {
+    /** A listener printing to {@code out}; {@code terminal} redraws a progress bar in place. */
+    public ProgressListener(PrintWriter out, boolean terminal) {
         this.out = out;
         this.terminal = terminal;
     }
@@ -94,7 +95,7 @@ final class ProgressListener implements TrainingListener {
     }
 
     /** Seconds as h:mm:ss or m:ss. */
-    static String clock(double seconds) {
+    public static String clock(double seconds) {
         long s = Math.max(0, Math.round(seconds));
         return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
                 : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);

@@ -1,4 +1,4 @@
-package io.vqdistill.cli;
+package io.vqdistill.cli.render;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

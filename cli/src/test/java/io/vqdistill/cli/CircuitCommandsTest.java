@@ -9,8 +9,13 @@ import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.cli.CliFixtures.Run;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.render.ImageGrid;
+import io.vqdistill.cli.render.LinePlot;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.distill.pipeline.CircuitEvaluation;
+import io.vqdistill.distill.pipeline.Inpainting;
 import io.vqdistill.models.data.Mnist;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -97,7 +102,7 @@ class CircuitCommandsTest {
         double expected;
         try (var c = CircuitFiles.read(circuit, backend)) {
             expected = new Evaluator(Mnist.load(data).test().range(0, 4), PixelEncoding.DEQUANTISED,
-                    EvaluateCommand.DEFAULT_SEED, Evaluator.DEFAULT_BATCH).bitsPerDim(c);
+                    CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH).bitsPerDim(c);
         }
         assertThat(out).contains(String.format(Locale.ROOT, "test BPD %.4f bits/dim on 4 test images", expected))
                 .contains("seed 0, +8").containsPattern("in \\d+\\.\\d\\d s");
@@ -138,11 +143,11 @@ class CircuitCommandsTest {
 
     @Test
     void inpaintMasksCoverTheirRegion() {
-        assertThat(InpaintCommand.Mask.CENTRE.hides(14, 14, 28, 28)).isTrue();
-        assertThat(InpaintCommand.Mask.CENTRE.hides(2, 14, 28, 28)).isFalse();
-        assertThat(InpaintCommand.Mask.RIGHT.hides(0, 14, 28, 28)).isTrue();
-        assertThat(InpaintCommand.Mask.TOP.hides(13, 0, 28, 28)).isTrue();
-        assertThat(InpaintCommand.Mask.BOTTOM.hides(13, 0, 28, 28)).isFalse();
+        assertThat(Inpainting.Mask.CENTRE.hides(14, 14, 28, 28)).isTrue();
+        assertThat(Inpainting.Mask.CENTRE.hides(2, 14, 28, 28)).isFalse();
+        assertThat(Inpainting.Mask.RIGHT.hides(0, 14, 28, 28)).isTrue();
+        assertThat(Inpainting.Mask.TOP.hides(13, 0, 28, 28)).isTrue();
+        assertThat(Inpainting.Mask.BOTTOM.hides(13, 0, 28, 28)).isFalse();
     }
 
     @Test
@@ -230,7 +235,7 @@ class CircuitCommandsTest {
             }
         }
         assertThat(coloured).as("pixels of the series and reference colours").isGreaterThan(200);
-        assertThat(SweepCommand.references(java.util.List.of("ExM K=16=2.95", "a=1")))
+        assertThat(Flags.references(java.util.List.of("ExM K=16=2.95", "a=1")))
                 .containsExactly(Map.entry("ExM K=16", 2.95), Map.entry("a", 1.0));
         Run r = run("sweep", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--max-exponent", "2",
                 "--reference", "ExM", "--out", dir.resolve("o").toString());

@@ -2,6 +2,7 @@ package io.vqdistill.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.inject.Injector;
 import io.vqdistill.models.data.Mnist;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -11,8 +12,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine;
 
-/** Shared by the command tests: a tiny synthetic MNIST folder and a command runner. */
+/**
+ * Shared by the command tests: a tiny synthetic MNIST folder and a command runner whose command lines
+ * all come from one injector, as in a process.
+ */
 final class CliFixtures {
+    /** The injector of every command line the tests build. */
+    static final Injector INJECTOR = Main.createInjector();
+
     private CliFixtures() {
     }
 
@@ -45,11 +52,16 @@ final class CliFixtures {
     record Run(int status, String out, String err) {
     }
 
+    /** A command line on {@link #INJECTOR}. */
+    static CommandLine commandLine() {
+        return Main.commandLine(INJECTOR);
+    }
+
     /** Runs a vqdistill command and returns its status and output, whatever the status. */
     static Run execute(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = Main.commandLine();
+        CommandLine cl = commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int status = cl.execute(args);

@@ -2,9 +2,11 @@ package io.vqdistill.distill;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.search.LatentSet;
@@ -45,14 +47,14 @@ public final class Distiller {
      * A distiller decoding {@code decodeBatch} grids per call.
      *
      * @param backend the backend the decoder computes on; the codes are handed to it there
-     * @throws IllegalArgumentException when the decoder's leaf family is not registered, or the batch
+     * @throws InvalidArgumentException when the decoder's leaf family is not registered, or the batch
      *                                  is below 1
      */
     public Distiller(Backend backend, Decoder decoder, int decodeBatch) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.decoder = Objects.requireNonNull(decoder, "decoder");
         if (decodeBatch < 1) {
-            throw new IllegalArgumentException("decodeBatch must be >= 1, found " + decodeBatch);
+            throw new InvalidArgumentException("decodeBatch must be >= 1, found " + decodeBatch);
         }
         this.decodeBatch = decodeBatch;
         this.family = LeafFamilies.create(decoder.leafFamily());
@@ -72,7 +74,7 @@ public final class Distiller {
      * Decodes {@code latents} and builds the mixture. Build it outside any {@link TensorScope} that
      * closes before the mixture is used.
      *
-     * @throws IllegalArgumentException when the set's grid shape is not the decoder's, when prior
+     * @throws InvalidArgumentException when the set's grid shape is not the decoder's, when prior
      *                                  weights are asked for and a score is unknown, or when EM data
      *                                  do not fit the mixture
      */
@@ -80,11 +82,11 @@ public final class Distiller {
         Objects.requireNonNull(latents, "latents");
         Objects.requireNonNull(weighting, "weighting");
         if (!latents.shape().equals(decoder.latentShape())) {
-            throw new IllegalArgumentException("the latent set holds " + latents.shape() + " grids but the decoder"
+            throw new InvalidArgumentException("the latent set holds " + latents.shape() + " grids but the decoder"
                     + " takes " + decoder.latentShape());
         }
         if (latents.size() < 1) {
-            throw new IllegalArgumentException("the latent set is empty; a mixture needs at least one grid");
+            throw new InvalidArgumentException("the latent set is empty; a mixture needs at least one grid");
         }
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("distill.components", Integer.toString(latents.size()));
@@ -119,7 +121,7 @@ public final class Distiller {
             Tensor data = em.data();
             int s = current.numVariables();
             if (data.dtype() != DType.FLOAT32 || data.rank() != 2 || data.shape(1) != s || data.shape(0) < 1) {
-                throw new IllegalArgumentException("EM data must be float32 [B, " + s + "] with B >= 1, found "
+                throw new InvalidArgumentException("EM data must be float32 [B, " + s + "] with B >= 1, found "
                         + data.dtype().label() + " " + Shapes.format(data.shape()));
             }
             int b = Math.toIntExact(data.shape(0));
@@ -170,7 +172,7 @@ public final class Distiller {
         double[] scores = latents.logProbs();
         for (int i = 0; i < scores.length; i++) {
             if (Double.isNaN(scores[i])) {
-                throw new IllegalArgumentException("prior weights need the log p(z) of every grid, but grid " + i
+                throw new InvalidArgumentException("prior weights need the log p(z) of every grid, but grid " + i
                         + " has no score (NaN); use uniform weights or a search that scores its grids");
             }
         }
@@ -209,7 +211,7 @@ public final class Distiller {
         TreeSet<String> expected = new TreeSet<>();
         family.parameters().forEach(q -> expected.add(q.name()));
         if (!expected.equals(new TreeSet<>(decoded.keySet()))) {
-            throw new IllegalStateException("the decoder returned " + new TreeSet<>(decoded.keySet()) + " but "
+            throw new VqdistillException("the decoder returned " + new TreeSet<>(decoded.keySet()) + " but "
                     + family.name() + " leaves need " + expected);
         }
         for (LeafFamily.Parameter q : family.parameters()) {
@@ -220,7 +222,7 @@ public final class Distiller {
             shape[1] = s;
             System.arraycopy(event, 0, shape, 2, event.length);
             if (t.dtype() != DType.FLOAT32 || !Arrays.equals(t.shape(), shape)) {
-                throw new IllegalStateException("the decoder returned '" + q.name() + "' as " + t.dtype().label() + " "
+                throw new VqdistillException("the decoder returned '" + q.name() + "' as " + t.dtype().label() + " "
                         + Shapes.format(t.shape()) + ", expected float32 " + Shapes.format(shape));
             }
         }

@@ -1,6 +1,7 @@
 package io.vqdistill.distill;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
@@ -39,7 +40,7 @@ public final class ExactModel {
      * @param backend  the backend the decoder computes on
      * @param chunk    grids per chunk, >= 1
      * @param maxGrids the largest enumeration allowed, >= 1
-     * @throws IllegalArgumentException when the prior and decoder disagree on the grid shape, or when
+     * @throws InvalidArgumentException when the prior and decoder disagree on the grid shape, or when
      *                                  there are more than {@code maxGrids} grids
      */
     public ExactModel(Backend backend, Prior prior, Decoder decoder, int chunk, long maxGrids) {
@@ -47,10 +48,10 @@ public final class ExactModel {
         this.prior = Objects.requireNonNull(prior, "prior");
         this.decoder = Objects.requireNonNull(decoder, "decoder");
         if (chunk < 1) {
-            throw new IllegalArgumentException("chunk must be >= 1, found " + chunk);
+            throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
         if (!prior.latentShape().equals(decoder.latentShape())) {
-            throw new IllegalArgumentException("the prior describes " + prior.latentShape() + " grids but the decoder"
+            throw new InvalidArgumentException("the prior describes " + prior.latentShape() + " grids but the decoder"
                     + " takes " + decoder.latentShape());
         }
         this.chunk = chunk;
@@ -83,7 +84,7 @@ public final class ExactModel {
         Objects.requireNonNull(x, "x");
         int s = numVariables();
         if (x.rank() != 2 || x.shape(1) != s) {
-            throw new IllegalArgumentException("x must be [B, " + s + "], found " + Shapes.format(x.shape()));
+            throw new InvalidArgumentException("x must be [B, " + s + "], found " + Shapes.format(x.shape()));
         }
         double[] out = new double[Math.toIntExact(x.shape(0))];
         Arrays.fill(out, Double.NEGATIVE_INFINITY);

@@ -1,5 +1,6 @@
 package io.vqdistill.distill;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.ImageShape;
@@ -13,8 +14,8 @@ import java.util.Objects;
  * log-variance is clamped below at 2 ln(minStd). The VQ-VAE's decoder is trained to be sharp at an
  * image's own grid (standard deviations down to 1e-3), which makes a mixture of a few decoded grids
  * pay thousands of bits for a pixel that none of its components draws; a floor chosen on held-out
- * images trades a little of that sharpness for coverage. This is an option beyond the paper, whose
- * mixtures use the decoder's leaves unchanged (no floor). The wrapped decoder stays owned by the caller.
+ * images trades a little of that sharpness for coverage. Without a floor (the default), mixtures use
+ * the decoder's leaves unchanged. The wrapped decoder stays owned by the caller.
  */
 public final class VarianceFloor implements Decoder {
     private final Decoder decoder;
@@ -30,17 +31,17 @@ public final class VarianceFloor implements Decoder {
     /**
      * {@code decoder} with standard deviations of at least {@code minStd}.
      *
-     * @throws IllegalArgumentException when the decoder's leaves are not Gaussian, or {@code minStd}
+     * @throws InvalidArgumentException when the decoder's leaves are not Gaussian, or {@code minStd}
      *                                  is not in (0, 1]
      */
     public static VarianceFloor of(Decoder decoder, double minStd) {
         Objects.requireNonNull(decoder, "decoder");
         if (!decoder.leafFamily().equals("gaussian")) {
-            throw new IllegalArgumentException("a variance floor needs gaussian leaves; this decoder has "
+            throw new InvalidArgumentException("a variance floor needs gaussian leaves; this decoder has "
                     + decoder.leafFamily() + " leaves");
         }
         if (!(minStd > 0 && minStd <= 1)) {
-            throw new IllegalArgumentException("the minimum standard deviation must be in (0, 1], found " + minStd);
+            throw new InvalidArgumentException("the minimum standard deviation must be in (0, 1], found " + minStd);
         }
         return new VarianceFloor(decoder, minStd);
     }

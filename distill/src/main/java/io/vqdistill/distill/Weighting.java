@@ -1,5 +1,6 @@
 package io.vqdistill.distill;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import java.util.Objects;
 
@@ -8,7 +9,7 @@ import java.util.Objects;
  */
 public sealed interface Weighting {
 
-    /** Uniform weights 1/N, the paper's eq. 2. */
+    /** Uniform weights 1/N: p(x) = (1/N) sum_z p(x | z). */
     record Uniform() implements Weighting {
         @Override
         public String toString() {
@@ -43,10 +44,10 @@ public sealed interface Weighting {
         public Em {
             Objects.requireNonNull(data, "data");
             if (maxIterations < 1) {
-                throw new IllegalArgumentException("maxIterations must be >= 1, found " + maxIterations);
+                throw new InvalidArgumentException("maxIterations must be >= 1, found " + maxIterations);
             }
             if (!(tolerance >= 0)) {
-                throw new IllegalArgumentException("tolerance must be >= 0, found " + tolerance);
+                throw new InvalidArgumentException("tolerance must be >= 0, found " + tolerance);
             }
         }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.model.ImageShape;
@@ -90,7 +91,7 @@ class DistillerTest {
                 new double[] {-1, Double.NaN});
         Distiller distiller = new Distiller(BACKEND, new TableDecoder(BACKEND, SHAPE, IMAGE, 1));
         assertThatThrownBy(() -> distiller.distil(unscored, Weighting.prior()))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("grid 1 has no score (NaN)");
     }
 
@@ -174,7 +175,7 @@ class DistillerTest {
                 new double[] {0});
         Distiller distiller = new Distiller(BACKEND, new TableDecoder(BACKEND, SHAPE, IMAGE, 1));
         assertThatThrownBy(() -> distiller.distil(other, Weighting.uniform()))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("the latent set holds 2x2 K=5 grids but the decoder takes 2x2 K=3");
     }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
@@ -107,10 +108,10 @@ class ExactModelTest {
         TablePrior prior = TablePrior.random(BACKEND, shape, new double[] {1}, 1.0, 1);
         TableDecoder decoder = new TableDecoder(BACKEND, shape, IMAGE, 1);
         assertThatThrownBy(() -> new ExactModel(BACKEND, prior, decoder, 4, 80))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bound of 80");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("bound of 80");
         TableDecoder other = new TableDecoder(BACKEND, new LatentShape(2, 2, 4), IMAGE, 1);
         assertThatThrownBy(() -> new ExactModel(BACKEND, prior, other, 4, 1000))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("the prior describes 2x2 K=3 grids but the decoder takes 2x2 K=4");
     }
 }

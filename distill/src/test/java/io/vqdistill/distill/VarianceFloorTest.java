@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.Decoder;
@@ -67,10 +68,10 @@ class VarianceFloorTest {
     @Test
     void refusesOtherLeavesAndFloorsOutsideTheUnitInterval() {
         assertThatThrownBy(() -> VarianceFloor.of(decoder("categorical"), 0.1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("categorical");
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("categorical");
         for (double bad : new double[] {0, -0.1, 1.5, Double.NaN}) {
             assertThatThrownBy(() -> VarianceFloor.of(decoder("gaussian"), bad))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("(0, 1]");
+                    .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("(0, 1]");
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.vqdistill.distill.eval;
 
+import io.vqdistill.api.InvalidArgumentException;
 import java.util.Objects;
 
 /**
@@ -20,15 +21,15 @@ public final class BitsPerDim {
         Objects.requireNonNull(logLikelihoods, "logLikelihoods");
         Objects.requireNonNull(encoding, "encoding");
         if (logLikelihoods.length == 0) {
-            throw new IllegalArgumentException("bits per dimension of no images: logLikelihoods is empty");
+            throw new InvalidArgumentException("bits per dimension of no images: logLikelihoods is empty");
         }
         if (pixels < 1) {
-            throw new IllegalArgumentException("pixels must be >= 1, found " + pixels);
+            throw new InvalidArgumentException("pixels must be >= 1, found " + pixels);
         }
         double sum = 0;
         for (int i = 0; i < logLikelihoods.length; i++) {
             if (Double.isNaN(logLikelihoods[i])) {
-                throw new IllegalArgumentException("log-likelihood of image " + i + " is NaN");
+                throw new InvalidArgumentException("log-likelihood of image " + i + " is NaN");
             }
             sum += logLikelihoods[i];
         }

@@ -1,8 +1,10 @@
 package io.vqdistill.distill.eval;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.models.data.ImageSet;
@@ -34,10 +36,10 @@ public final class Evaluator {
         this.images = Objects.requireNonNull(images, "images");
         this.encoding = Objects.requireNonNull(encoding, "encoding");
         if (images.size() < 1) {
-            throw new IllegalArgumentException("the evaluation set " + images.description() + " is empty");
+            throw new InvalidArgumentException("the evaluation set " + images.description() + " is empty");
         }
         if (batch < 1) {
-            throw new IllegalArgumentException("batch must be >= 1, found " + batch);
+            throw new InvalidArgumentException("batch must be >= 1, found " + batch);
         }
         this.seed = seed;
         this.batch = batch;
@@ -77,7 +79,7 @@ public final class Evaluator {
             try (TensorScope scope = TensorScope.open()) {
                 double[] ll = model.apply(backend.of(encoding.values(images, indices, rng), len, s));
                 if (ll.length != len) {
-                    throw new IllegalStateException("the model returned " + ll.length + " log-likelihoods for a batch"
+                    throw new VqdistillException("the model returned " + ll.length + " log-likelihoods for a batch"
                             + " of " + len + " images");
                 }
                 System.arraycopy(ll, 0, out, start, len);

@@ -1,5 +1,6 @@
 package io.vqdistill.distill.eval;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.data.ImageSet;
 import java.util.Objects;
 import java.util.random.RandomGenerator;
@@ -52,14 +53,14 @@ public enum PixelEncoding {
      * The encoding a leaf family is evaluated on: {@code gaussian} leaves on dequantised values,
      * {@code categorical} leaves on levels.
      *
-     * @throws IllegalArgumentException for another family, naming it
+     * @throws InvalidArgumentException for another family, naming it
      */
     public static PixelEncoding forLeafFamily(String family) {
         Objects.requireNonNull(family, "family");
         return switch (family) {
             case "gaussian" -> DEQUANTISED;
             case "categorical" -> LEVELS;
-            default -> throw new IllegalArgumentException("no pixel encoding for '" + family
+            default -> throw new InvalidArgumentException("no pixel encoding for '" + family
                     + "' leaves; known: gaussian (dequantised values), categorical (levels)");
         };
     }

@@ -1,5 +1,6 @@
 package io.vqdistill.distill.eval;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
@@ -16,7 +17,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * The paper's Figure 2 experiment: for N = 2^0, 2^1, ..., 2^k, distil a mixture of N grids found by
+ * Bits per dimension against model size: for N = 2^0, 2^1, ..., 2^k, distil a mixture of N grids found by
  * one latent search and evaluate its bits per dimension, recording the parameter count and the time
  * of each stage.
  */
@@ -32,7 +33,7 @@ public final class Sweep {
          * which every search orders so that prefixes are fair subsets.
          */
         PREFIXES,
-        /** A search of its own for every N (what a beam of width N / (s |C|) means in the paper). */
+        /** A search of its own for every N (a beam search for N grids has beams of width N / (s |C|), so its grids for a smaller N are not a prefix). */
         SEARCH_EACH
     }
 
@@ -77,7 +78,7 @@ public final class Sweep {
      */
     public List<Row> run(int maxExponent, long seed, Mode mode, Consumer<Row> progress) {
         if (maxExponent < 0 || maxExponent > 30) {
-            throw new IllegalArgumentException("maxExponent must be in [0, 30], found " + maxExponent);
+            throw new InvalidArgumentException("maxExponent must be in [0, 30], found " + maxExponent);
         }
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(progress, "progress");

@@ -47,8 +47,16 @@ public final class SearchModule extends AbstractModule {
      * {@link ServiceLoader} on the class path of this module.
      */
     public static SearchModule withPlugins() {
-        return new SearchModule(ServiceLoader.load(LatentSearchProvider.class, SearchModule.class.getClassLoader())
-                .stream().map(ServiceLoader.Provider::get).toList());
+        return new SearchModule(plugins());
+    }
+
+    /**
+     * Every {@link LatentSearchProvider} registered with {@link ServiceLoader} on the class path of
+     * this module, each created once.
+     */
+    public static List<LatentSearchProvider> plugins() {
+        return ServiceLoader.load(LatentSearchProvider.class, SearchModule.class.getClassLoader()).stream()
+                .map(ServiceLoader.Provider::get).toList();
     }
 
     @Override

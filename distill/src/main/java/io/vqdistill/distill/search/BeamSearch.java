@@ -1,6 +1,7 @@
 package io.vqdistill.distill.search;
 
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
@@ -18,7 +19,9 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 
 /**
- * {@code beam} (DMBS, Algorithms 1-2 of the paper): the class-conditioned beam search.
+ * {@code beam}: the class-conditioned beam search, stochastic (sampled without replacement) or
+ * deterministic, that finds the grids of a mixture in O(N h w K) prior evaluations instead of the
+ * K^(h*w) of an enumeration.
  *
  * <ol>
  * <li>For every class c, s = {@link SearchOptions#beamStarts()} distinct starting codes for the
@@ -169,7 +172,7 @@ public final class BeamSearch implements LatentSearch {
             }
         }
         if (slots.isEmpty()) {
-            throw new IllegalStateException("beam search: every code at the first free position has probability 0"
+            throw new VqdistillException("beam search: every code at the first free position has probability 0"
                     + " under every class");
         }
         for (int i = 0; i < slots.size(); i++) {

@@ -1,5 +1,6 @@
 package io.vqdistill.distill.search;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.SearchRequest;
 
@@ -34,12 +35,12 @@ public final class GridEnumeration {
      * The enumeration of the grids of {@code prior} that keep {@code fixedPrefix}.
      *
      * @param maxGrids the largest enumeration allowed, >= 1
-     * @throws IllegalArgumentException for a bad prefix, or when more than {@code maxGrids} grids keep
+     * @throws InvalidArgumentException for a bad prefix, or when more than {@code maxGrids} grids keep
      *                                  it, naming both numbers
      */
     public static GridEnumeration of(Prior prior, int[] fixedPrefix, long maxGrids) {
         if (maxGrids < 1) {
-            throw new IllegalArgumentException("maxGrids must be >= 1, found " + maxGrids);
+            throw new InvalidArgumentException("maxGrids must be >= 1, found " + maxGrids);
         }
         PriorCalls calls = PriorCalls.of("enumeration", prior, new SearchRequest(1, 0, fixedPrefix));
         return of(calls, maxGrids);
@@ -49,7 +50,7 @@ public final class GridEnumeration {
         long count = calls.completions();
         if (count > maxGrids) {
             int free = calls.positions() - calls.firstFree();
-            throw new IllegalArgumentException("enumerating " + calls.codebookSize() + "^" + free + " = "
+            throw new InvalidArgumentException("enumerating " + calls.codebookSize() + "^" + free + " = "
                     + (count == Long.MAX_VALUE ? "more than 2^63" : Long.toString(count)) + " grids of "
                     + calls.shape() + " exceeds the bound of " + maxGrids + " grids; exhaustive enumeration is"
                     + " feasible only for tiny grids");
@@ -94,7 +95,7 @@ public final class GridEnumeration {
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
         if (chunk < 1) {
-            throw new IllegalArgumentException("chunk must be >= 1, found " + chunk);
+            throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
         for (long first = 0; first < count; first += chunk) {
             int n = (int) Math.min(chunk, count - first);

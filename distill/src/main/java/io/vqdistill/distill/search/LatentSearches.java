@@ -1,5 +1,6 @@
 package io.vqdistill.distill.search;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.search.LatentSearch;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
@@ -19,7 +20,7 @@ public final class LatentSearches {
     /**
      * The given strategies.
      *
-     * @throws IllegalArgumentException when a strategy is bound under a name other than its own
+     * @throws InvalidArgumentException when a strategy is bound under a name other than its own
      */
     @Inject
     public LatentSearches(Map<String, LatentSearch> searches) {
@@ -27,7 +28,7 @@ public final class LatentSearches {
         this.byName = new TreeMap<>(searches);
         byName.forEach((key, search) -> {
             if (!key.equals(search.name())) {
-                throw new IllegalArgumentException("latent search " + search.getClass().getName() + " is bound under '"
+                throw new InvalidArgumentException("latent search " + search.getClass().getName() + " is bound under '"
                         + key + "' but calls itself '" + search.name() + "'");
             }
         });
@@ -41,13 +42,13 @@ public final class LatentSearches {
     /**
      * The strategy called {@code name}.
      *
-     * @throws IllegalArgumentException for an unknown name, listing the known ones
+     * @throws InvalidArgumentException for an unknown name, listing the known ones
      */
     public LatentSearch get(String name) {
         Objects.requireNonNull(name, "name");
         LatentSearch search = byName.get(name);
         if (search == null) {
-            throw new IllegalArgumentException("unknown latent search '" + name + "'; known searches: " + names());
+            throw new InvalidArgumentException("unknown latent search '" + name + "'; known searches: " + names());
         }
         return search;
     }

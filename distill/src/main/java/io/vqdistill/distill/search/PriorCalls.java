@@ -2,9 +2,11 @@ package io.vqdistill.distill.search;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.SearchRequest;
@@ -47,24 +49,24 @@ final class PriorCalls {
         LatentShape shape = prior.latentShape();
         int[] prefix = request.fixedPrefix();
         if (prefix.length > shape.positions()) {
-            throw new IllegalArgumentException(search + ": the fixed prefix has " + prefix.length
+            throw new InvalidArgumentException(search + ": the fixed prefix has " + prefix.length
                     + " codes but a " + shape + " grid has " + shape.positions() + " positions");
         }
         for (int i = 0; i < prefix.length; i++) {
             if (prefix[i] < 0 || prefix[i] >= shape.codebookSize()) {
-                throw new IllegalArgumentException(search + ": fixed prefix code " + prefix[i] + " at position "
+                throw new InvalidArgumentException(search + ": fixed prefix code " + prefix[i] + " at position "
                         + i + " is outside [0, " + shape.codebookSize() + ")");
             }
         }
         if (prior.numClasses() < 1) {
-            throw new IllegalArgumentException(search + ": the prior has " + prior.numClasses()
+            throw new InvalidArgumentException(search + ": the prior has " + prior.numClasses()
                     + " classes, expected >= 1");
         }
         Backend backend;
         double[] logPc;
         try (Tensor t = prior.classLogPrior()) {
             if (t.rank() != 1 || t.shape(0) != prior.numClasses()) {
-                throw new IllegalArgumentException(search + ": the prior's class log-prior has shape "
+                throw new InvalidArgumentException(search + ": the prior's class log-prior has shape "
                         + Shapes.format(t.shape()) + ", expected [" + prior.numClasses() + "]");
             }
             backend = t.backend();
@@ -75,7 +77,7 @@ final class PriorCalls {
             total += Math.exp(v);
         }
         if (!(Math.abs(total - 1) <= CLASS_PRIOR_TOLERANCE)) {
-            throw new IllegalArgumentException(search + ": the prior's class probabilities sum to " + total
+            throw new InvalidArgumentException(search + ": the prior's class probabilities sum to " + total
                     + ", expected 1");
         }
         return new PriorCalls(prior, backend, prefix, logPc);
@@ -191,7 +193,7 @@ final class PriorCalls {
             Tensor c = backend.of(classes, rows);
             Tensor lp = prior.nextLogProbs(g, c, position);
             if (lp.dtype() != DType.FLOAT32 || lp.rank() != 2 || lp.shape(0) != rows || lp.shape(1) != codebookSize()) {
-                throw new IllegalStateException("the prior's nextLogProbs at position " + position + " returned "
+                throw new VqdistillException("the prior's nextLogProbs at position " + position + " returned "
                         + lp.dtype().label() + " " + Shapes.format(lp.shape()) + ", expected float32 [" + rows + ", "
                         + codebookSize() + "]");
             }
@@ -217,7 +219,7 @@ final class PriorCalls {
             try (TensorScope scope = TensorScope.open()) {
                 Tensor lp = prior.marginalLogProb(backend.of(part, len, p));
                 if (lp.rank() != 1 || lp.shape(0) != len) {
-                    throw new IllegalStateException("the prior's marginalLogProb returned " + Shapes.format(lp.shape())
+                    throw new VqdistillException("the prior's marginalLogProb returned " + Shapes.format(lp.shape())
                             + ", expected [" + len + "]");
                 }
                 System.arraycopy(lp.toDoubleArray(), 0, out, start, len);

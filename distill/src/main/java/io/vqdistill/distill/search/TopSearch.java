@@ -12,8 +12,8 @@ import java.util.Objects;
 
 /**
  * {@code top}: the N grids of highest class-marginal p(z) = sum_c p(c) p(z | c) found by one
- * deterministic beam search of width {@code topWidthFactor * N} from the fixed prefix (the paper's
- * Appendix F "DM"). Beam search is exact when the beam holds every prefix that leads to a top-N
+ * deterministic beam search of width {@code topWidthFactor * N} from the fixed prefix: a mixture of the
+ * most probable grids, whose components tend to explain the same images alike. Beam search is exact when the beam holds every prefix that leads to a top-N
  * grid, and in any case returns N distinct grids. Results are sorted by log p(z), best first, without
  * class tags (-1); when N reaches the number of grids, all are enumerated. The seed is not used.
  */

@@ -11,6 +11,7 @@ import com.google.inject.multibindings.MapBinder;
 import com.google.inject.multibindings.OptionalBinder;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.LatentSearch;
@@ -57,7 +58,7 @@ class SearchModuleTest {
     void anUnknownNameIsAnErrorListingTheKnownOnes() {
         LatentSearches searches = Guice.createInjector(new SearchModule()).getInstance(LatentSearches.class);
         assertThatThrownBy(() -> searches.get("dfs"))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("unknown latent search 'dfs'; known searches: [beam, exhaustive, random, top]");
     }
 

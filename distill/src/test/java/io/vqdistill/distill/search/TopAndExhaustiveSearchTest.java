@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
@@ -93,7 +94,7 @@ class TopAndExhaustiveSearchTest {
     void exhaustiveRefusesEnumerationsBeyondItsBound() {
         ExhaustiveSearch all = new ExhaustiveSearch(SearchOptions.defaults().withMaxEnumeratedGrids(80));
         assertThatThrownBy(() -> all.search(PRIOR, SearchRequest.of(5, 0)))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("3^4 = 81 grids")
                 .hasMessageContaining("bound of 80");
     }
@@ -102,11 +103,11 @@ class TopAndExhaustiveSearchTest {
     void aBadPrefixIsRejectedNamingTheCode() {
         assertThatThrownBy(() -> new TopSearch(SearchOptions.defaults()).search(PRIOR, new SearchRequest(2, 0,
                 new int[] {1, 3})))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("code 3 at position 1 is outside [0, 3)");
         assertThatThrownBy(() -> new ExhaustiveSearch(SearchOptions.defaults()).search(PRIOR, new SearchRequest(2, 0,
                 new int[] {0, 0, 0, 0, 0})))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("5 codes but a 2x2 K=3 grid has 4 positions");
     }
 }

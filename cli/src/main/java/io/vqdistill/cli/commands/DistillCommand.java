@@ -1,0 +1,94 @@
+package io.vqdistill.cli.commands;
+
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MixtureOptions;
+import io.vqdistill.cli.render.Reports;
+import io.vqdistill.distill.pipeline.DistillationPipeline;
+import io.vqdistill.distill.pipeline.DistillationRequest;
+import io.vqdistill.distill.pipeline.SearchCatalog;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
+import io.vqdistill.distill.pipeline.WeightingKind;
+import io.vqdistill.models.ModelLoader;
+import jakarta.inject.Inject;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code vqdistill distill}: selects N code grids with a named latent search on the prior, decodes
+ * them into the components of a shallow mixture and saves it in the circuits file format, with the
+ * {@link DistillationPipeline}.
+ */
+@Command(name = "distill", mixinStandardHelpOptions = true,
+        description = "Distils a VQ-VAE and its prior into a shallow mixture circuit: the named latent search "
+            + "selects N grids, each is decoded once into its pixel leaves, and the mixture is saved as "
+            + "OUT/circuit.json and OUT/circuit.safetensors. Prints the search and distillation wall times.")
+public final class DistillCommand implements Callable<Integer> {
+
+    @Mixin
+    BackendOptionsMixin backendOptions;
+
+    @Mixin
+    MixtureOptions mixture;
+
+    @Mixin
+    DataOptions dataOptions;
+
+    @Option(names = "--components", paramLabel = "N", required = true,
+            description = "N, the number of grids (mixture components), 1.." + DistillationRequest.MAX_COMPONENTS)
+    int components;
+
+    @Option(names = "--weights", paramLabel = "W", defaultValue = "uniform",
+            description = "component weights: uniform (1/N), prior (proportional to p(z)) or em (re-estimated on "
+                + "training images with the leaves fixed) (default: ${DEFAULT-VALUE})")
+    String weights;
+
+    @Option(names = "--em-images", paramLabel = "N", defaultValue = "10000",
+            description = "training images EM fits the weights on (default: ${DEFAULT-VALUE})")
+    int emImages;
+
+    @Option(names = "--em-iterations", paramLabel = "N", defaultValue = "20",
+            description = "at most this many EM updates (default: ${DEFAULT-VALUE})")
+    int emIterations;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "the circuit folder to write")
+    Path out;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Inject
+    Sessions sessions;
+
+    @Inject
+    SearchCatalog searches;
+
+    @Inject
+    DistillationPipeline pipeline;
+
+    @Override
+    public Integer call() {
+        Flags.components(components);
+        mixture.checkSearch(searches);
+        WeightingKind weighting = Flags.weights(weights);
+        DistillationRequest.Builder request = mixture.request(components, out);
+        if (weighting == WeightingKind.EM) {
+            Flags.atLeastOne("--em-images", emImages);
+            request.em(dataOptions.split().train(), emImages, emIterations);
+        } else {
+            request.weighting(weighting);
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
+            Reports.distilled(w, pipeline.run(session, request.build(), s -> Reports.searched(w, s)));
+        }
+        return 0;
+    }
+}

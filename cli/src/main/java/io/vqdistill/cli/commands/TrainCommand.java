@@ -1,0 +1,168 @@
+package io.vqdistill.cli.commands;
+
+import io.vqdistill.cli.data.DataOptions;
+import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.NetworkSpecs;
+import io.vqdistill.cli.options.OptimisationOptions;
+import io.vqdistill.cli.render.ProgressListener;
+import io.vqdistill.cli.render.Reports;
+import io.vqdistill.distill.pipeline.ModelTraining;
+import io.vqdistill.distill.pipeline.Session;
+import io.vqdistill.distill.pipeline.Sessions;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.PriorTrainer;
+import io.vqdistill.models.train.TrainingSpec;
+import io.vqdistill.models.train.VqVaeSpec;
+import io.vqdistill.models.train.VqVaeTrainer;
+import jakarta.inject.Inject;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
+
+/** {@code vqdistill train}: fits the networks the method distils from. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Trains the VQ-VAE and the class-conditional prior on MNIST.",
+        subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class})
+public final class TrainCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** {@code vqdistill train vqvae}. */
+    @Command(name = "vqvae", mixinStandardHelpOptions = true,
+            description = "Trains a VQ-VAE (Gaussian or categorical decoder) on the 50,000 training images, stops "
+                + "early on the 10,000 validation images, keeps the best epoch and measures it on the test images. "
+                + "Writes OUT/config.json, OUT/weights.safetensors (PyTorch layout) and OUT/metrics.csv; a killed "
+                + "run started again with the same options resumes after its last completed epoch.")
+    public static final class VqVae implements Callable<Integer> {
+        @Mixin
+        BackendOptionsMixin backendOptions;
+
+        @Mixin
+        DataOptions dataOptions;
+
+        @Mixin
+        OptimisationOptions optimisation;
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "the checkpoint folder")
+        Path out;
+
+        @Option(names = "--grid", paramLabel = "SIDE", defaultValue = "4",
+                description = "side of the square code grid: 2, 4 or 7 (default: ${DEFAULT-VALUE})")
+        int grid;
+
+        @Option(names = "--codebook", paramLabel = "K", defaultValue = "512",
+                description = "number of codebook vectors (default: ${DEFAULT-VALUE})")
+        int codebook;
+
+        @Option(names = "--dim", paramLabel = "D", description = "size of a codebook vector (default: 64)")
+        Integer dim;
+
+        @Option(names = "--channels", paramLabel = "C", split = ",",
+                description = "channels of each downsampling stage, e.g. 32,64,64 (default: 32 then 64)")
+        List<Integer> channels;
+
+        @Option(names = "--res-blocks", paramLabel = "N", description = "residual blocks (default: 2)")
+        Integer resBlocks;
+
+        @Option(names = "--head", paramLabel = "HEAD", defaultValue = "gaussian",
+                description = "decoder output: gaussian or categorical (default: ${DEFAULT-VALUE})")
+        String head;
+
+        @Option(names = "--beta", paramLabel = "B", description = "commitment loss weight (default: 10)")
+        Double beta;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Inject
+        Sessions sessions;
+
+        @Override
+        public Integer call() {
+            VqVaeSpec model = NetworkSpecs.vqVae(grid, codebook, dim, channels, resBlocks, head, beta);
+            TrainingSpec training = optimisation.spec(1e-3);
+            DataSplit data = dataOptions.split();
+            PrintWriter w = spec.commandLine().getOut();
+            try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.vqVae(session, model, training, data, out,
+                        new ProgressListener(w, System.console() != null)));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code vqdistill train prior}. */
+    @Command(name = "prior", mixinStandardHelpOptions = true,
+            description = "Trains the class-conditional gated PixelCNN on the code grids a VQ-VAE checkpoint assigns "
+                + "to the training images, stops early on the validation grids and measures the test grids. "
+                + "Use the same --data and --split-seed as for the VQ-VAE.")
+    public static final class Prior implements Callable<Integer> {
+        @Mixin
+        BackendOptionsMixin backendOptions;
+
+        @Mixin
+        DataOptions dataOptions;
+
+        @Mixin
+        OptimisationOptions optimisation;
+
+        @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
+        Path vqvae;
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "the prior's checkpoint folder")
+        Path out;
+
+        @Option(names = "--layers", paramLabel = "N", defaultValue = "10",
+                description = "gated layers (default: ${DEFAULT-VALUE})")
+        int layers;
+
+        @Option(names = "--channels", paramLabel = "C", defaultValue = "64",
+                description = "features per stack (default: ${DEFAULT-VALUE})")
+        int channels;
+
+        @Option(names = "--head-hidden", paramLabel = "N", defaultValue = "512",
+                description = "hidden features of the output head (default: ${DEFAULT-VALUE})")
+        int headHidden;
+
+        @Option(names = "--first-kernel", paramLabel = "K", defaultValue = "7",
+                description = "kernel of the mask-A first layer (default: ${DEFAULT-VALUE})")
+        int firstKernel;
+
+        @Option(names = "--kernel", paramLabel = "K", defaultValue = "3",
+                description = "kernel of the mask-B layers (default: ${DEFAULT-VALUE})")
+        int kernel;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Inject
+        Sessions sessions;
+
+        @Override
+        public Integer call() {
+            DataSplit data = dataOptions.split();
+            PriorSpec model = NetworkSpecs.prior(vqvae, data, layers, channels, headHidden, firstKernel, kernel);
+            TrainingSpec training = optimisation.spec(3e-4);
+            PrintWriter w = spec.commandLine().getOut();
+            try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.prior(session, model, training, vqvae, data, out,
+                        new ProgressListener(w, System.console() != null)));
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.vqdistill.cli.options;
+
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.DecoderHead;
+import io.vqdistill.models.train.PriorSpec;
+import io.vqdistill.models.train.VqVaeSpec;
+import java.nio.file.Path;
+import java.util.List;
+
+/** The network architectures the training options describe, with the defaults filled in. */
+public final class NetworkSpecs {
+    private NetworkSpecs() {
+    }
+
+    /**
+     * An MNIST VQ-VAE with a {@code grid x grid} code grid of {@code codebook} codes; the nullable
+     * settings take the defaults of {@link VqVaeSpec#defaults}.
+     *
+     * @param head gaussian or categorical
+     */
+    public static VqVaeSpec vqVae(int grid, int codebook, Integer dim, List<Integer> channels, Integer resBlocks,
+                                  String head, Double beta) {
+        VqVaeSpec d = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(grid, grid, codebook),
+                DecoderHead.parse(head));
+        return new VqVaeSpec(d.image(), d.latent(), dim == null ? d.embeddingDim() : dim,
+                channels == null ? d.channels() : channels, resBlocks == null ? d.residualBlocks() : resBlocks,
+                d.head(), beta == null ? d.beta() : beta);
+    }
+
+    /**
+     * A prior over the code grids of the VQ-VAE checkpoint in {@code vqvae}, for the classes of
+     * {@code data}, which must be the data the VQ-VAE was trained on.
+     *
+     * @throws InvalidArgumentException when the VQ-VAE was trained on other data, naming the options to
+     *                                  make equal
+     */
+    public static PriorSpec prior(Path vqvae, DataSplit data, int layers, int channels, int headHidden,
+                                  int firstKernel, int kernel) {
+        Checkpoint vq = Checkpoint.read(vqvae, Checkpoint.KIND_VQVAE);
+        LatentShape latent = VqVaeSpec.fromJson(vq.architecture(), Checkpoint.configFile(vqvae)).latent();
+        if (!vq.provenance().data().equals(data.description())) {
+            throw new InvalidArgumentException("the VQ-VAE in " + vqvae + " was trained on '"
+                    + vq.provenance().data() + "', but these options give '" + data.description()
+                    + "': use the same --data, --split-seed and --limit");
+        }
+        return new PriorSpec(latent, data.train().numClasses(), layers, channels, headHidden, firstKernel, kernel);
+    }
+}

@@ -1,0 +1,58 @@
+package io.vqdistill.cli.render;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.distill.pipeline.CircuitEvaluation;
+import io.vqdistill.distill.pipeline.DistillationResult;
+import io.vqdistill.distill.pipeline.SearchOutcome;
+import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.TrainingReport;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.Map;
+
+/** The lines the commands print about pipeline results; each report is flushed. */
+public final class Reports {
+    private Reports() {
+    }
+
+    /** What a latent search returned, and in how long. */
+    public static void searched(PrintWriter w, SearchOutcome s) {
+        w.printf(Locale.ROOT, "search %s: %d grids (%d distinct) of %s in %.2f s%n", s.search(), s.grids(),
+                s.distinctGrids(), s.shape(), s.seconds());
+        w.flush();
+    }
+
+    /** The mixture a distillation made, in how long, and the files written. */
+    public static void distilled(PrintWriter w, DistillationResult r) {
+        w.printf(Locale.ROOT, "distillation (%s weights): %d components, %,d parameters, %s leaves in %.2f s%n",
+                r.weighting(), r.components(), r.parameters(), r.leafFamily(), r.distillSeconds());
+        w.printf("wrote %s and %s%n", r.json(), r.tensors());
+        w.flush();
+    }
+
+    /** The bits per dimension of a circuit on the image set called {@code set}. */
+    public static void evaluated(PrintWriter w, String set, CircuitEvaluation e) {
+        w.printf(Locale.ROOT, "%s BPD %.4f bits/dim on %d %s images (%s leaves, %,d parameters; %s) in %.2f s%n",
+                set, e.bitsPerDim(), e.images(), set, e.leafFamily(), e.parameters(),
+                e.encoding() == PixelEncoding.DEQUANTISED
+                        ? "pixels dequantised to (p+u)/256, seed " + e.seed() + ", +8" : "levels, no offset",
+                e.seconds());
+        w.flush();
+    }
+
+    /** The backend a training runs on and its data. */
+    public static void trainingOn(PrintWriter w, Backend backend, DataSplit data) {
+        w.printf("training on %s (%s)%n%s%n", backend.name(), backend.version(), data.description());
+    }
+
+    /** A finished training: its checkpoint, epochs, time and metrics. */
+    public static void trained(PrintWriter w, TrainingReport r) {
+        w.printf(Locale.ROOT, "checkpoint %s: %d epochs (best %d%s), %s%n", r.checkpoint(), r.epochs(), r.bestEpoch(),
+                r.stoppedEarly() ? ", stopped early" : "", ProgressListener.clock(r.seconds()));
+        for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
+            w.printf(Locale.ROOT, "  %-22s %.6g%n", e.getKey(), e.getValue());
+        }
+        w.flush();
+    }
+}

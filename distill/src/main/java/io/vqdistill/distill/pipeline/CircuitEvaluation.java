@@ -1,0 +1,37 @@
+package io.vqdistill.distill.pipeline;
+
+import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.distill.eval.Evaluator;
+import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.data.ImageSet;
+import java.util.Objects;
+
+/**
+ * A circuit's bits per dimension on a data set, measured by the {@link Evaluator} with the pixel
+ * encoding of the circuit's leaves, and how long it took.
+ *
+ * @param bitsPerDim the result
+ * @param images     images measured
+ * @param leafFamily the circuit's leaf family, e.g. {@code gaussian}
+ * @param parameters the circuit's free parameters
+ * @param encoding   how the pixels were presented to the circuit
+ * @param seed       the seed of the dequantisation noise
+ * @param seconds    wall time of the evaluation
+ */
+public record CircuitEvaluation(double bitsPerDim, int images, String leafFamily, long parameters,
+                                PixelEncoding encoding, long seed, double seconds) {
+    /** The default seed of the dequantisation noise. */
+    public static final long DEFAULT_SEED = 0;
+
+    /** Measures {@code circuit} on {@code images} with dequantisation noise seeded by {@code seed}. */
+    public static CircuitEvaluation of(Circuit circuit, ImageSet images, long seed) {
+        Objects.requireNonNull(circuit, "circuit");
+        Objects.requireNonNull(images, "images");
+        PixelEncoding encoding = PixelEncoding.forLeafFamily(circuit.leafFamily().name());
+        long t0 = System.nanoTime();
+        double bpd = new Evaluator(images, encoding, seed, Evaluator.DEFAULT_BATCH).bitsPerDim(circuit);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        return new CircuitEvaluation(bpd, images.size(), circuit.leafFamily().name(), circuit.parameterCount(),
+                encoding, seed, seconds);
+    }
+}

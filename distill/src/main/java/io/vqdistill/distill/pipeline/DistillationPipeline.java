@@ -1,0 +1,112 @@
+package io.vqdistill.distill.pipeline;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.SearchRequest;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.distill.Distillation;
+import io.vqdistill.distill.Distiller;
+import io.vqdistill.distill.VarianceFloor;
+import io.vqdistill.distill.Weighting;
+import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.models.data.ImageSet;
+import jakarta.inject.Inject;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Distils a VQ-VAE and its prior into a shallow mixture circuit and saves it: the named latent search
+ * selects N grids on the prior, the decoder turns each into its pixel leaves once, the components are
+ * weighted as the request says, and the mixture is written to the request's folder with its
+ * provenance (the checkpoints' absolute folders, the floor if any, the search, its seed and time).
+ */
+public final class DistillationPipeline {
+    /** EM stops once an update gains less than this many nats of mean log-likelihood. */
+    public static final double EM_TOLERANCE = 1e-4;
+    /** Seeds the dequantisation noise of the EM images. */
+    private static final long EM_NOISE_SEED = 11;
+
+    private final SearchCatalog searches;
+
+    /** A pipeline selecting its searches from {@code searches}. */
+    @Inject
+    public DistillationPipeline(SearchCatalog searches) {
+        this.searches = Objects.requireNonNull(searches, "searches");
+    }
+
+    /**
+     * Loads the decoder and prior in {@code session} (once per session), searches, distils and saves.
+     *
+     * @param searched told what the search returned as soon as it has, before the distillation
+     * @return what was made, with the search's and the distillation's wall times
+     */
+    public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(searched, "searched");
+        LatentSearch strategy = searches.get(request.search(), request.deterministic());
+        Decoder raw = session.decoder(request.vqvae());
+        Prior prior = session.prior(request.prior());
+        Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());
+        Map<String, String> provenance = new LinkedHashMap<>();
+        if (request.minStd() != null) {
+            provenance.put("min_std", Double.toString(request.minStd()));
+        }
+        provenance.put("vqvae", request.vqvae().toAbsolutePath().normalize().toString());
+        provenance.put("prior", request.prior().toAbsolutePath().normalize().toString());
+
+        long t0 = System.nanoTime();
+        LatentSet latents = strategy.search(prior, SearchRequest.of(request.components(), request.seed()));
+        SearchOutcome outcome = new SearchOutcome(strategy.name(), latents.size(), latents.distinctGrids(),
+                latents.shape(), (System.nanoTime() - t0) / 1e9);
+        searched.accept(outcome);
+
+        long t1 = System.nanoTime();
+        Backend backend = session.backend();
+        Tensor emData = null;
+        try {
+            Weighting weighting = switch (request.weighting()) {
+                case UNIFORM -> Weighting.uniform();
+                case PRIOR -> Weighting.prior();
+                case EM -> {
+                    emData = emData(backend, decoder, request.em().train(), request.em().images());
+                    yield Weighting.em(emData, request.em().iterations(), EM_TOLERANCE);
+                }
+            };
+            provenance.put("search", strategy.name());
+            provenance.put("seed", Long.toString(request.seed()));
+            provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
+            try (Distillation d = new Distiller(backend, decoder).distil(latents, weighting)) {
+                d.save(request.out(), provenance);
+                double seconds = (System.nanoTime() - t1) / 1e9;
+                return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),
+                        d.mixture().parameterCount(), d.mixture().leafFamily().name(),
+                        request.out().resolve(CircuitFiles.JSON), request.out().resolve(CircuitFiles.TENSORS),
+                        seconds);
+            }
+        } finally {
+            if (emData != null) {
+                emData.close();
+            }
+        }
+    }
+
+    /** The first {@code n} training images, encoded for the decoder's leaves, as FLOAT32 [n, S]. */
+    private static Tensor emData(Backend backend, Decoder decoder, ImageSet train, int n) {
+        int count = Math.min(n, train.size());
+        int[] idx = new int[count];
+        for (int i = 0; i < count; i++) {
+            idx[i] = i;
+        }
+        PixelEncoding encoding = PixelEncoding.forLeafFamily(decoder.leafFamily());
+        float[] values = encoding.values(train, idx, new SplittableRandom(EM_NOISE_SEED));
+        return backend.of(values, count, decoder.imageShape().pixels());
+    }
+}

@@ -1,0 +1,84 @@
+package io.vqdistill.distill.pipeline;
+
+import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.distill.Distiller;
+import io.vqdistill.distill.VarianceFloor;
+import io.vqdistill.distill.Weighting;
+import io.vqdistill.distill.eval.Evaluator;
+import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.models.data.ImageSet;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * Runs a {@link Sweep}: distils mixtures of N = 2^0 .. 2^k grids found by one latent search, measures
+ * each on a data set with the default dequantisation seed, and writes the rows as
+ * {@value #CSV} in the request's folder.
+ */
+public final class SweepPipeline {
+    /** The file name of the rows. */
+    public static final String CSV = "sweep.csv";
+
+    private final SearchCatalog searches;
+
+    /** A pipeline selecting its searches from {@code searches}. */
+    @Inject
+    public SweepPipeline(SearchCatalog searches) {
+        this.searches = Objects.requireNonNull(searches, "searches");
+    }
+
+    /** Told what a sweep does as it goes. */
+    public interface Listener {
+        /** The models are loaded and the first search starts. */
+        default void started(LatentSearch search) {
+        }
+
+        /** One N was measured. */
+        default void measured(Sweep.Row row) {
+        }
+    }
+
+    /**
+     * The rows of a sweep and where they were written.
+     *
+     * @param search the strategy's name
+     * @param rows   the rows in increasing N
+     * @param csv    the CSV file written
+     */
+    public record Result(String search, List<Sweep.Row> rows, Path csv) {
+        /** Copies the rows. */
+        public Result {
+            rows = List.copyOf(rows);
+        }
+    }
+
+    /**
+     * Loads the decoder and prior in {@code session} (once per session) and runs the sweep on
+     * {@code images}.
+     */
+    public Result run(Session session, SweepRequest request, ImageSet images, Listener listener) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(images, "images");
+        Objects.requireNonNull(listener, "listener");
+        LatentSearch strategy = searches.get(request.search(), request.deterministic());
+        Decoder raw = session.decoder(request.vqvae());
+        Prior prior = session.prior(request.prior());
+        Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());
+        Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
+                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
+        Sweep sweep = new Sweep(strategy, prior, new Distiller(session.backend(), decoder),
+                request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator);
+        listener.started(strategy);
+        Consumer<Sweep.Row> progress = listener::measured;
+        List<Sweep.Row> rows = sweep.run(request.maxExponent(), request.seed(), request.mode(), progress);
+        Path csv = request.out().resolve(CSV);
+        Sweep.writeCsv(csv, rows);
+        return new Result(strategy.name(), rows, csv);
+    }
+}

@@ -1,0 +1,264 @@
+package io.vqdistill.distill.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.inject.Guice;
+import com.google.inject.Injector;
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.BackendException;
+import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.VqdistillException;
+import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.fake.FakeBackend;
+import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.distill.ExactModel;
+import io.vqdistill.distill.eval.Evaluator;
+import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.distill.inject.BackendChoice;
+import io.vqdistill.distill.inject.PipelineModule;
+import io.vqdistill.distill.plugin.LexicographicSearchProvider;
+import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.data.ImageSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pipeline on the fake backend with toy networks: sessions, searches, distillation, evaluations. */
+class PipelineTest {
+    private static final Backend BACKEND = BackendSelector.discover().select("fake", BackendOptions.defaults());
+    private static final LatentShape SHAPE = new LatentShape(2, 2, 3);
+    private static final ImageShape IMAGE = new ImageShape(1, 2, 3);
+    private static final Injector INJECTOR = Guice.createInjector(new PipelineModule());
+
+    @TempDir
+    Path dir;
+
+    private static ImageSet images(int n, long seed) {
+        Random rng = new Random(seed);
+        byte[] pixels = new byte[n * IMAGE.pixels()];
+        rng.nextBytes(pixels);
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 3;
+        }
+        return new ImageSet(IMAGE, pixels, labels, 3, "toy images");
+    }
+
+    @Test
+    void aSessionLoadsEachNetworkOnceAndClosesItsOwnButNotABorrowedBackend() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path vq = dir.resolve("vq");
+        Session session = Session.borrowing(BACKEND, models);
+        assertThat(session.decoder(vq)).isSameAs(session.decoder(dir.resolve("x/../vq")));
+        assertThat(session.prior(dir.resolve("prior"))).isSameAs(models.prior);
+        assertThat(models.loaded).containsExactly("decoder " + vq, "prior " + dir.resolve("prior"));
+        session.close();
+        assertThat(models.closed).containsExactly("decoder " + vq);
+        assertThatThrownBy(() -> session.decoder(vq)).isInstanceOf(VqdistillException.class)
+                .hasMessageContaining("is closed");
+        try (var t = BACKEND.of(new float[] {1}, 1)) {
+            assertThat(t.toFloatArray()).containsExactly(1f);
+        }
+    }
+
+    @Test
+    void anOwnedBackendLoadsThroughItsCapabilityAndAMissingOneIsNamed() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        try (Session session = Session.owning(new FakeBackend(List.of(models)))) {
+            assertThat(session.loader()).isSameAs(models);
+            assertThat(session.decoder(dir).latentShape()).isEqualTo(SHAPE);
+        }
+        try (Session session = Session.owning(new FakeBackend(List.of()))) {
+            assertThatThrownBy(session::loader).isInstanceOf(BackendException.class)
+                    .hasMessageStartingWith("backend fake (")
+                    .hasMessageContaining("cannot load networks: it has no ModelLoader capability (it offers: none)");
+        }
+    }
+
+    @Test
+    void sessionsSelectTheChosenBackendOnlyWhenOpened() {
+        Sessions sessions = INJECTOR.getInstance(Sessions.class);
+        try (Session session = sessions.open(new BackendChoice("fake", BackendOptions.defaults()))) {
+            assertThat(session.backend().name()).isEqualTo("fake");
+        }
+        assertThatThrownBy(() -> sessions.open(new BackendChoice("nope", BackendOptions.defaults())))
+                .isInstanceOf(BackendException.class).hasMessageContaining("unknown backend 'nope'");
+        assertThatThrownBy(() -> sessions.open(new BackendChoice("fake", BackendOptions.defaults(),
+                java.util.Set.of(ModelLoader.class))))
+                .isInstanceOf(BackendException.class).hasMessageContaining("has no ModelLoader capability");
+    }
+
+    @Test
+    void theCatalogueHoldsEverySearchStochasticAndDeterministic() {
+        SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
+        assertThat(catalog.names()).containsExactly("beam", "exhaustive", "lexicographic", "random", "top");
+        assertThat(catalog.get("beam", false).toString()).isEqualTo("beam (stochastic, s = 10)");
+        assertThat(catalog.get("beam", true).toString()).isEqualTo("beam (deterministic, s = 10)");
+        catalog.get(LexicographicSearchProvider.NAME, true);
+        assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
+        assertThatThrownBy(() -> catalog.get("dfs", false)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, exhaustive, lexicographic, random,"
+                        + " top]");
+    }
+
+    @Test
+    void distilsSavesWithProvenanceAndReportsTheSearchFirst() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
+        List<String> events = new ArrayList<>();
+        Path[] outs = {dir.resolve("a"), dir.resolve("b")};
+        long[] seeds = {1, 2};
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            for (int i = 0; i < 2; i++) {
+                DistillationRequest request = DistillationRequest.builder(Path.of("vq"), Path.of("pr"), "beam", 6,
+                        outs[i]).deterministic(true).seed(seeds[i]).minStd(0.5).build();
+                DistillationResult r = pipeline.run(session, request, s -> events.add("searched " + s.grids()));
+                events.add("distilled " + r.components());
+                assertThat(r.search().search()).isEqualTo("beam");
+                assertThat(r.search().shape()).isEqualTo(SHAPE);
+                assertThat(r.weighting()).isEqualTo("uniform");
+                assertThat(r.leafFamily()).isEqualTo("gaussian");
+                assertThat(r.json()).isEqualTo(outs[i].resolve(CircuitFiles.JSON)).exists();
+                assertThat(r.tensors()).exists();
+            }
+        }
+        assertThat(events).containsExactly("searched 6", "distilled 6", "searched 6", "distilled 6");
+        assertThat(models.loaded).hasSize(2).as("one decoder and one prior for both runs");
+        Map<String, String> provenance = CircuitFiles.provenance(outs[1]);
+        assertThat(provenance).containsEntry("min_std", "0.5").containsEntry("search", "beam")
+                .containsEntry("seed", "2").containsEntry("distill.components", "6")
+                .containsEntry("vqvae", Path.of("vq").toAbsolutePath().toString())
+                .containsEntry("prior", Path.of("pr").toAbsolutePath().toString());
+        assertThat(SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
+                .as("the deterministic beam ignores the seed")
+                .containsExactly(SafeTensors.read(outs[0].resolve(CircuitFiles.TENSORS)).get("latents").toInts());
+    }
+
+    @Test
+    void emWeightsAreFittedOnTheFirstTrainingImages() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
+        Path out = dir.resolve("em");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            DistillationResult r = pipeline.run(session, DistillationRequest.builder(dir, dir, "top", 5, out)
+                    .em(images(40, 3), 20, 3).build(), s -> { });
+            assertThat(r.weighting()).isEqualTo("em");
+        }
+        assertThat(CircuitFiles.provenance(out)).containsEntry("distill.weighting", "em")
+                .containsKey("distill.em_updates").doesNotContainKey("min_std");
+    }
+
+    @Test
+    void requestsAreCheckedBeforeAnyWork() {
+        assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
+                .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
+        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, 4, 1, WeightingKind.EM, null,
+                null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
+        assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
+                .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 21, Sweep.Mode.PREFIXES,
+                WeightingKind.UNIFORM, null, dir)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessage("maxExponent must be in [0, 20], got 21");
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 2, Sweep.Mode.PREFIXES,
+                WeightingKind.EM, null, dir)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("uniform or prior");
+        DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
+        try (Session session = Session.borrowing(BACKEND, new ToyModels(BACKEND, SHAPE, IMAGE))) {
+            assertThatThrownBy(() -> pipeline.run(session, DistillationRequest.builder(dir, dir, "nope", 4, dir)
+                    .build(), s -> { })).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("unknown latent search 'nope'");
+        }
+        assertThat(WeightingKind.byLabel("prior")).contains(WeightingKind.PRIOR);
+        assertThat(WeightingKind.byLabel("heavy")).isEmpty();
+    }
+
+    @Test
+    void evaluatesACircuitAndTheExactModelAsTheEvaluatorDoes() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        ImageSet test = images(7, 5);
+        Path out = dir.resolve("c");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session,
+                    DistillationRequest.builder(dir, dir, "exhaustive", 81, out).weighting(WeightingKind.PRIOR)
+                            .build(), s -> { });
+            Circuit c = session.circuit(out);
+            assertThat(session.circuit(out)).isSameAs(c);
+            CircuitEvaluation e = CircuitEvaluation.of(c, test, 3);
+            assertThat(e.bitsPerDim()).isEqualTo(new Evaluator(test, PixelEncoding.DEQUANTISED, 3,
+                    Evaluator.DEFAULT_BATCH).bitsPerDim(c));
+            assertThat(e.images()).isEqualTo(7);
+            assertThat(e.parameters()).isEqualTo(c.parameterCount());
+            assertThat(e.encoding()).isEqualTo(PixelEncoding.DEQUANTISED);
+
+            List<ExactEvaluation.Plan> plans = new ArrayList<>();
+            ExactEvaluation exact = ExactEvaluation.run(session, dir, dir, test, 10, plans::add);
+            assertThat(plans).containsExactly(new ExactEvaluation.Plan(81, SHAPE, 10, "fake"));
+            double expected = new Evaluator(test, PixelEncoding.DEQUANTISED, CircuitEvaluation.DEFAULT_SEED,
+                    Evaluator.DEFAULT_BATCH).bitsPerDim(BACKEND, new ExactModel(BACKEND, models.prior,
+                    models.decoder, 10, 100));
+            assertThat(exact.bitsPerDim()).isEqualTo(expected);
+            assertThat(exact.components()).isEqualTo(81);
+            assertThat(CircuitEvaluation.of(c, test, CircuitEvaluation.DEFAULT_SEED).bitsPerDim())
+                    .as("every grid weighted by p(z) is the exact model")
+                    .isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-4));
+        }
+    }
+
+    @Test
+    void sweepsWriteTheirRowsAndReportEachAsItComes() throws Exception {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        SweepPipeline pipeline = INJECTOR.getInstance(SweepPipeline.class);
+        List<String> events = new ArrayList<>();
+        Path out = dir.resolve("sweep");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
+                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, out), images(5, 2), new SweepPipeline.Listener() {
+                        @Override
+                        public void started(io.vqdistill.api.search.LatentSearch search) {
+                            events.add("started " + search.name());
+                        }
+
+                        @Override
+                        public void measured(Sweep.Row row) {
+                            events.add("N = " + row.requested());
+                        }
+                    });
+            assertThat(r.rows()).hasSize(3);
+            assertThat(r.csv()).isEqualTo(out.resolve(SweepPipeline.CSV));
+        }
+        assertThat(events).containsExactly("started top", "N = 1", "N = 2", "N = 4");
+        assertThat(Files.readAllLines(out.resolve(SweepPipeline.CSV))).hasSize(4).first().isEqualTo(Sweep.CSV_HEADER);
+    }
+
+    @Test
+    void inpaintsTheHiddenRegionAndSamplesOnlySquareImages() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path out = dir.resolve("c");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session,
+                    DistillationRequest.builder(dir, dir, "top", 4, out).build(), s -> { });
+            Circuit c = session.circuit(out);
+            Inpainting in = Inpainting.run(BACKEND, c, images(3, 1), Inpainting.Mask.LEFT, Inpainting.Query.MEAN, 1);
+            assertThat(in.count()).isEqualTo(3);
+            assertThat(in.observed()).containsExactly(false, true, true, false, true, true);
+            assertThat(in.filled()).hasSize(18);
+            assertThat(Inpainting.Mask.CENTRE.hides(14, 14, 28, 28)).isTrue();
+            assertThat(Inpainting.Mask.CENTRE.hides(2, 14, 28, 28)).isFalse();
+            assertThat(Inpainting.Mask.BOTTOM.label()).isEqualTo("bottom");
+            assertThatThrownBy(() -> Sampling.draw(c, 2, 1)).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessage("the circuit has 6 variables, not a square image");
+        }
+    }
+}

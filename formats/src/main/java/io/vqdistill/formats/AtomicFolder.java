@@ -47,8 +47,9 @@ import java.util.stream.Stream;
  *   <li><b>Lock.</b> The writer takes an advisory lock ({@link FileChannel#tryLock()}) on
  *       {@code P/.N.lock}, records its pid there, and holds it until {@link Writer#close()}. A second
  *       writer, in this process or another, fails at once with a {@link VqdistillException} naming
- *       the folder and the holder's pid. The lock file stays behind (deleting it would let two
- *       writers lock two different files).</li>
+ *       the folder and the holder's pid. The writer deletes the lock file before releasing it; a
+ *       process that locked the deleted file notices that the path now names another file (or
+ *       none) and tries again, so no two writers ever hold the same folder.</li>
  *   <li><b>Recover.</b> A folder left missing by a commit killed between its two renames is
  *       restored from {@code P/.N.old-*}, and the temporaries of killed writers
  *       ({@code P/.N.tmp-*}, {@code P/.N.old-*}) are deleted.</li>
@@ -403,7 +404,7 @@ public final class AtomicFolder {
             }
         }
 
-        /** Releases the lock; the lock file stays. */
+        /** Deletes the lock file and releases the lock. */
         @Override
         public void close() {
             release();
@@ -564,22 +565,57 @@ public final class AtomicFolder {
             if (here != null) {
                 return new Lock(file, null, null, here + ", another writer in this process");
             }
-            FileChannel ch = null;
             try {
-                ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE);
+                for (int attempt = 0; ; attempt++) {
+                    Lock l = attempt(file, me);
+                    if (l != null) {
+                        if (l.lock == null) {
+                            HELD.remove(file);
+                        }
+                        return l;
+                    }
+                    if (attempt == 100) {
+                        throw new IOException("the lock file keeps being replaced");
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                HELD.remove(file);
+                throw new VqdistillException("cannot write " + dir + ": cannot lock " + file + ": " + e, e);
+            }
+        }
+
+        /**
+         * One try: the lock, a lock without {@code lock} naming the holder when it is held, or null
+         * when the lock file was deleted or replaced meanwhile (by a holder finishing), to try again.
+         * The file's identity (device and inode, by {@code stat}, which opens nothing) is the same
+         * before the open and after the lock, so the lock is on the file the path names.
+         */
+        private static Lock attempt(Path file, String me) throws IOException {
+            Object before = fileKey(file);
+            if (before == null) {
+                try {
+                    Files.createFile(file);
+                } catch (FileAlreadyExistsException e) {
+                    // another process made it first
+                }
+                return null;
+            }
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
                 FileLock fl;
                 try {
                     fl = ch.tryLock();
                 } catch (OverlappingFileLockException e) {
-                    // held through a channel this class did not open; never close it from here
                     fl = null;
                 }
                 if (fl == null) {
                     String holder = holder(ch);
                     ch.close();
-                    HELD.remove(file);
                     return new Lock(file, null, null, holder);
+                }
+                if (!before.equals(fileKey(file))) {
+                    ch.close();
+                    return null;
                 }
                 ByteBuffer info = StandardCharsets.UTF_8.encode(me + "\n");
                 ch.truncate(0);
@@ -590,15 +626,21 @@ public final class AtomicFolder {
                 ch.force(true);
                 return new Lock(file, ch, fl, null);
             } catch (IOException | RuntimeException e) {
-                HELD.remove(file);
-                if (ch != null) {
-                    try {
-                        ch.close();
-                    } catch (IOException suppressed) {
-                        e.addSuppressed(suppressed);
-                    }
+                try {
+                    ch.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
                 }
-                throw new VqdistillException("cannot write " + dir + ": cannot lock " + file + ": " + e, e);
+                throw e;
+            }
+        }
+
+        private static Object fileKey(Path file) throws IOException {
+            try {
+                BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                return a.fileKey() != null ? a.fileKey() : file;
+            } catch (NoSuchFileException e) {
+                return null;
             }
         }
 
@@ -620,9 +662,19 @@ public final class AtomicFolder {
             return text.isEmpty() ? "holder unknown" : text;
         }
 
+        /**
+         * Deletes the lock file while still holding it, then releases it: a process that opened the
+         * file before the deletion and locks it afterwards sees that the path no longer names it
+         * and tries again.
+         */
         void release() {
             try {
                 if (lock != null) {
+                    try {
+                        Files.deleteIfExists(file);
+                    } catch (IOException ignored) {
+                        // a lock file that stays is harmless
+                    }
                     lock.release();
                 }
                 if (channel != null) {

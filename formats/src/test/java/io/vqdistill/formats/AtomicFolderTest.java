@@ -103,11 +103,11 @@ class AtomicFolderTest {
         });
     }
 
-    /** The hidden siblings of {@code dir} other than its lock file. */
+    /** The hidden siblings of {@code dir}, including its lock file. */
     static List<String> leftovers(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir.getParent())) {
             return s.map(p -> p.getFileName().toString())
-                    .filter(n -> n.startsWith("." + dir.getFileName() + ".") && !n.endsWith(".lock")).toList();
+                    .filter(n -> n.startsWith("." + dir.getFileName() + ".")).toList();
         }
     }
 
@@ -134,7 +134,10 @@ class AtomicFolderTest {
         AtomicFolder.update(dir, s -> s.delete("sub"));
         assertThat(dir.resolve("sub")).doesNotExist();
         assertThat(leftovers(dir)).isEmpty();
-        assertThat(AtomicFolder.lockFile(dir)).hasFileName(".circuit.lock").exists();
+        assertThat(AtomicFolder.lockFile(dir)).hasFileName(".circuit.lock").doesNotExist();
+        // (only stat it: opening and closing a lock file this process holds would drop the lock)
+        AtomicFolder.update(dir, s -> assertThat(Files.isRegularFile(AtomicFolder.lockFile(dir))).isTrue());
+        assertThat(AtomicFolder.lockFile(dir)).doesNotExist();
     }
 
     /** In-process kill at each boundary: the previous (or, once renamed, the new) version is whole. */

@@ -63,9 +63,9 @@ import java.util.stream.Stream;
  *
  * <h2>After a kill</h2>
  * Killed while staging, or before the first rename: {@code N} is the previous version; the stale
- * temporary is deleted by the next writer. Killed between the renames: {@code N} is missing and
- * {@code .N.old-*} holds the previous version whole; the next reader ({@link #read}) or writer
- * renames it back (a reader that cannot lock, in a read-only folder or while a writer is active,
+ * temporary is deleted by the next writer. Killed between the renames: {@code N} is missing (or,
+ * if someone made it since, an empty folder) and {@code .N.old-*} holds the previous version whole;
+ * the next reader ({@link #read}) or writer renames it back (a reader that cannot lock, in a read-only folder or while a writer is active,
  * reads the old copy where it lies). Killed after the second rename: {@code N} is the new version and
  * the leftover old one is deleted by the next writer. Readers ignore every hidden sibling while
  * {@code N} exists.
@@ -476,7 +476,7 @@ public final class AtomicFolder {
     }
 
     private static Source resolve(Path dir) {
-        if (Files.isDirectory(dir)) {
+        if (!vacant(dir)) {
             return new Source(dir, key(dir));
         }
         Path old;
@@ -485,7 +485,7 @@ public final class AtomicFolder {
         } catch (IOException e) {
             old = null;
         }
-        if (old == null || Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+        if (old == null) {
             return new Source(dir, key(dir));
         }
         Lock l = Lock.tryAcquireQuietly(dir);
@@ -502,6 +502,21 @@ public final class AtomicFolder {
             }
         }
         return new Source(old, key(old));
+    }
+
+    /** True when {@code dir} is missing or an empty folder. */
+    private static boolean vacant(Path dir) {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return true;
+        }
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            return !s.iterator().hasNext();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static boolean unchanged(Source s, Path dir) {
@@ -522,13 +537,20 @@ public final class AtomicFolder {
         }
     }
 
-    /** With the lock held: restores {@code dir} from the newest kept old version when it is missing. */
+    /**
+     * With the lock held: restores {@code dir} from the newest kept old version when it is missing
+     * or an empty folder (one made by {@code mkdir -p} after the kill holds less than the version
+     * the kill left aside).
+     */
     private static void recoverLocked(Path dir) throws IOException {
-        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+        if (!vacant(dir)) {
             return;
         }
         Path old = newest(siblings(dir, ".old-"));
         if (old != null) {
+            if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(dir);
+            }
             try {
                 Files.move(old, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException e) {

@@ -184,6 +184,25 @@ class AtomicFolderTest {
         assertThat(leftovers(dir)).isEmpty();
     }
 
+    /** An empty folder made after a kill between the renames (mkdir -p) does not hide the kept version. */
+    @Test
+    void anEmptyFolderMadeAfterAKillDoesNotHideTheKeptVersion() throws Exception {
+        Path dir = tmp.resolve("out");
+        writeVersion(dir, "v1");
+        try (AutoCloseable hook = killAt(AtomicFolder.Boundary.MOVED_ASIDE)) {
+            assertThatThrownBy(() -> writeVersion(dir, "v2")).isInstanceOf(Killed.class);
+        }
+        Files.createDirectories(dir);
+        assertThat(readVersion(dir)).isEqualTo("v1");
+        try (AutoCloseable hook = killAt(AtomicFolder.Boundary.MOVED_ASIDE)) {
+            assertThatThrownBy(() -> writeVersion(dir, "v2")).isInstanceOf(Killed.class);
+        }
+        Files.createDirectories(dir);
+        AtomicFolder.update(dir, s -> assertThat(s.exists("sub/b.txt")).isTrue());
+        assertThat(readVersion(dir)).isEqualTo("v1");
+        assertThat(leftovers(dir)).isEmpty();
+    }
+
     /** A reader during a commit sees the previous version whole, then the new one. */
     @Test
     void readersDuringACommitSeeOneWholeVersion() {

@@ -361,8 +361,12 @@ public final class AtomicFolder {
                 force(parent);
                 boundary(Boundary.COMMITTED);
                 if (old != null) {
-                    deleteTree(old);
-                    force(parent);
+                    try {
+                        deleteTree(old);
+                        force(parent);
+                    } catch (IOException e) {
+                        // the new version is committed; the next writer deletes what is left of the old one
+                    }
                 }
                 boundary(Boundary.CLEANED);
             } catch (IOException | RuntimeException | Error e) {

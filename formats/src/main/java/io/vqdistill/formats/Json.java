@@ -3,9 +3,11 @@ package io.vqdistill.formats;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vqdistill.api.FormatException;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Typed access to the fields of a JSON file (configurations, checkpoints, circuits): a missing or
@@ -113,6 +115,21 @@ public final class Json {
             out.put(e.getKey(), e.getValue().asText());
         }
         return out;
+    }
+
+    /**
+     * Checks that the object {@code node} has no fields but {@code allowed}: an unknown field (a
+     * typo, or one this version does not understand, such as {@code architecture.dropout}) is a
+     * {@link FormatException} naming the file and the field's path, rather than being ignored.
+     */
+    public static void requireOnly(JsonNode node, Collection<String> allowed, Path file, String where) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String name = it.next();
+            if (!allowed.contains(name)) {
+                throw FormatException.of(file, path(where, name), "unknown field; expected only "
+                        + new TreeSet<>(allowed) + (where == null || where.isEmpty() ? "" : " in " + where));
+            }
+        }
     }
 
     private static FormatException mistyped(Path file, String where, String name, String expected, JsonNode v) {

@@ -1,5 +1,7 @@
 package io.vqdistill.formats;
 
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,10 +22,12 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON header
@@ -51,6 +55,31 @@ public final class SafeTensors {
         /** A read-only view ordered little-endian. */
         public ByteBuffer buffer() {
             return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        /**
+         * The flat position of the first value that is NaN or infinite (-inf passes when
+         * {@code allowNegativeInfinity}); -1 when there is none or the entry is not floating-point.
+         */
+        public long firstNonFinite(boolean allowNegativeInfinity) {
+            ByteBuffer b = buffer();
+            int n = b.remaining() / dtype.bytes();
+            if (dtype == DType.FLOAT32) {
+                for (int i = 0; i < n; i++) {
+                    float v = b.getFloat(i * 4);
+                    if (!Float.isFinite(v) && !(allowNegativeInfinity && v == Float.NEGATIVE_INFINITY)) {
+                        return i;
+                    }
+                }
+            } else if (dtype == DType.FLOAT64) {
+                for (int i = 0; i < n; i++) {
+                    double v = b.getDouble(i * 8);
+                    if (!Double.isFinite(v) && !(allowNegativeInfinity && v == Double.NEGATIVE_INFINITY)) {
+                        return i;
+                    }
+                }
+            }
+            return -1;
         }
 
         /** The values as floats (FLOAT32 or FLOAT64 entries). */
@@ -225,7 +254,13 @@ public final class SafeTensors {
         return e;
     }
 
-    /** Reads and validates a whole safetensors file. */
+    /**
+     * Reads and validates a whole safetensors file. Besides each tensor's dtype, shape and byte
+     * range, the layout is checked as the format requires: the header is one JSON object, padded
+     * with spaces only, naming each tensor once, and the tensors' byte ranges cover the data region
+     * exactly: no two overlap or alias one another, no bytes lie unused between them, none follow
+     * the last one. Values are not checked; see {@link #requireFinite}.
+     */
     public static SafeTensors read(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -241,26 +276,26 @@ public final class SafeTensors {
             }
             ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
             readFully(ch, headerBuf, 8, file);
-            JsonNode header;
-            try {
-                header = JSON.readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new FormatException(file + ": header: not valid JSON: " + e.getMessage(), e);
-            }
-            if (header == null || !header.isObject()) {
-                throw new FormatException(file + ": header: expected a JSON object");
-            }
+            JsonNode header = header(file, headerBuf.array());
             long dataStart = 8 + headerLen;
             long dataLen = size - dataStart;
             Map<String, String> meta = new LinkedHashMap<>();
-            Map<String, Entry> entries = new LinkedHashMap<>();
+            List<Slot> slots = new ArrayList<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext();) {
                 Map.Entry<String, JsonNode> f = it.next();
                 if (f.getKey().equals("__metadata__")) {
                     f.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
-                entries.put(f.getKey(), entry(file, ch, f.getKey(), f.getValue(), dataStart, dataLen));
+                slots.add(slot(file, f.getKey(), f.getValue(), dataLen));
+            }
+            checkCoverage(file, slots, dataLen);
+            Map<String, Entry> entries = new LinkedHashMap<>();
+            for (Slot slot : slots) {
+                ByteBuffer data = ByteBuffer.allocate((int) (slot.end - slot.begin)).order(ByteOrder.LITTLE_ENDIAN);
+                readFully(ch, data, dataStart + slot.begin, file);
+                data.rewind();
+                entries.put(slot.name, new Entry(slot.name, slot.dtype, slot.shape, data));
             }
             return new SafeTensors(file, meta, entries);
         } catch (NoSuchFileException e) {
@@ -270,8 +305,95 @@ public final class SafeTensors {
         }
     }
 
-    private static Entry entry(Path file, FileChannel ch, String name, JsonNode node, long dataStart, long dataLen)
-            throws IOException {
+    /** The header object: one JSON object, each name once, followed by nothing but space padding. */
+    private static JsonNode header(Path file, byte[] bytes) {
+        JsonNode header;
+        long end;
+        try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+            p.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            header = JSON.readTree(p);
+            end = p.currentLocation().getByteOffset();
+        } catch (JsonParseException e) {
+            String m = e.getOriginalMessage();
+            if (m != null && m.startsWith("Duplicate field ")) {
+                throw new FormatException(file + ": header: " + m.replace("Duplicate field ", "tensor ")
+                        + " is named twice", e);
+            }
+            throw new FormatException(file + ": header: not valid JSON: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new FormatException(file + ": header: not valid JSON: " + e.getMessage(), e);
+        }
+        if (header == null || !header.isObject()) {
+            throw new FormatException(file + ": header: expected a JSON object");
+        }
+        if (bytes[0] != '{') {
+            throw new FormatException(file + ": header: must begin with '{', found byte " + (bytes[0] & 0xff));
+        }
+        for (int i = (int) Math.max(0, end); i < bytes.length; i++) {
+            if (bytes[i] != ' ') {
+                int to = Math.min(bytes.length, i + 16);
+                throw new FormatException(file + ": header: " + (bytes.length - i) + " bytes after the JSON object"
+                        + " (from header byte " + i + ") are not space padding: \""
+                        + printable(new String(bytes, i, to - i, StandardCharsets.UTF_8)) + "\"");
+            }
+        }
+        return header;
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            if (c == '\n') {
+                b.append("\\n");
+            } else if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    /** One tensor of the header: its name, dtype, shape and byte range in the data region. */
+    private record Slot(String name, DType dtype, long[] shape, long begin, long end) {
+    }
+
+    /**
+     * The tensors' byte ranges must tile the data region: sorted by offset, each begins where the
+     * previous one ends, the first at 0 and the last at the end of the file.
+     */
+    private static void checkCoverage(Path file, List<Slot> slots, long dataLen) {
+        List<Slot> sorted = new ArrayList<>(slots);
+        sorted.sort(Comparator.comparingLong(Slot::begin).thenComparingLong(Slot::end));
+        long cursor = 0;
+        Slot previous = null;
+        for (Slot s : sorted) {
+            String where = file + ": tensor '" + s.name + "': data_offsets [" + s.begin + ", " + s.end + "]";
+            if (s.begin < cursor) {
+                if (previous.begin == s.begin && previous.end == s.end) {
+                    throw new FormatException(where + " alias tensor '" + previous.name + "' (the same bytes);"
+                            + " every tensor needs bytes of its own");
+                }
+                throw new FormatException(where + " overlap tensor '" + previous.name + "' [" + previous.begin + ", "
+                        + previous.end + "]; every tensor needs bytes of its own");
+            }
+            if (s.begin > cursor) {
+                throw new FormatException(where + " leave " + (s.begin - cursor) + " unused bytes [" + cursor + ", "
+                        + s.begin + ") " + (previous == null ? "before it" : "after tensor '" + previous.name + "'")
+                        + "; the tensors must cover the data exactly");
+            }
+            cursor = s.end;
+            previous = s;
+        }
+        if (cursor < dataLen) {
+            String what = previous == null ? "header: no tensors, but"
+                    : "tensor '" + previous.name + "': the last tensor ends at data byte " + cursor + ", but";
+            throw new FormatException(file + ": " + what + " " + (dataLen - cursor) + " bytes follow (" + dataLen
+                    + " data bytes in all); trailing bytes are not allowed");
+        }
+    }
+
+    private static Slot slot(Path file, String name, JsonNode node, long dataLen) {
         String where = file + ": tensor '" + name + "'";
         DType dtype = switch (node.path("dtype").asText("")) {
             case "F32" -> DType.FLOAT32;
@@ -318,10 +440,7 @@ public final class SafeTensors {
         if (expected > Integer.MAX_VALUE) {
             throw new FormatException(where + ": " + expected + " bytes exceed the 2 GiB limit of one tensor");
         }
-        ByteBuffer data = ByteBuffer.allocate((int) expected).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(ch, data, dataStart + begin, file);
-        data.rewind();
-        return new Entry(name, dtype, shape, data);
+        return new Slot(name, dtype, shape, begin, end);
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long position, Path file) throws IOException {
@@ -337,6 +456,15 @@ public final class SafeTensors {
 
     /** Writes tensors and metadata atomically, in the given order. */
     public static void write(Path target, List<Entry> tensors, Map<String, String> metadata) {
+        AtomicFiles.write(target, content(target.toString(), tensors, metadata));
+    }
+
+    /**
+     * The bytes of a safetensors file holding {@code tensors} (in the given order, packed without
+     * gaps) and {@code metadata}, for writing into a file of an {@link AtomicFolder}; the header is
+     * built (and a name given twice rejected, naming {@code what}) before anything is written.
+     */
+    public static AtomicFiles.Writer content(String what, List<Entry> tensors, Map<String, String> metadata) {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode m = header.putObject("__metadata__");
@@ -345,7 +473,7 @@ public final class SafeTensors {
         long offset = 0;
         for (Entry e : tensors) {
             if (header.has(e.name())) {
-                throw new InvalidArgumentException(target + ": tensor name '" + e.name() + "' given twice");
+                throw new InvalidArgumentException(what + ": tensor name '" + e.name() + "' given twice");
             }
             ObjectNode n = header.putObject(e.name());
             n.put("dtype", switch (e.dtype()) {
@@ -364,19 +492,70 @@ public final class SafeTensors {
         int pad = (8 - json.length % 8) % 8;
         byte[] padded = Arrays.copyOf(json, json.length + pad);
         Arrays.fill(padded, json.length, padded.length, (byte) ' ');
-        AtomicFiles.write(target, out -> {
+        List<Entry> copy = List.copyOf(tensors);
+        return out -> {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
             out.write(len.array());
             out.write(padded);
-            for (Entry e : tensors) {
+            byte[] chunk = new byte[1 << 16];
+            for (Entry e : copy) {
                 ByteBuffer d = e.data().duplicate();
-                byte[] chunk = new byte[1 << 16];
                 while (d.hasRemaining()) {
                     int n = Math.min(chunk.length, d.remaining());
                     d.get(chunk, 0, n);
                     out.write(chunk, 0, n);
                 }
             }
-        });
+        };
+    }
+
+    // ---- value checks -------------------------------------------------------------------------
+
+    /**
+     * Checks that every floating-point tensor holds only finite values, except that the tensors
+     * named in {@code logProbabilities} may also hold -inf (the log of a zero probability). Returns
+     * this file.
+     *
+     * @throws FormatException naming the file, the tensor, the first bad element (flat and as an
+     *                         index) and its value
+     */
+    public SafeTensors requireFinite(Set<String> logProbabilities) {
+        for (Entry e : entries.values()) {
+            requireFinite(e.name(), logProbabilities.contains(e.name()));
+        }
+        return this;
+    }
+
+    /** Checks that every floating-point tensor holds only finite values, as {@link #requireFinite(Set)}. */
+    public SafeTensors requireFinite() {
+        return requireFinite(Set.of());
+    }
+
+    /**
+     * Checks that the floating-point tensor {@code name} (integer and boolean tensors always pass)
+     * holds only finite values, and also -inf when {@code logProbabilities}.
+     *
+     * @throws FormatException naming the file, the tensor, the first bad element and its value
+     */
+    public SafeTensors requireFinite(String name, boolean logProbabilities) {
+        Entry e = get(name);
+        long bad = e.firstNonFinite(logProbabilities);
+        if (bad >= 0) {
+            double v = e.dtype() == DType.FLOAT32 ? e.buffer().getFloat((int) bad * 4) : e.buffer().getDouble((int) bad * 8);
+            throw new FormatException(file + ": tensor '" + name + "': element " + bad + " (index "
+                    + Arrays.toString(index(bad, e.shape())) + ") is " + v + "; every value must be finite"
+                    + (logProbabilities ? " or -inf" : ""));
+        }
+        return this;
+    }
+
+    private static long[] index(long flat, long[] shape) {
+        long[] out = new long[shape.length];
+        long rest = flat;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            out[d] = shape[d] == 0 ? 0 : rest % shape[d];
+            rest = shape[d] == 0 ? rest : rest / shape[d];
+        }
+        return out;
     }
 }

@@ -101,4 +101,16 @@ class JsonTest {
         assertError(() -> Json.optionalStringMap(ROOT, "bad_options", FILE, "leaf"), "leaf.bad_options.min_std",
                 "expected a string, found 0.01");
     }
+
+    @Test
+    void unknownFieldsAreErrorsNamingFileAndPath() {
+        JsonNode latent = ROOT.get("latent");
+        Json.requireOnly(latent, java.util.List.of("height", "width", "codebook_size"), FILE, "architecture.latent");
+        assertThatThrownBy(() -> Json.requireOnly(latent, java.util.Set.of("height", "width"), FILE,
+                "architecture.latent")).isInstanceOf(FormatException.class)
+                .hasMessage(FILE + ": architecture.latent.codebook_size: unknown field; expected only [height, width]"
+                        + " in architecture.latent");
+        assertThatThrownBy(() -> Json.requireOnly(ROOT, java.util.Set.of("name"), FILE, ""))
+                .hasMessage(FILE + ": count: unknown field; expected only [name]");
+    }
 }

@@ -205,6 +205,83 @@ class SafeTensorsTest {
     }
 
     @Test
+    void overlappingAliasingGappedAndTrailingDataAreErrorsNamingBothTensors() throws IOException {
+        byte[] eight = new byte[8];
+        byte[] twelve = new byte[12];
+        assertFormatError(raw("alias.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", eight),
+                "tensor 'b': data_offsets [0, 8] alias tensor 'a' (the same bytes); every tensor needs bytes of its own");
+        assertFormatError(raw("overlap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", twelve),
+                "tensor 'b': data_offsets [4, 12] overlap tensor 'a' [0, 8]; every tensor needs bytes of its own");
+        assertFormatError(raw("inside.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}", twelve),
+                "tensor 'e': data_offsets [4, 4] overlap tensor 'a' [0, 12]; every tensor needs bytes of its own");
+        assertFormatError(raw("gap.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", twelve),
+                "tensor 'b': data_offsets [8, 12] leave 4 unused bytes [4, 8) after tensor 'a'; the tensors must cover"
+                        + " the data exactly");
+        assertFormatError(raw("start.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                eight), "tensor 'a': data_offsets [4, 8] leave 4 unused bytes [0, 4) before it; the tensors must cover"
+                        + " the data exactly");
+        assertFormatError(raw("trailing.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                twelve), "tensor 'a': the last tensor ends at data byte 8, but 4 bytes follow (12 data bytes in all);"
+                        + " trailing bytes are not allowed");
+        assertFormatError(raw("none.safetensors", "{\"__metadata__\":{\"format\":\"pt\"}}", eight),
+                "header: no tensors, but 8 bytes follow (8 data bytes in all); trailing bytes are not allowed");
+        // tensors stored out of order but tiling the data exactly are fine
+        SafeTensors st = SafeTensors.read(raw("order.safetensors", "{\"b\":{\"dtype\":\"I32\",\"shape\":[1],"
+                + "\"data_offsets\":[4,8]},\"a\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"e\":{\"dtype\":\"I32\",\"shape\":[0],\"data_offsets\":[8,8]}}",
+                new byte[] {1, 0, 0, 0, 2, 0, 0, 0}));
+        assertThat(st.names()).containsExactly("b", "a", "e");
+        assertThat(st.get("b").toInts()).containsExactly(2);
+    }
+
+    @Test
+    void junkAroundTheHeaderJsonAndDuplicateNamesAreErrors() throws IOException {
+        String w = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] four = new byte[4];
+        assertThat(SafeTensors.read(raw("padded.safetensors", w + "       ", four)).names()).containsExactly("w");
+        assertFormatError(raw("junk.safetensors", w + "xyz", four),
+                "header: 10 bytes after the JSON object (from header byte 54) are not space padding: \"xyz       \"");
+        assertFormatError(raw("second.safetensors", w + "{}", four),
+                "header: 2 bytes after the JSON object (from header byte 54) are not space padding: \"{}\"");
+        assertFormatError(raw("newline.safetensors", w + "\n", four),
+                "header: 2 bytes after the JSON object (from header byte 54) are not space padding: \"\\n \"");
+        assertFormatError(raw("nul.safetensors", w + "\0", four),
+                "header: 2 bytes after the JSON object (from header byte 54) are not space padding: \"\\u0000 \"");
+        assertFormatError(raw("leading.safetensors", " " + w, four), "header: must begin with '{', found byte 32");
+        assertFormatError(raw("twice.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]),
+                "header: tensor 'w' is named twice");
+    }
+
+    @Test
+    void nonFiniteValuesAreErrorsNamingTheTensorAndTheFirstBadIndex() {
+        Path file = dir.resolve("values.safetensors");
+        float[] f = {0, 1, 2, 3, 4, Float.NaN, Float.NaN};
+        SafeTensors.write(file, List.of(SafeTensors.Entry.of("ints", new int[] {Integer.MIN_VALUE}, 1),
+                SafeTensors.Entry.of("ok", new float[] {-3, Float.MAX_VALUE}, 2),
+                SafeTensors.Entry.of("log_p", new double[] {0, Double.NEGATIVE_INFINITY}, 2),
+                SafeTensors.Entry.of("f32", Arrays.copyOf(f, 6), 2, 3),
+                SafeTensors.Entry.of("f64", new double[] {0, 0, 0, Double.POSITIVE_INFINITY}, 4)), Map.of());
+        SafeTensors st = SafeTensors.read(file);
+        assertThat(st.requireFinite("ints", false).requireFinite("ok", false).requireFinite("log_p", true)).isSameAs(st);
+        assertThatThrownBy(() -> st.requireFinite("log_p", false)).isInstanceOf(FormatException.class)
+                .hasMessage(file + ": tensor 'log_p': element 1 (index [1]) is -Infinity; every value must be finite");
+        assertThatThrownBy(() -> st.requireFinite(java.util.Set.of("log_p"))).isInstanceOf(FormatException.class)
+                .hasMessage(file + ": tensor 'f32': element 5 (index [1, 2]) is NaN; every value must be finite");
+        assertThatThrownBy(() -> st.requireFinite("f64", true)).isInstanceOf(FormatException.class)
+                .hasMessage(file + ": tensor 'f64': element 3 (index [3]) is Infinity; every value must be finite"
+                        + " or -inf");
+        SafeTensors.write(file, List.of(SafeTensors.Entry.of("scalar", new float[] {Float.NEGATIVE_INFINITY})),
+                Map.of());
+        assertThatThrownBy(() -> SafeTensors.read(file).requireFinite()).isInstanceOf(FormatException.class)
+                .hasMessage(file + ": tensor 'scalar': element 0 (index []) is -Infinity; every value must be finite");
+    }
+
+    @Test
     void truncatedFilesAreErrorsNamingTheFile() throws IOException {
         Path file = dir.resolve("all.safetensors");
         SafeTensors.write(file, everyDtype(), Map.of());

@@ -21,6 +21,7 @@ import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
@@ -40,13 +41,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * Reads and writes circuits as a folder holding {@code circuit.json} (format, structure summary,
  * leaf family and options, provenance, and the SHA-256 of the tensor file) and
- * {@code circuit.safetensors} (every number), as documented in {@code circuits/FORMAT.md}. Both
- * files are written atomically, tensors first, so a reader sees a consistent pair or a hash
- * mismatch. Every defect of a folder is a {@link FormatException} naming the file and the field.
+ * {@code circuit.safetensors} (every number), as documented in {@code circuits/FORMAT.md}. The
+ * folder is written as one unit by {@link AtomicFolder} under a writer's lock: a reader sees the
+ * previous pair or the new pair, never one file of each, and a write killed at any instant leaves
+ * the previous circuit readable. Every defect of a folder is a {@link FormatException} naming the
+ * file and the field: unknown fields, non-finite numbers (naming the tensor and the first bad
+ * element), a {@code parameter_count} or class tags that disagree with the tensors.
  */
 public final class CircuitFiles {
     /** The structure and metadata file. */
@@ -65,6 +70,10 @@ public final class CircuitFiles {
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Set<String> DAG_TENSORS = Set.of("unit_kind", "unit_variable", "child_offsets", "children",
             "edge_log_weights");
+    private static final Set<String> COMMON_FIELDS = Set.of("format", "format_version", "kind", "variables", "leaf",
+            "parameter_count", "tensors_sha256", "provenance");
+    private static final Set<String> MIXTURE_FIELDS = union(COMMON_FIELDS, "components", "latents");
+    private static final Set<String> DAG_FIELDS = union(COMMON_FIELDS, "units", "edges", "inputs");
 
     private CircuitFiles() {
     }
@@ -73,13 +82,34 @@ public final class CircuitFiles {
 
     /**
      * Writes {@code circuit} (a {@link ShallowMixture} or a {@link DagCircuit}) into folder
-     * {@code dir}, created if missing, replacing an earlier circuit there.
+     * {@code dir}, created if missing, replacing an earlier circuit there; other files in the
+     * folder are kept. The class count of the mixture's latents is not recorded; see
+     * {@link #write(Path, Circuit, Map, int)}.
      *
      * @param provenance free-form facts (seed, configuration, data) recorded in {@code circuit.json};
      *                   {@code created}, {@code java}, {@code os} and {@code backend} are added
      *                   unless given
+     * @throws io.vqdistill.api.VqdistillException when another process or thread is writing the
+     *                                             folder, or the write fails (the previous circuit
+     *                                             is then intact)
      */
     public static void write(Path dir, Circuit circuit, Map<String, String> provenance) {
+        write(dir, circuit, provenance, 0);
+    }
+
+    /**
+     * Writes {@code circuit} as {@link #write(Path, Circuit, Map)} does, recording for a mixture
+     * with latents that their class tags come from {@code numClasses} classes
+     * ({@code latents.num_classes}): every tag must then be -1 or in [0, numClasses), which readers
+     * check.
+     *
+     * @param numClasses the number of classes of the prior the latents were searched under; 0 when
+     *                   unknown (nothing is recorded)
+     */
+    public static void write(Path dir, Circuit circuit, Map<String, String> provenance, int numClasses) {
+        if (numClasses < 0) {
+            throw InvalidArgumentException.of("numClasses", numClasses, ">= 0 (0 when unknown)");
+        }
         ObjectNode json = MAPPER.createObjectNode();
         json.put("format", FORMAT);
         json.put("format_version", FORMAT_VERSION);
@@ -96,6 +126,10 @@ public final class CircuitFiles {
                 node.put("height", shape.height());
                 node.put("width", shape.width());
                 node.put("codebook_size", shape.codebookSize());
+                if (numClasses > 0) {
+                    node.put("num_classes", numClasses);
+                }
+                checkClasses(l.classes(), numClasses, "circuit latents: class tag", InvalidArgumentException::new);
                 tensors.add(SafeTensors.Entry.of("latents", l.codes(), l.size(), shape.positions()));
                 tensors.add(SafeTensors.Entry.of("classes", l.classes(), l.size()));
                 tensors.add(SafeTensors.Entry.of("latent_log_probs", l.logProbs(), l.size()));
@@ -134,21 +168,21 @@ public final class CircuitFiles {
             }
         }
         json.put("parameter_count", circuit.parameterCount());
-        Path tensorFile = dir.resolve(TENSORS);
-        SafeTensors.write(tensorFile, tensors, Map.of("format", FORMAT));
-        json.put("tensors_sha256", sha256(tensorFile));
-        ObjectNode prov = json.putObject("provenance");
+        ObjectNode prov = MAPPER.createObjectNode();
         Map<String, String> all = new LinkedHashMap<>(provenance);
         all.putIfAbsent("created", Instant.now().toString());
         all.putIfAbsent("java", System.getProperty("java.version"));
         all.putIfAbsent("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         all.putIfAbsent("backend", circuit.backend().name() + " (" + circuit.backend().version() + ")");
         all.forEach(prov::put);
-        try {
-            AtomicFiles.writeString(dir.resolve(JSON), MAPPER.writeValueAsString(json) + "\n");
-        } catch (IOException e) {
-            throw new AssertionError("serialising an in-memory JSON tree cannot fail", e);
-        }
+        AtomicFiles.Writer tensorBytes = SafeTensors.content(dir.resolve(TENSORS).toString(), tensors,
+                Map.of("format", FORMAT));
+        AtomicFolder.update(dir, staging -> {
+            Path tensorFile = staging.write(TENSORS, tensorBytes);
+            json.put("tensors_sha256", sha256(tensorFile));
+            json.set("provenance", prov);
+            staging.writeString(JSON, MAPPER.writeValueAsString(json) + "\n");
+        });
     }
 
     private static float[] floats(double[] v) {
@@ -208,11 +242,21 @@ public final class CircuitFiles {
 
     /** The provenance recorded in {@code dir/circuit.json}. */
     public static Map<String, String> provenance(Path dir) {
-        Path file = dir.resolve(JSON);
-        JsonNode node = readJson(file).path("provenance");
-        Map<String, String> out = new LinkedHashMap<>();
-        node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
-        return out;
+        return AtomicFolder.read(dir, d -> {
+            Path file = d.resolve(JSON);
+            JsonNode node = readJson(file).path("provenance");
+            Map<String, String> out = new LinkedHashMap<>();
+            node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+            return out;
+        });
+    }
+
+    /**
+     * True when {@code dir} holds a circuit ({@code circuit.json}), counting one that a write killed
+     * between its renames left to restore (the check restores it when it can).
+     */
+    public static boolean exists(Path dir) {
+        return AtomicFolder.read(dir, d -> Files.isRegularFile(d.resolve(JSON)));
     }
 
     /**
@@ -223,6 +267,10 @@ public final class CircuitFiles {
      *                         file and the field
      */
     public static Circuit read(Path dir, Backend backend) {
+        return AtomicFolder.read(dir, d -> readFolder(d, backend));
+    }
+
+    private static Circuit readFolder(Path dir, Backend backend) {
         Path jsonFile = dir.resolve(JSON);
         JsonNode json = readJson(jsonFile);
         String format = Json.requireText(json, "format", jsonFile, "");
@@ -235,7 +283,13 @@ public final class CircuitFiles {
                     + FORMAT_VERSION + ")");
         }
         String kind = Json.requireText(json, "kind", jsonFile, "");
+        if (!kind.equals(SHALLOW_MIXTURE) && !kind.equals(DAG)) {
+            throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "' or '" + DAG + "', found '"
+                    + kind + "'");
+        }
         int variables = Json.requireInt(json, "variables", 1, jsonFile, "");
+        long parameterCount = Json.requireLong(json, "parameter_count", jsonFile, "");
+        Json.requireObject(json, "provenance", jsonFile, "");
         LeafFamily family = family(jsonFile, json);
         Path tensorFile = dir.resolve(TENSORS);
         SafeTensors st = SafeTensors.read(tensorFile);
@@ -245,12 +299,32 @@ public final class CircuitFiles {
             throw FormatException.of(tensorFile, "tensors_sha256", "the file's SHA-256 is " + hash + " but " + JSON
                     + " records " + recorded + " (corrupted, or not written together with it)");
         }
-        return switch (kind) {
-            case SHALLOW_MIXTURE -> readMixture(jsonFile, json, st, family, variables, backend);
-            case DAG -> readDag(jsonFile, json, st, family, variables, backend);
-            default -> throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "' or '" + DAG
-                    + "', found '" + kind + "'");
-        };
+        Circuit circuit = kind.equals(DAG) ? readDag(jsonFile, json, st, family, variables, backend)
+                : readMixture(jsonFile, json, st, family, variables, backend);
+        if (circuit.parameterCount() != parameterCount) {
+            circuit.close();
+            throw FormatException.of(jsonFile, "parameter_count", parameterCount + " but the tensors of " + TENSORS
+                    + " hold " + circuit.parameterCount() + " free parameters");
+        }
+        return circuit;
+    }
+
+    private static Set<String> union(Set<String> a, String... more) {
+        Set<String> out = new LinkedHashSet<>(a);
+        out.addAll(List.of(more));
+        return Set.copyOf(out);
+    }
+
+    /** Every class tag must be -1 (none) or, when {@code numClasses > 0}, in [0, numClasses). */
+    private static <E extends RuntimeException> void checkClasses(int[] classes, int numClasses, String what,
+            Function<String, E> error) {
+        for (int i = 0; i < classes.length; i++) {
+            int c = classes[i];
+            if (c < -1 || (numClasses > 0 && c >= numClasses)) {
+                throw error.apply(what + " " + i + " is " + c + ", outside " + (numClasses > 0 ? "[-1, " + numClasses
+                        + ") for " + numClasses + " classes" : "-1 (none) and the classes 0, 1, ..."));
+            }
+        }
     }
 
     private static JsonNode readJson(Path file) {
@@ -269,31 +343,62 @@ public final class CircuitFiles {
 
     private static LeafFamily family(Path file, JsonNode json) {
         JsonNode leaf = Json.requireObject(json, "leaf", file, "");
+        Json.requireOnly(leaf, List.of("family", "options", "parameters"), file, "leaf");
         String name = Json.requireText(leaf, "family", file, "leaf");
         Map<String, String> options = Json.optionalStringMap(leaf, "options", file, "leaf");
+        LeafFamily family;
         try {
-            return LeafFamilies.create(name, options);
+            family = LeafFamilies.create(name, options);
         } catch (InvalidArgumentException | IllegalArgumentException e) {
             // a plug-in family may still reject its options with the JDK's exception
             throw new FormatException(file + ": leaf: " + e.getMessage(), e);
         }
+        if (leaf.has("parameters")) {
+            ArrayNode expected = MAPPER.createArrayNode();
+            for (LeafFamily.Parameter p : family.parameters()) {
+                ObjectNode pn = expected.addObject();
+                pn.put("name", p.name());
+                ArrayNode event = pn.putArray("event_shape");
+                for (long e : p.eventShape()) {
+                    event.add(e);
+                }
+            }
+            if (!expected.toString().equals(leaf.get("parameters").toString())) {
+                throw FormatException.of(file, "leaf.parameters", leaf.get("parameters") + " but the " + name
+                        + " family has " + expected);
+            }
+        }
+        return family;
     }
 
     private static ShallowMixture readMixture(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family,
                                               int variables, Backend backend) {
         int n = Json.requireInt(json, "components", 1, jsonFile, "");
+        Json.requireOnly(json, MIXTURE_FIELDS, jsonFile, "");
         Path file = st.file();
         Set<String> expected = new LinkedHashSet<>(List.of("log_weights"));
         family.parameters().forEach(p -> expected.add(p.name()));
         LatentSet latents = null;
         if (json.has("latents")) {
             JsonNode lat = Json.requireObject(json, "latents", jsonFile, "");
+            Json.requireOnly(lat, List.of("height", "width", "codebook_size", "num_classes"), jsonFile, "latents");
+            int numClasses = lat.has("num_classes") ? Json.requireInt(lat, "num_classes", 1, jsonFile, "latents") : 0;
             LatentShape shape = new LatentShape(Json.requireInt(lat, "height", 1, jsonFile, "latents"),
                     Json.requireInt(lat, "width", 1, jsonFile, "latents"),
                     Json.requireInt(lat, "codebook_size", 1, jsonFile, "latents"));
             int[] codes = st.get("latents", DType.INT32, n, shape.positions()).toInts();
             int[] classes = st.get("classes", DType.INT32, n).toInts();
-            double[] scores = st.get("latent_log_probs", DType.FLOAT64, n).toDoubles();
+            checkClasses(classes, numClasses, "tensor 'classes': element",
+                    m -> new FormatException(file + ": " + m + (numClasses > 0 ? " (latents.num_classes in " + JSON
+                            + ")" : "")));
+            SafeTensors.Entry scoreEntry = st.get("latent_log_probs", DType.FLOAT64, n);
+            double[] scores = scoreEntry.toDoubles();
+            for (int i = 0; i < n; i++) {
+                if (scores[i] == Double.POSITIVE_INFINITY) {
+                    throw FormatException.of(file, "tensor 'latent_log_probs'", "element " + i + " is Infinity; a"
+                            + " log-probability is finite, -inf, or NaN when unknown");
+                }
+            }
             try {
                 latents = new LatentSet(shape, codes, classes, scores);
             } catch (InvalidArgumentException e) {
@@ -303,6 +408,7 @@ public final class CircuitFiles {
         }
         checkNames(st, expected);
         double[] weights = st.get("log_weights", DType.FLOAT32, n).toDoubles();
+        st.requireFinite("log_weights", true);
         Map<String, Tensor> params = parameters(st, family, new long[] {n, variables}, backend);
         try {
             return ShallowMixture.builder(family).parameters(params).logWeights(weights).latents(latents).build();
@@ -318,6 +424,7 @@ public final class CircuitFiles {
         int units = Json.requireInt(json, "units", 1, jsonFile, "");
         int edges = Json.requireInt(json, "edges", 0, jsonFile, "");
         int inputs = Json.requireInt(json, "inputs", 1, jsonFile, "");
+        Json.requireOnly(json, DAG_FIELDS, jsonFile, "");
         Path file = st.file();
         Set<String> expected = new LinkedHashSet<>(DAG_TENSORS);
         family.parameters().forEach(p -> expected.add(p.name()));
@@ -327,6 +434,7 @@ public final class CircuitFiles {
         double[] offsets = st.get("child_offsets", DType.INT64, units + 1L).toDoubles();
         int[] children = st.get("children", DType.INT32, edges).toInts();
         double[] weights = st.get("edge_log_weights", DType.FLOAT32, edges).toDoubles();
+        st.requireFinite("edge_log_weights", true);
         CircuitStructure structure;
         try {
             structure = rebuild(file, variables, kind, variable, offsets, children, weights);
@@ -401,12 +509,7 @@ public final class CircuitFiles {
                 long[] shape = Arrays.copyOf(lead, lead.length + event.length);
                 System.arraycopy(event, 0, shape, lead.length, event.length);
                 SafeTensors.Entry e = st.get(p.name(), DType.FLOAT32, shape);
-                for (float v : e.toFloats()) {
-                    if (!Float.isFinite(v)) {
-                        throw FormatException.of(st.file(), "tensor '" + p.name() + "'", "holds " + v
-                                + "; every leaf parameter must be finite");
-                    }
-                }
+                st.requireFinite(p.name(), false);
                 params.put(p.name(), e.toTensor(backend));
             }
             return params;

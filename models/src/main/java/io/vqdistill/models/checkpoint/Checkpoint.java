@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.FormatException;
-import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
@@ -13,12 +13,21 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The {@code config.json} of a checkpoint folder, and the rules for reading and writing the folder.
+ *
+ * <p>A checkpoint folder is written as one unit by {@link AtomicFolder} (staged in a hidden
+ * sibling, then renamed into place, under a writer's lock), so a reader sees a configuration with
+ * the weights it was written with, and a write killed at any instant leaves the previous checkpoint
+ * readable. Reading is strict: an unknown field of {@code config.json} is an error naming the file
+ * and the field's path, and every weight must be finite ({@link #LOG_PROBABILITY_TENSORS} may also
+ * hold -inf), so a damaged file is an error rather than a silently wrong network.
  *
  * <pre>{@code
  * {
@@ -49,7 +58,24 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
     /** The kind of a prior checkpoint (class-conditional PixelCNN over code grids). */
     public static final String KIND_PRIOR = "prior";
 
+    /**
+     * Tensors that hold log-probabilities and may hold -inf (the log of a zero frequency): the
+     * prior's {@code class_log_prior} when a class has no training images.
+     */
+    public static final Set<String> LOG_PROBABILITY_TENSORS = Set.of("class_log_prior");
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Set<String> FIELDS = Set.of("format", "format_version", "kind", "architecture", "provenance",
+            "metrics");
+
+    /**
+     * A checkpoint's configuration and weights, read from one version of its folder.
+     *
+     * @param config  the configuration
+     * @param weights the weights, checked finite
+     */
+    public record Loaded(Checkpoint config, SafeTensors weights) {
+    }
 
     /** Copies the metrics, keeping their order. */
     public Checkpoint {
@@ -66,9 +92,12 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
         return dir.resolve(WEIGHTS);
     }
 
-    /** True when {@code dir} holds a {@code config.json}, i.e. a complete checkpoint. */
+    /**
+     * True when {@code dir} holds a {@code config.json}, i.e. a complete checkpoint (counting one a
+     * write killed between its renames left to restore).
+     */
     public static boolean exists(Path dir) {
-        return Files.isRegularFile(configFile(dir));
+        return AtomicFolder.read(dir, d -> Files.isRegularFile(configFile(d)));
     }
 
     /** This configuration as JSON. */
@@ -91,25 +120,38 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
     }
 
     /**
-     * Writes the folder: the weights (PyTorch names and layouts) and then {@code config.json}, each
-     * atomically, so a reader never sees a configuration without its weights.
+     * Writes the weights (PyTorch names and layouts) and {@code config.json} into folder {@code dir}
+     * as one commit; other files of the folder (metrics, resume state) are kept.
+     *
+     * @throws io.vqdistill.api.VqdistillException when another writer holds the folder or the write
+     *                                             fails (the previous checkpoint is then intact)
      */
     public void write(Path dir, List<SafeTensors.Entry> weights) {
-        SafeTensors.write(weightsFile(dir), weights, Map.of("format", "pt", "kind", kind));
-        writeConfig(dir);
+        AtomicFolder.update(dir, staging -> writeInto(staging, weights));
     }
 
-    /** Rewrites only {@code config.json} (e.g. to add metrics measured after training). */
+    /** Writes the weights and {@code config.json} into {@code staging}, a version being committed. */
+    public void writeInto(AtomicFolder.Staging staging, List<SafeTensors.Entry> weights) throws IOException {
+        staging.write(WEIGHTS, SafeTensors.content(WEIGHTS, weights, Map.of("format", "pt", "kind", kind)));
+        writeConfigInto(staging);
+    }
+
+    /** Rewrites only {@code config.json} (e.g. to add metrics measured after training), as one commit. */
     public void writeConfig(Path dir) {
-        try {
-            AtomicFiles.writeString(configFile(dir), JSON.writeValueAsString(toJson()) + "\n");
-        } catch (IOException e) {
-            throw new AssertionError("a JSON tree always serialises", e);
-        }
+        AtomicFolder.update(dir, this::writeConfigInto);
+    }
+
+    /** Writes {@code config.json} into {@code staging}, a version being committed. */
+    public void writeConfigInto(AtomicFolder.Staging staging) throws IOException {
+        staging.writeString(CONFIG, JSON.writeValueAsString(toJson()) + "\n");
     }
 
     /** Reads and validates the {@code config.json} of {@code dir}. */
     public static Checkpoint read(Path dir) {
+        return AtomicFolder.read(dir, Checkpoint::readConfig);
+    }
+
+    private static Checkpoint readConfig(Path dir) {
         Path file = configFile(dir);
         JsonNode n;
         try {
@@ -138,9 +180,20 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
         String kind = Json.requireText(n, "kind", file, "");
         JsonNode architecture = Json.requireObject(n, "architecture", file, "");
         Provenance provenance = Provenance.fromJson(Json.requireObject(n, "provenance", file, ""), file);
+        Json.requireOnly(n, FIELDS, file, "");
         Map<String, Double> metrics = new LinkedHashMap<>();
-        n.path("metrics").fields().forEachRemaining(e -> metrics.put(e.getKey(),
-                e.getValue().isNumber() ? e.getValue().asDouble() : Double.NaN));
+        if (n.has("metrics")) {
+            JsonNode m = Json.requireObject(n, "metrics", file, "");
+            for (Iterator<Map.Entry<String, JsonNode>> it = m.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> e = it.next();
+                JsonNode v = e.getValue();
+                if (!v.isNumber() && !v.isNull()) {
+                    throw FormatException.of(file, "metrics." + e.getKey(), "expected a number or null (not"
+                            + " finite), found " + v);
+                }
+                metrics.put(e.getKey(), v.isNumber() ? v.asDouble() : Double.NaN);
+            }
+        }
         return new Checkpoint(kind, architecture, provenance, metrics);
     }
 
@@ -154,8 +207,32 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
         return c;
     }
 
-    /** Reads the weights of {@code dir}. */
+    /**
+     * Reads the weights of {@code dir}, checking that every value is finite (-inf allowed in
+     * {@link #LOG_PROBABILITY_TENSORS}).
+     *
+     * @throws FormatException naming the file, the tensor and the first bad element
+     */
     public static SafeTensors weights(Path dir) {
-        return SafeTensors.read(weightsFile(dir));
+        return AtomicFolder.read(dir, Checkpoint::readWeights);
+    }
+
+    private static SafeTensors readWeights(Path dir) {
+        return SafeTensors.read(weightsFile(dir)).requireFinite(LOG_PROBABILITY_TENSORS);
+    }
+
+    /**
+     * Reads the configuration (which must be of {@code expectedKind}) and the weights of {@code dir}
+     * from one version of the folder, even while a writer replaces it.
+     */
+    public static Loaded load(Path dir, String expectedKind) {
+        return AtomicFolder.read(dir, d -> {
+            Checkpoint c = readConfig(d);
+            if (!c.kind().equals(expectedKind)) {
+                throw FormatException.of(configFile(d), "kind", "'" + c.kind() + "' is not the expected '"
+                        + expectedKind + "'");
+            }
+            return new Loaded(c, readWeights(d));
+        });
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -26,6 +27,9 @@ import java.util.TreeMap;
  */
 public record Provenance(long seed, String data, String backend, String backendVersion, String java, String os,
         int epochs, int bestEpoch, String created, Map<String, String> details) {
+
+    private static final Set<String> FIELDS = Set.of("seed", "data", "backend", "backend_version", "java", "os",
+            "epochs", "best_epoch", "created", "details");
 
     /** Copies the details. */
     public Provenance {
@@ -59,9 +63,8 @@ public record Provenance(long seed, String data, String backend, String backendV
 
     /** Reads the JSON written by {@link #toJson}; a missing or mistyped field names {@code file}. */
     static Provenance fromJson(JsonNode n, Path file) {
-        Map<String, String> details = new LinkedHashMap<>();
-        JsonNode d = n.path("details");
-        d.fields().forEachRemaining(e -> details.put(e.getKey(), e.getValue().asText()));
+        Json.requireOnly(n, FIELDS, file, "provenance");
+        Map<String, String> details = Json.optionalStringMap(n, "details", file, "provenance");
         return new Provenance(
                 Json.requireLong(n, "seed", file, "provenance"),
                 Json.requireText(n, "data", file, "provenance"),

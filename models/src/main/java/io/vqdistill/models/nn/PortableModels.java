@@ -54,20 +54,22 @@ public final class PortableModels implements ModelLoader {
 
     @Override
     public Prior loadPrior(Path dir) {
-        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_PRIOR);
-        PriorSpec spec = onBackend(() -> PriorSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
-        return build(dir, w -> new PortablePixelCnn(new PixelCnnLayout(spec), w));
+        Checkpoint.Loaded c = Checkpoint.load(dir, Checkpoint.KIND_PRIOR);
+        PriorSpec spec = onBackend(() -> PriorSpec.fromJson(c.config().architecture(), Checkpoint.configFile(dir)));
+        return build(c.weights(), w -> new PortablePixelCnn(new PixelCnnLayout(spec), w));
     }
 
     private PortableVqVae loadVqVae(Path dir) {
-        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_VQVAE);
-        VqVaeSpec spec = onBackend(() -> VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(dir)));
-        return build(dir, w -> new PortableVqVae(new VqVaeLayout(spec), w));
+        Checkpoint.Loaded c = Checkpoint.load(dir, Checkpoint.KIND_VQVAE);
+        VqVaeSpec spec = onBackend(() -> VqVaeSpec.fromJson(c.config().architecture(), Checkpoint.configFile(dir)));
+        return build(c.weights(), w -> new PortableVqVae(new VqVaeLayout(spec), w));
     }
 
-    /** Reads the weights of {@code dir} and builds a network that owns them; releases them if that fails. */
-    private <T> T build(Path dir, Function<NetworkWeights, T> network) {
-        SafeTensors file = Checkpoint.weights(dir);
+    /**
+     * Builds a network that owns {@code file}'s weights (read with its configuration from one
+     * version of the folder); releases them if that fails.
+     */
+    private <T> T build(SafeTensors file, Function<NetworkWeights, T> network) {
         NetworkWeights weights = new NetworkWeights(file, backend, ops);
         try {
             return network.apply(weights);

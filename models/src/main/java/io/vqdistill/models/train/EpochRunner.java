@@ -10,6 +10,7 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.formats.AtomicFiles;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.checkpoint.Checkpoint;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -38,6 +40,14 @@ import java.util.SplittableRandom;
  * {@code metrics.csv} (one row per epoch), {@code resume/state.json} and
  * {@code resume/state.safetensors} (the last epoch's weights, buffers and optimiser state; removed
  * once the run finished).
+ *
+ * <p>Writing: the run holds the folder's writer lock ({@link AtomicFolder}) from start to end, so a
+ * second run into the same folder fails at once naming it. Each epoch is one commit of the whole
+ * folder (checkpoint when the epoch is the best so far, metrics, resume state), and so is the end of
+ * the run: a kill at any instant leaves the folder as it was after the last completed epoch, whose
+ * checkpoint, metrics and resume state agree, and the same command resumes after that epoch. The
+ * resume state is checked when it is read: every tensor finite, and the epoch recorded in
+ * {@code state.safetensors} the one {@code state.json} names.
  *
  * <p>Hook order: {@link Engine#start} once, then {@link #trainStep} per batch and {@link #validate}
  * per epoch, {@link Engine#weights} and {@link Engine#optimiserState} when saving,
@@ -53,6 +63,8 @@ public abstract class EpochRunner {
     public static final String STATE_WEIGHTS = "state.safetensors";
     /** The per-epoch metrics file. */
     public static final String METRICS_CSV = "metrics.csv";
+    /** The metadata key of {@link #STATE_WEIGHTS} naming the epoch its tensors were saved after. */
+    public static final String EPOCH_METADATA = "epoch";
     /** The metric early stopping minimises. */
     public static final String VAL_LOSS = "val_loss";
 
@@ -173,16 +185,18 @@ public abstract class EpochRunner {
 
     // ---- the loop -----------------------------------------------------------------------------
 
-    /** Runs (or resumes, or reports the finished) training. */
+    /**
+     * Runs (or resumes, or reports the finished) training.
+     *
+     * @throws io.vqdistill.api.VqdistillException when another run holds the folder
+     */
     public final TrainingReport run() {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            InvalidArgumentException invalid = new InvalidArgumentException("cannot create checkpoint folder " + dir
-                    + ": " + e.getMessage());
-            invalid.initCause(e);
-            throw invalid;
+        try (AtomicFolder.Writer out = AtomicFolder.open(dir)) {
+            return run(out);
         }
+    }
+
+    private TrainingReport run(AtomicFolder.Writer out) {
         Path stateFile = dir.resolve(RESUME).resolve(STATE_JSON);
         ObjectNode key = runKey();
         State state;
@@ -204,30 +218,47 @@ public abstract class EpochRunner {
             state = new State(key);
         }
         Path stateWeights = dir.resolve(RESUME).resolve(STATE_WEIGHTS);
+        SafeTensors resume = state.epoch > 0 ? readResume(stateWeights, state.epoch) : null;
         Engine engine = engine();
         try {
-            if (state.epoch > 0) {
-                engine.start(SafeTensors.read(stateWeights), state.adamSteps);
+            if (resume != null) {
+                engine.start(resume, state.adamSteps);
                 listener.message(what + ": resuming " + dir + " after epoch " + state.epoch + " (best "
                         + state.bestEpoch + ")");
             } else {
                 engine.start(null, 0);
             }
             listener.message(what + ": " + engine.parameterCount() + " trainable parameters");
-            train(engine, state, stateFile, stateWeights);
-            return finish(engine, state, stateFile);
+            train(engine, state, out);
+            return finish(engine, state, out);
         } finally {
             engine.release();
         }
     }
 
-    private void train(Engine engine, State state, Path stateFile, Path stateWeights) {
+    /**
+     * The resume tensors of a run after {@code epoch} epochs: finite, and written for that epoch
+     * (an older writer killed between its two resume files left a state.json and tensors of
+     * different epochs).
+     */
+    private static SafeTensors readResume(Path file, int epoch) {
+        SafeTensors st = SafeTensors.read(file).requireFinite(Checkpoint.LOG_PROBABILITY_TENSORS);
+        String written = st.metadata().get(EPOCH_METADATA);
+        if (written != null && !written.equals(Integer.toString(epoch))) {
+            throw FormatException.of(file, "__metadata__." + EPOCH_METADATA, "holds the state after epoch " + written
+                    + " but " + STATE_JSON + " says " + epoch + ": the two resume files are from different epochs;"
+                    + " train into a new folder");
+        }
+        return st;
+    }
+
+    private void train(Engine engine, State state, AtomicFolder.Writer out) {
         int n = trainSize();
         int batch = training.batchSize();
         int batches = Math.max(1, n / batch + (n % batch >= 2 ? 1 : 0));
         listener.started(what, state.epoch + 1, training.maxEpochs(), batches);
         try (ShutdownGate gate = new ShutdownGate(what)) {
-            epochs(engine, state, stateFile, stateWeights, batches, gate);
+            epochs(engine, state, out, batches, gate);
         }
         state.stoppedEarly = state.badEpochs >= training.patience();
         if (state.stoppedEarly) {
@@ -237,8 +268,7 @@ public abstract class EpochRunner {
     }
 
     /** Trains until the epoch limit or the patience ends; native work runs inside {@code gate}. */
-    private void epochs(Engine engine, State state, Path stateFile, Path stateWeights, int batches,
-            ShutdownGate gate) {
+    private void epochs(Engine engine, State state, AtomicFolder.Writer out, int batches, ShutdownGate gate) {
         int n = trainSize();
         int batch = training.batchSize();
         while (state.epoch < training.maxEpochs() && state.badEpochs < training.patience()) {
@@ -286,42 +316,61 @@ public abstract class EpochRunner {
             state.epoch = epoch;
             state.seconds += seconds;
             state.adamSteps = engine.optimiserSteps();
+            Checkpoint checkpoint = null;
+            List<SafeTensors.Entry> bestWeights = null;
             if (best) {
                 state.bestValue = val;
                 state.bestEpoch = epoch;
                 state.badEpochs = 0;
-                describe(provenance(epoch, epoch), values).write(dir, engine.weights());
+                checkpoint = describe(provenance(epoch, epoch), values);
+                bestWeights = engine.weights();
             } else {
                 state.badEpochs++;
             }
             EpochMetrics m = new EpochMetrics(epoch, seconds, best, values);
             state.history.add(m);
-            writeCsv(state.history);
             List<SafeTensors.Entry> entries = new ArrayList<>(engine.weights());
             entries.addAll(engine.optimiserState());
-            SafeTensors.write(stateWeights, entries, Map.of());
-            state.write(stateFile);
+            commitEpoch(out, checkpoint, bestWeights, csv(state.history),
+                    SafeTensors.content(STATE_WEIGHTS, entries, Map.of(EPOCH_METADATA, Integer.toString(epoch))),
+                    state.toJson());
             listener.epochDone(m);
         }
     }
 
-    private TrainingReport finish(Engine engine, State state, Path stateFile) {
-        Path stateWeights = dir.resolve(RESUME).resolve(STATE_WEIGHTS);
+    /**
+     * One commit of the folder after an epoch: the checkpoint when {@code checkpoint} is not null
+     * (the epoch is the best so far), the metrics and both resume files, all or nothing.
+     */
+    private void commitEpoch(AtomicFolder.Writer out, Checkpoint checkpoint, List<SafeTensors.Entry> weights,
+            String csv, AtomicFiles.Writer resumeTensors, String stateJson) {
+        out.update(staging -> {
+            if (checkpoint != null) {
+                checkpoint.writeInto(staging, weights);
+            }
+            staging.writeString(METRICS_CSV, csv);
+            staging.write(RESUME + "/" + STATE_WEIGHTS, resumeTensors);
+            staging.writeString(RESUME + "/" + STATE_JSON, stateJson);
+        });
+    }
+
+    private TrainingReport finish(Engine engine, State state, AtomicFolder.Writer out) {
         engine.loadBest(Checkpoint.weights(dir));
         listener.message(what + ": measuring epoch " + state.bestEpoch + " on the test set");
         Map<String, Double> metrics = new LinkedHashMap<>(state.history.get(state.bestEpoch - 1).values());
         metrics.putAll(test());
         metrics.put("epochs", (double) state.epoch);
         metrics.put("train_seconds", state.seconds);
-        describe(provenance(state.epoch, state.bestEpoch), metrics).writeConfig(dir);
+        Checkpoint config = describe(provenance(state.epoch, state.bestEpoch), metrics);
         state.finished = true;
         state.finalMetrics = metrics;
-        state.write(stateFile);
-        try {
-            Files.deleteIfExists(stateWeights);
-        } catch (IOException e) {
-            listener.message(what + ": could not delete " + stateWeights + ": " + e.getMessage());
-        }
+        String stateJson = state.toJson();
+        // the final configuration, the finished state and the removal of the resume tensors: one commit
+        out.update(staging -> {
+            config.writeConfigInto(staging);
+            staging.writeString(RESUME + "/" + STATE_JSON, stateJson);
+            staging.delete(RESUME + "/" + STATE_WEIGHTS);
+        });
         return state.report(dir);
     }
 
@@ -330,7 +379,7 @@ public abstract class EpochRunner {
                 provenanceDetails());
     }
 
-    private void writeCsv(List<EpochMetrics> history) {
+    private static String csv(List<EpochMetrics> history) {
         StringBuilder s = new StringBuilder("epoch,seconds,best");
         for (String k : history.get(0).values().keySet()) {
             s.append(',').append(k);
@@ -344,7 +393,7 @@ public abstract class EpochRunner {
             }
             s.append('\n');
         }
-        AtomicFiles.writeString(dir.resolve(METRICS_CSV), s.toString());
+        return s.toString();
     }
 
     /** A 64-bit mix of the run seed and the epoch (SplitMix64's finaliser). */
@@ -357,6 +406,8 @@ public abstract class EpochRunner {
 
     /** The resume state of a run. */
     private static final class State {
+        static final Set<String> FIELDS = Set.of("key", "epoch", "best_epoch", "best_value", "bad_epochs",
+                "adam_steps", "seconds", "finished", "stopped_early", "history", "final_metrics");
         final ObjectNode key;
         int epoch;
         int bestEpoch;
@@ -377,7 +428,7 @@ public abstract class EpochRunner {
             return new TrainingReport(dir, epoch, bestEpoch, seconds, stoppedEarly, finalMetrics);
         }
 
-        void write(Path file) {
+        String toJson() {
             ObjectNode n = JSON.createObjectNode();
             n.set("key", key);
             n.put("epoch", epoch);
@@ -400,7 +451,7 @@ public abstract class EpochRunner {
             ObjectNode fm = n.putObject("final_metrics");
             finalMetrics.forEach(fm::put);
             try {
-                AtomicFiles.writeString(file, JSON.writeValueAsString(n) + "\n");
+                return JSON.writeValueAsString(n) + "\n";
             } catch (IOException e) {
                 throw new AssertionError("cannot serialise the resume state", e);
             }
@@ -416,6 +467,7 @@ public abstract class EpochRunner {
             if (n == null || !n.isObject()) {
                 throw FormatException.of(file, "document", "expected a JSON object");
             }
+            Json.requireOnly(n, FIELDS, file, "");
             State s = new State((ObjectNode) Json.requireObject(n, "key", file, ""));
             s.epoch = Json.requireInt(n, "epoch", 0, file, "");
             s.bestEpoch = Json.requireInt(n, "best_epoch", 0, file, "");

@@ -8,6 +8,7 @@ import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.formats.Json;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The architecture of the class-conditional gated PixelCNN over code grids (van den Oord et al.,
@@ -76,6 +77,9 @@ public record PriorSpec(LatentShape latent, int numClasses, int layers, int chan
             throw FormatException.of(file, where + ".type", "'" + type + "' is not 'gated-pixelcnn'");
         }
         JsonNode lat = Json.requireObject(n, "latent", file, where);
+        Json.requireOnly(n, List.of("type", "latent", "num_classes", "layers", "channels", "head_hidden",
+                "first_kernel", "kernel"), file, where);
+        Json.requireOnly(lat, List.of("height", "width", "codebook_size"), file, where + ".latent");
         try {
             return new PriorSpec(
                     new LatentShape(Json.requireInt(lat, "height", 1, file, where + ".latent"),

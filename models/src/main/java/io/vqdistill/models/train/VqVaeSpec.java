@@ -171,6 +171,10 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         }
         JsonNode img = Json.requireObject(n, "image", file, where);
         JsonNode lat = Json.requireObject(n, "latent", file, where);
+        Json.requireOnly(n, List.of("type", "image", "latent", "embedding_dim", "channels", "residual_blocks", "head",
+                "beta"), file, where);
+        Json.requireOnly(img, List.of("channels", "height", "width"), file, where + ".image");
+        Json.requireOnly(lat, List.of("height", "width", "codebook_size"), file, where + ".latent");
         String headName = Json.requireText(n, "head", file, where);
         DecoderHead head;
         try {

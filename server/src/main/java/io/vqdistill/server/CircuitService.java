@@ -304,16 +304,14 @@ public final class CircuitService {
             throw RequestException.bad("samples", "must be in 1.." + MAX_CONDITIONAL_SAMPLES + ", got " + samples);
         }
         float[] x = encode(image, seed);
-        float[][] out = locked(() -> {
+        Completion raw = locked(() -> {
             long t0 = System.nanoTime();
             Backend b = circuit.backend();
             Tensor xs = b.of(x, 1, variables);
             Tensor obs = b.of(observed, 1, variables);
             float[] mean = asked.contains(Query.MEAN) ? circuit.conditionalMean(xs, obs).toFloatArray() : null;
             float[] mode = asked.contains(Query.MODE) ? circuit.conditionalMode(xs, obs).toFloatArray() : null;
-            float[][] result = new float[3 + draws][];
-            result[0] = mean;
-            result[1] = mode;
+            List<float[]> drawn = new ArrayList<>();
             if (draws > 0) {
                 float[] repeated = new float[draws * variables];
                 boolean[] repeatedMask = new boolean[draws * variables];
@@ -324,18 +322,14 @@ public final class CircuitService {
                 float[] all = circuit.conditionalSample(b.of(repeated, draws, variables),
                         b.of(repeatedMask, draws, variables), new SplittableRandom(seed)).toFloatArray();
                 for (int d = 0; d < draws; d++) {
-                    result[3 + d] = Arrays.copyOfRange(all, d * variables, (d + 1) * variables);
+                    drawn.add(Arrays.copyOfRange(all, d * variables, (d + 1) * variables));
                 }
             }
-            result[2] = new float[] {(float) since(t0)};
-            return result;
+            return new Completion(mean, mode, drawn, hidden, since(t0));
         });
-        List<float[]> drawn = new ArrayList<>();
-        for (int d = 0; d < draws; d++) {
-            drawn.add(toLevels(out[3 + d]));
-        }
-        return new Completion(out[0] == null ? null : toLevels(out[0]), out[1] == null ? null : toLevels(out[1]),
-                drawn, hidden, out[2][0]);
+        return new Completion(raw.mean() == null ? null : toLevels(raw.mean()),
+                raw.mode() == null ? null : toLevels(raw.mode()),
+                raw.samples().stream().map(this::toLevels).toList(), hidden, raw.seconds());
     }
 
     /**

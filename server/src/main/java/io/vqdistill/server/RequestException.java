@@ -16,7 +16,9 @@ public final class RequestException extends InvalidArgumentException {
     /** The status of a request whose body exceeds the limit. */
     public static final int TOO_LARGE = 413;
 
+    /** The request field at fault. */
     private final String field;
+    /** The HTTP status to answer with. */
     private final int status;
 
     /**

@@ -4,8 +4,9 @@ import io.vqdistill.cli.data.TestImageOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MixtureOptions;
-import io.vqdistill.cli.render.ImageGrid;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.LinePlot;
+import io.vqdistill.cli.render.ProgressBars;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.distill.eval.Sweep;
@@ -50,6 +51,9 @@ public final class SweepCommand implements Callable<Integer> {
     @Mixin
     TestImageOptions testImages;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--max-exponent", paramLabel = "K", required = true,
             description = "the largest N is 2^K, K in 0.." + SweepRequest.MAX_EXPONENT)
     int maxExponent;
@@ -93,6 +97,7 @@ public final class SweepCommand implements Callable<Integer> {
                 weighting, out);
         ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
+        ProgressBars bars = progress.bars();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
             SweepPipeline.Result result = pipeline.run(session, request, test, new SweepPipeline.Listener() {
                 @Override
@@ -104,15 +109,14 @@ public final class SweepCommand implements Callable<Integer> {
 
                 @Override
                 public void measured(Sweep.Row r) {
-                    w.printf(Locale.ROOT, "N = %6d: %,12d parameters, %.4f bits/dim (search %.2f s, distil %.2f s,"
-                            + " evaluate %.2f s)%n", r.components(), r.parameters(), r.bitsPerDim(),
-                            r.searchSeconds(), r.distillSeconds(), r.evaluateSeconds());
-                    w.flush();
+                    bars.println(w, String.format(Locale.ROOT, "N = %6d: %,12d parameters, %.4f bits/dim (search %.2f"
+                            + " s, distil %.2f s, evaluate %.2f s)", r.components(), r.parameters(), r.bitsPerDim(),
+                            r.searchSeconds(), r.distillSeconds(), r.evaluateSeconds()));
                 }
-            });
+            }, bars);
             List<Sweep.Row> rows = result.rows();
             Path png = out.resolve("sweep.png");
-            ImageGrid.writePng(LinePlot.draw("bits per dimension of " + result.search() + " mixtures",
+            LinePlot.writePng(LinePlot.chart("bits per dimension of " + result.search() + " mixtures",
                     result.search(), LinePlot.exponents(rows.stream().map(Sweep.Row::requested).toList()),
                     rows.stream().mapToDouble(Sweep.Row::bitsPerDim).toArray(), lines), png);
             w.printf("wrote %s and %s%n", result.csv(), png);

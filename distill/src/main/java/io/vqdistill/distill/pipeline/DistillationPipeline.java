@@ -33,6 +33,10 @@ public final class DistillationPipeline {
     public static final double EM_TOLERANCE = 1e-4;
     /** Seeds the dequantisation noise of the EM images. */
     private static final long EM_NOISE_SEED = 11;
+    /** The name of the search task {@link ProgressListener}s hear about. */
+    public static final String SEARCH_TASK = "search";
+    /** The name of the decoding task {@link ProgressListener}s hear about. */
+    public static final String DECODE_TASK = "decode";
 
     private final SearchCatalog searches;
 
@@ -49,8 +53,19 @@ public final class DistillationPipeline {
      * @return what was made, with the search's and the distillation's wall times
      */
     public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched) {
+        return run(session, request, searched, ProgressListener.NONE);
+    }
+
+    /**
+     * Searches, distils and saves as {@link #run(Session, DistillationRequest, Consumer)} does, reporting
+     * two tasks to {@code progress}: {@value #SEARCH_TASK} in grids, then {@value #DECODE_TASK} in
+     * components decoded.
+     */
+    public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched,
+                                  ProgressListener progress) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(searched, "searched");
+        Objects.requireNonNull(progress, "progress");
         LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
@@ -63,7 +78,13 @@ public final class DistillationPipeline {
         provenance.put("prior", request.prior().toAbsolutePath().normalize().toString());
 
         long t0 = System.nanoTime();
-        LatentSet latents = strategy.search(prior, SearchRequest.of(request.components(), request.seed()));
+        // The searches report no progress yet: the task shows its elapsed time and completes when the
+        // search returns. Once LatentSearch takes a progress callback, hand it the LongConsumer `found`.
+        LatentSet latents = ProgressListener.track(progress, SEARCH_TASK, request.components(), "grids", found -> {
+            LatentSet set = strategy.search(prior, SearchRequest.of(request.components(), request.seed()));
+            found.accept(request.components());
+            return set;
+        });
         SearchOutcome outcome = new SearchOutcome(strategy.name(), latents.size(), latents.distinctGrids(),
                 latents.shape(), (System.nanoTime() - t0) / 1e9);
         searched.accept(outcome);
@@ -83,7 +104,10 @@ public final class DistillationPipeline {
             provenance.put("search", strategy.name());
             provenance.put("seed", Long.toString(request.seed()));
             provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
-            try (Distillation d = new Distiller(backend, decoder).distil(latents, weighting)) {
+            Distiller distiller = new Distiller(backend, decoder);
+            Weighting chosen = weighting;
+            try (Distillation d = ProgressListener.track(progress, DECODE_TASK, latents.size(), "components",
+                    decoded -> distiller.distil(latents, chosen, decoded))) {
                 d.save(request.out(), provenance);
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),

@@ -635,9 +635,9 @@ public abstract class CircuitContractTest {
     /** Decoded-looking leaves with the data they are tested on, all held on the host in float64. */
     private record Decoded(DecodedLeaves leaves, double[][] mean, double[][] logVar, double[][] x, int near) {
         static Decoded of(boolean nearDuplicates, int components, int near, int far, long seed) {
-            DecodedLeaves d = DecodedLeaves.generate(28, components, 6, nearDuplicates, seed);
+            DecodedLeaves d = DecodedLeaves.generate(784, components, 6, nearDuplicates, seed);
             SplittableRandom rng = new SplittableRandom(seed + 1);
-            DecodedLeaves other = DecodedLeaves.generate(28, 1, 1, false, seed + 2);
+            DecodedLeaves other = DecodedLeaves.generate(784, 1, 1, false, seed + 2);
             int s = d.variables();
             double[][] x = new double[near + far][];
             for (int r = 0; r < x.length; r++) {

@@ -31,7 +31,7 @@ class Float32GemmCircuitTest extends CircuitContractTest {
 
     @Test
     void oneCentrePerPixelWouldBeOffByNatsWhereTheKernelIsNot() {
-        DecodedLeaves d = DecodedLeaves.generate(28, 48, 6, false, 51);
+        DecodedLeaves d = DecodedLeaves.generate(784, 48, 6, false, 51);
         int s = d.variables();
         int n = d.components();
         SplittableRandom rng = new SplittableRandom(52);

@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
  * Gaussian leaves that look like a VQ-VAE decoder's, and images that look like the data, for
  * benchmarks and accuracy tests of the mixture evaluation without a trained model.
  *
- * <p>Each component draws a stroke image (two to four thick line segments on a side x side grid) from
- * one of a few prototypes. A pixel the strokes leave empty or fill is confident: level 0 or 255, mean
+ * <p>Each component draws a stroke image (two to four thick line segments on a grid ceil(sqrt(S))
+ * pixels wide, read row by row up to S pixels; 28 x 28 for S = 784) from one of a few prototypes. A pixel the strokes leave empty or fill is confident: level 0 or 255, mean
  * (level + 0.5)/256 moved by less than 0.3/256, standard deviation at the 1e-3 clamp, as a decoder
  * trained on dequantised pixels gives them. A pixel on a stroke's edge is uncertain: mean the ink
  * density, standard deviation log-uniform in [0.02, 0.2]. With {@code nearDuplicates} every
@@ -27,16 +27,14 @@ import java.util.SplittableRandom;
 public final class DecodedLeaves {
     private static final double MIN_STD = GaussianFamily.DEFAULT_MIN_STD;
 
-    private final int side;
     private final int variables;
     private final int components;
     private final float[] mean;
     private final float[] logVar;
     private final int[] levels;
 
-    private DecodedLeaves(int side, int components, float[] mean, float[] logVar, int[] levels) {
-        this.side = side;
-        this.variables = side * side;
+    private DecodedLeaves(int variables, int components, float[] mean, float[] logVar, int[] levels) {
+        this.variables = variables;
         this.components = components;
         this.mean = mean;
         this.logVar = logVar;
@@ -44,21 +42,22 @@ public final class DecodedLeaves {
     }
 
     /**
-     * Generates the leaves of {@code components} components over side x side pixels.
+     * Generates the leaves of {@code components} components over {@code variables} pixels.
      *
-     * @param side           image side, >= 4
+     * @param variables      S >= 1
      * @param components     N >= 1
      * @param prototypes     distinct stroke images the components vary, >= 1
      * @param nearDuplicates whether components of one prototype share their confident pixels
      * @param seed           the seed of every random choice
      */
-    public static DecodedLeaves generate(int side, int components, int prototypes, boolean nearDuplicates,
+    public static DecodedLeaves generate(int variables, int components, int prototypes, boolean nearDuplicates,
                                          long seed) {
-        if (side < 4 || components < 1 || prototypes < 1) {
-            throw new InvalidArgumentException("decoded leaves need side >= 4, components >= 1 and prototypes >= 1,"
-                    + " found " + side + ", " + components + " and " + prototypes);
+        if (variables < 1 || components < 1 || prototypes < 1) {
+            throw new InvalidArgumentException("decoded leaves need variables, components and prototypes >= 1,"
+                    + " found " + variables + ", " + components + " and " + prototypes);
         }
-        int s = Math.multiplyExact(side, side);
+        int s = variables;
+        int side = (int) Math.ceil(Math.sqrt(s));
         SplittableRandom rng = new SplittableRandom(seed);
         double[][] shapes = new double[prototypes][];
         for (int p = 0; p < prototypes; p++) {
@@ -70,6 +69,7 @@ public final class DecodedLeaves {
         for (int j = 0; j < components; j++) {
             double[] ink = nearDuplicates ? shapes[j % prototypes]
                     : shift(shapes[rng.nextInt(prototypes)], side, rng.nextInt(3) - 1, rng.nextInt(3) - 1);
+            // the grid holds side * side >= S pixels; the first S count
             for (int i = 0; i < s; i++) {
                 double v = nearDuplicates ? ink[i] : ink[i] + 0.08 * rng.nextGaussian();
                 boolean confident = nearDuplicates ? ink[i] < 0.1 || ink[i] > 0.9 : v < 0.1 || v > 0.9;
@@ -87,7 +87,7 @@ public final class DecodedLeaves {
                 }
             }
         }
-        return new DecodedLeaves(side, components, mean, logVar, levels);
+        return new DecodedLeaves(s, components, mean, logVar, levels);
     }
 
     /** A stroke image: two to four segments, values in [0, 1] (ink density). */
@@ -133,12 +133,7 @@ public final class DecodedLeaves {
         return out;
     }
 
-    /** The image side. */
-    public int side() {
-        return side;
-    }
-
-    /** S = side * side. */
+    /** S. */
     public int variables() {
         return variables;
     }

@@ -60,7 +60,7 @@ public final class EvaluationTiming {
     }
 
     private static void gaussian(Backend backend, int n, int b, int check) {
-        DecodedLeaves d = DecodedLeaves.generate(28, n, 40, false, 1);
+        DecodedLeaves d = DecodedLeaves.generate(784, n, 40, false, 1);
         System.out.printf("# decoded-looking Gaussian leaves: N = %d, S = %d, %.0f%% of stds at the clamp; B = %d"
                 + " images near components%n", n, d.variables(), 100 * d.clampedShare(), b);
         float[] images = d.images(b, new SplittableRandom(2));

@@ -8,8 +8,9 @@ package io.vqdistill.api.circuit;
  * <p>The accuracy contract, per example, against the same query evaluated term by term in float64:
  * <ul>
  *   <li>log-likelihoods and marginal log-likelihoods within {@code 1e-2 + 1e-5 |log p(x)|} nats in
- *       FAST (so bits per dimension over a data set within 1e-4), within {@code 1e-4 + 1e-6 |log p(x)|}
- *       in DOUBLE (the float32 result's own rounding included);</li>
+ *       FAST (for 784-pixel images whose |log p| stays below about 4000 nats, as for any usable model,
+ *       bits per dimension within 1e-4), within {@code 1e-4 + 1e-6 |log p(x)|} in DOUBLE (the float32
+ *       result's own rounding included);</li>
  *   <li>component posteriors, conditional means and variances follow from component scores with
  *       the same errors, and the mode's component scores within twice that of the best.</li>
  * </ul>

@@ -67,7 +67,8 @@ final class GatherKernel implements MaskedSumKernel {
             for (int from = 0; from < s; from += PIXELS_PER_SLICE) {
                 int to = Math.min(s, from + PIXELS_PER_SLICE);
                 try (TensorScope slice = TensorScope.open()) {
-                    Tensor part = logits.slice(1, from, to).sub(atReference.slice(1, from, to).reshape(n, to - from, 1));
+                    Tensor reference = atReference.slice(1, from, to).reshape(n, to - from, 1);
+                    Tensor part = logits.slice(1, from, to).sub(reference);
                     rows.add(slice.keep(part.reshape(n, (long) (to - from) * v).transposeLast()));
                 }
             }

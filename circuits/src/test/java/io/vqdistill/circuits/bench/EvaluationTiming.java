@@ -25,11 +25,12 @@ import java.util.function.Supplier;
  * and checks them against a float64 brute force on the host; run it with a backend module's test
  * class path:
  * <pre>
- *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND gaussian N B [check]
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND gaussian N B CHECK PROTOTYPES DUPLICATES
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND categorical N B MNIST_IDX
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND circuit DIR B MNIST_IDX [check]
  * </pre>
- * {@code gaussian} uses {@link DecodedLeaves} (28 x 28) and images near its components;
+ * {@code gaussian} uses {@link DecodedLeaves} (28 x 28; PROTOTYPES stroke images, near duplicates
+ * when DUPLICATES is true) and images near its components, checking the first CHECK;
  * {@code categorical} N random categorical components over the MNIST levels of the first B images
  * of an IDX file; {@code circuit} a stored mixture on the dequantised first B images. Each line
  * gives the load average read from /proc/loadavg before the measurement.
@@ -49,7 +50,7 @@ public final class EvaluationTiming {
             System.out.printf("# %s%n", backend.version());
             switch (args[1]) {
                 case "gaussian" -> gaussian(backend, Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-                        args.length > 4 ? Integer.parseInt(args[4]) : 0);
+                        Integer.parseInt(args[4]), Integer.parseInt(args[5]), Boolean.parseBoolean(args[6]));
                 case "categorical" -> categorical(backend, Integer.parseInt(args[2]), Integer.parseInt(args[3]),
                         Path.of(args[4]));
                 case "circuit" -> circuit(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
@@ -59,10 +60,11 @@ public final class EvaluationTiming {
         }
     }
 
-    private static void gaussian(Backend backend, int n, int b, int check) {
-        DecodedLeaves d = DecodedLeaves.generate(784, n, 40, false, 1);
-        System.out.printf("# decoded-looking Gaussian leaves: N = %d, S = %d, %.0f%% of stds at the clamp; B = %d"
-                + " images near components%n", n, d.variables(), 100 * d.clampedShare(), b);
+    private static void gaussian(Backend backend, int n, int b, int check, int prototypes, boolean duplicates) {
+        DecodedLeaves d = DecodedLeaves.generate(784, n, prototypes, duplicates, 1);
+        System.out.printf("# decoded-looking Gaussian leaves: N = %d, S = %d, %.0f%% of stds at the clamp, %d"
+                + " prototypes, near duplicates: %s; B = %d images near components%n", n, d.variables(),
+                100 * d.clampedShare(), prototypes, duplicates, b);
         float[] images = d.images(b, new SplittableRandom(2));
         try (ShallowMixture m = d.mixture(backend); Tensor x = backend.of(images, b, d.variables())) {
             evaluate(backend, m, x, images, check);

@@ -12,6 +12,7 @@ import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.PrefixBatch;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
@@ -270,6 +271,64 @@ public abstract class ModelContractTest {
             }
         }
         assertThat(spread).as("the fixture's log-probabilities differ between codes").isGreaterThan(0.5);
+    }
+
+    @Test
+    void prefixBatchesAnswerAsTheReferenceWhileTheyAreExtended() {
+        PriorSpec spec = ReferenceModels.tinyPrior();
+        ReferenceModels.PixelCnn ref = new ReferenceModels.PixelCnn(spec, 28);
+        Path d = dir.resolve("prior-prefixes");
+        ref.write(d);
+        int p = spec.latent().positions();
+        int k = spec.latent().codebookSize();
+        SplittableRandom r = new SplittableRandom(8);
+        for (int start : new int[] {0, 6}) {
+            int n = start == 0 ? 11 : PortablePixelCnn.CHUNK + 5;
+            long[] grids = randomGrids(n, p, k, 4 + start);
+            long[] classes = new long[n];
+            for (int i = 0; i < n; i++) {
+                classes[i] = r.nextInt(3);
+            }
+            try (Prior prior = loader.loadPrior(d)) {
+                PrefixBatch batch = prior.prefixes(backend.of(grids, n, p), backend.of(classes, n), start);
+                try {
+                    for (int pos = start; pos < p; pos++) {
+                        assertThat(batch.position()).isEqualTo(pos);
+                        assertThat(batch.size()).isEqualTo(n);
+                        double[] expected = ref.logProbs(grids, classes);
+                        double[] want = new double[n * k];
+                        for (int i = 0; i < n; i++) {
+                            System.arraycopy(expected, (i * p + pos) * k, want, i * k, k);
+                        }
+                        assertClose("prefix batch at position " + pos, batch.nextLogProbs(0, n).toFloatArray(), want);
+                        int from = n / 3;
+                        assertClose("rows [" + from + ", " + n + ") at position " + pos,
+                                batch.nextLogProbs(from, n).toFloatArray(),
+                                java.util.Arrays.copyOfRange(want, from * k, n * k));
+                        // the next rows: random parents, repeats allowed, each extended by a random code
+                        int m = n + r.nextInt(-2, 3);
+                        int[] parents = new int[m];
+                        int[] codes = new int[m];
+                        long[] nextGrids = randomGrids(m, p, k, pos);
+                        long[] nextClasses = new long[m];
+                        for (int i = 0; i < m; i++) {
+                            parents[i] = r.nextInt(n);
+                            codes[i] = r.nextInt(k);
+                            System.arraycopy(grids, parents[i] * p, nextGrids, i * p, pos);
+                            nextGrids[i * p + pos] = codes[i];
+                            nextClasses[i] = classes[parents[i]];
+                        }
+                        batch = batch.extend(parents, codes);
+                        grids = nextGrids;
+                        classes = nextClasses;
+                        n = m;
+                    }
+                    assertThat(batch.position()).isEqualTo(p);
+                } finally {
+                    batch.close();
+                }
+            }
+        }
     }
 
     @Test

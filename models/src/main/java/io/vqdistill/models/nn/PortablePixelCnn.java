@@ -51,13 +51,24 @@ final class PortablePixelCnn implements Prior {
 
         /** (v, h) [B, C, R, W] each and classes [B] to the next (v, h). */
         Tensor[] apply(NetworkOps ops, Tensor v, Tensor h, Tensor classes) {
-            long rows = v.shape(2);
-            long cols = v.shape(3);
-            Tensor cond = condition(classes);
+            Tensor[] pre = preActivations(ops, v, h);
+            return activate(ops, pre[0], pre[1], h, condition(classes));
+        }
+
+        /**
+         * The class-free part of the layer: (v, h) to the pre-activations (vPre, hPre) [B, 2C, R, W]
+         * before the class embedding is added.
+         */
+        Tensor[] preActivations(NetworkOps ops, Tensor v, Tensor h) {
             // symmetric padding, then the rows (columns) past the input's end are dropped: the window ends at the current one
-            Tensor vPre = ops.conv2d(v, vertical, 1, pad, pad).slice(2, 0, rows);
-            Tensor hPre = ops.conv2d(h, horizontal, 1, 0, pad).slice(3, 0, cols)
+            Tensor vPre = verticalPre(ops, v);
+            Tensor hPre = ops.conv2d(h, horizontal, 1, 0, pad).slice(3, 0, h.shape(3))
                     .add(ops.conv2d(vPre, verticalToHorizontal, 1, 0, 0));
+            return new Tensor[] {vPre, hPre};
+        }
+
+        /** The pre-activations, the layer's input h and the class embedding [B, 2C, 1, 1] to the next (v, h). */
+        Tensor[] activate(NetworkOps ops, Tensor vPre, Tensor hPre, Tensor h, Tensor cond) {
             Tensor vOut = gate(ops, vPre.add(cond));
             Tensor hOut = ops.conv2d(gate(ops, hPre.add(cond)), horizontalResidual, 1, 0, 0);
             return new Tensor[] {vOut, residual ? hOut.add(h) : hOut};
@@ -170,6 +181,54 @@ final class PortablePixelCnn implements Prior {
                 Tensor logp = logits.reshape(n, l.codebookSize(), p).logSoftmax(1);
                 float[] part = logp.takeAlong(1, z.reshape(n, 1, p)).reshape(n, p).sum(1).toFloatArray();
                 System.arraycopy(part, 0, out, from, n);
+            }
+        }
+        return backend.of(out, b);
+    }
+
+    /**
+     * log p(z) = logsumexp_c [log p(c) + log p(z | c)] in one network evaluation per grid and class,
+     * the first layer's convolutions (which do not see the class) computed once per grid for all
+     * classes.
+     */
+    @Override
+    public synchronized Tensor marginalLogProb(Tensor grids) {
+        LatentShape l = spec.latent();
+        long[] codes = ModelArguments.grids("marginalLogProb", grids, l, l.positions());
+        int p = l.positions();
+        int k = l.codebookSize();
+        int classes = spec.numClasses();
+        int b = codes.length / p;
+        int per = Math.max(1, CHUNK / classes);
+        float[] out = new float[b];
+        for (int from = 0; from < b; from += per) {
+            int n = Math.min(per, b - from);
+            long[] repeat = new long[n * classes];
+            long[] tiled = new long[n * classes];
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < classes; c++) {
+                    repeat[r * classes + c] = r;
+                    tiled[r * classes + c] = c;
+                }
+            }
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor z = rowsOf(codes, from, n, l.height());
+                Tensor x = embed(z, n, l.height(), l.width());
+                Tensor idx = backend.of(repeat, repeat.length);
+                Tensor cls = backend.of(tiled, tiled.length);
+                Gated first = layers.get(0);
+                Tensor[] pre = first.preActivations(ops, x, x);
+                Tensor h = x.gather(0, idx);
+                Tensor[] vh = first.activate(ops, pre[0].gather(0, idx), pre[1].gather(0, idx), h,
+                        first.condition(cls));
+                for (int g = 1; g < layers.size(); g++) {
+                    vh = layers.get(g).apply(ops, vh[0], vh[1], cls);
+                }
+                int rows = n * classes;
+                Tensor logp = head(vh[1]).reshape(rows, k, p).logSoftmax(1);
+                Tensor perClass = logp.takeAlong(1, z.gather(0, idx).reshape(rows, 1, p)).reshape(rows, p).sum(1);
+                Tensor joint = perClass.reshape(n, classes).add(backend.of(classLogPrior.clone(), 1, classes));
+                System.arraycopy(joint.logSumExp(1).toFloatArray(), 0, out, from, n);
             }
         }
         return backend.of(out, b);

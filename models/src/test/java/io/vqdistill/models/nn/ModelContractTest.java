@@ -389,6 +389,36 @@ public abstract class ModelContractTest {
     }
 
     @Test
+    void theMarginalOfManyGridsIsTheLogSumExpOfTheClassJoints() {
+        Path d = prior(29, "prior-marginal");
+        PriorSpec spec = ReferenceModels.tinyPrior();
+        int p = spec.latent().positions();
+        int n = PortablePixelCnn.CHUNK / 3 + 17;
+        long[] grids = randomGrids(n, p, spec.latent().codebookSize(), 5);
+        try (Prior prior = loader.loadPrior(d)) {
+            float[] marginal = prior.marginalLogProb(backend.of(grids, n, p)).toFloatArray();
+            float[] logPc = prior.classLogPrior().toFloatArray();
+            double[][] joint = new double[3][];
+            for (int c = 0; c < 3; c++) {
+                long[] classes = new long[n];
+                java.util.Arrays.fill(classes, c);
+                float[] lp = prior.logProb(backend.of(grids, n, p), backend.of(classes, n)).toFloatArray();
+                joint[c] = new double[n];
+                for (int i = 0; i < n; i++) {
+                    joint[c][i] = logPc[c] + lp[i];
+                }
+            }
+            double[] want = new double[n];
+            for (int i = 0; i < n; i++) {
+                double max = Math.max(joint[0][i], Math.max(joint[1][i], joint[2][i]));
+                want[i] = max + Math.log(Math.exp(joint[0][i] - max) + Math.exp(joint[1][i] - max)
+                        + Math.exp(joint[2][i] - max));
+            }
+            assertClose("log p(z) of " + n + " grids", marginal, want);
+        }
+    }
+
+    @Test
     void samplingIsReproducibleAndFollowsTheLogProbs() {
         Path d = prior(24, "prior-sample");
         PriorSpec spec = ReferenceModels.tinyPrior();

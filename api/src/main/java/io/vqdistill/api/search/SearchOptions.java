@@ -8,7 +8,8 @@ import java.util.Objects;
  * for every strategy of an injector (see {@code SearchModule}); the defaults follow the paper.
  * Command-line flags should mirror the names: {@code --beam-starts}, {@code --beam-width},
  * {@code --beam-scoring per-class|class-marginal}, {@code --top-width-factor},
- * {@code --random-classes uniform|class-prior}, {@code --sampling-batch}, {@code --attempts-per-grid}.
+ * {@code --random-classes uniform|class-prior}, {@code --sampling-batch}, {@code --attempts-per-grid},
+ * {@code --no-scores} (for {@code scoreGrids = false}, natural with uniform weights).
  *
  * @param beamStarts           s, the distinct starting codes per class of the class-conditioned beam
  *                             search (the paper uses 10, the authors' code 16), >= 1
@@ -35,11 +36,16 @@ import java.util.Objects;
  *                             below it is raised to it, since a beam returns at most its width. >= 0
  * @param randomClasses        the distribution the random search draws classes from: uniform (the
  *                             paper, the default) or the prior's p(c)
+ * @param scoreGrids           true (the default) to return every grid's class-marginal log p(z),
+ *                             which costs |C| whole-grid prior evaluations per grid (more than the
+ *                             per-class beam search or the random draws themselves); false to leave
+ *                             the scores of the {@code beam} and {@code random} searches NaN (unknown),
+ *                             enough for uniform weights but not for prior weights
  */
 public record SearchOptions(int beamStarts, boolean stochastic, int attemptsPerGrid, int samplingBatch,
                             int topWidthFactor, long maxBlockElements, int enumerationChunk,
                             long maxEnumeratedGrids, BeamScoring beamScoring, int beamWidth,
-                            RandomClasses randomClasses) {
+                            RandomClasses randomClasses, boolean scoreGrids) {
     /** The paper's s. */
     public static final int DEFAULT_BEAM_STARTS = 10;
     /** Default draws per requested grid before the random search gives up. */
@@ -73,13 +79,13 @@ public record SearchOptions(int beamStarts, boolean stochastic, int attemptsPerG
 
     /**
      * The settings of the first eight components, with the defaults of the others: per-class beam
-     * scoring, the automatic beam width and uniform random classes.
+     * scoring, the automatic beam width, uniform random classes and scored grids.
      */
     public SearchOptions(int beamStarts, boolean stochastic, int attemptsPerGrid, int samplingBatch,
                          int topWidthFactor, long maxBlockElements, int enumerationChunk, long maxEnumeratedGrids) {
         this(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor, maxBlockElements,
                 enumerationChunk, maxEnumeratedGrids, BeamScoring.PER_CLASS, AUTOMATIC_BEAM_WIDTH,
-                RandomClasses.UNIFORM);
+                RandomClasses.UNIFORM, true);
     }
 
     private static void requirePositive(String name, long value) {
@@ -100,66 +106,72 @@ public record SearchOptions(int beamStarts, boolean stochastic, int attemptsPerG
     /** These options with {@code beamStarts} replaced. */
     public SearchOptions withBeamStarts(int value) {
         return new SearchOptions(value, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor, maxBlockElements,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code stochastic} replaced. */
     public SearchOptions withStochastic(boolean value) {
         return new SearchOptions(beamStarts, value, attemptsPerGrid, samplingBatch, topWidthFactor, maxBlockElements,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code attemptsPerGrid} replaced. */
     public SearchOptions withAttemptsPerGrid(int value) {
         return new SearchOptions(beamStarts, stochastic, value, samplingBatch, topWidthFactor, maxBlockElements,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code samplingBatch} replaced. */
     public SearchOptions withSamplingBatch(int value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, value, topWidthFactor, maxBlockElements,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code topWidthFactor} replaced. */
     public SearchOptions withTopWidthFactor(int value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, value, maxBlockElements,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code maxBlockElements} replaced. */
     public SearchOptions withMaxBlockElements(long value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor, value,
-                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code enumerationChunk} replaced. */
     public SearchOptions withEnumerationChunk(int value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
-                maxBlockElements, value, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses);
+                maxBlockElements, value, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code maxEnumeratedGrids} replaced. */
     public SearchOptions withMaxEnumeratedGrids(long value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
-                maxBlockElements, enumerationChunk, value, beamScoring, beamWidth, randomClasses);
+                maxBlockElements, enumerationChunk, value, beamScoring, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code beamScoring} replaced. */
     public SearchOptions withBeamScoring(BeamScoring value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
-                maxBlockElements, enumerationChunk, maxEnumeratedGrids, value, beamWidth, randomClasses);
+                maxBlockElements, enumerationChunk, maxEnumeratedGrids, value, beamWidth, randomClasses, scoreGrids);
     }
 
     /** These options with {@code beamWidth} replaced (0 for the paper's N / (s |C|)). */
     public SearchOptions withBeamWidth(int value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
-                maxBlockElements, enumerationChunk, maxEnumeratedGrids, beamScoring, value, randomClasses);
+                maxBlockElements, enumerationChunk, maxEnumeratedGrids, beamScoring, value, randomClasses, scoreGrids);
+    }
+
+    /** These options with {@code scoreGrids} replaced. */
+    public SearchOptions withScoreGrids(boolean value) {
+        return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
+                maxBlockElements, enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, randomClasses, value);
     }
 
     /** These options with {@code randomClasses} replaced. */
     public SearchOptions withRandomClasses(RandomClasses value) {
         return new SearchOptions(beamStarts, stochastic, attemptsPerGrid, samplingBatch, topWidthFactor,
-                maxBlockElements, enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, value);
+                maxBlockElements, enumerationChunk, maxEnumeratedGrids, beamScoring, beamWidth, value, scoreGrids);
     }
 }

@@ -51,7 +51,8 @@ import java.util.SplittableRandom;
  * deterministic class-marginal beam over all completions, appended at the end without a class tag
  * (-1). When N reaches the number of grids, all are enumerated, sorted by log p(z). Scores are the
  * class-marginal log p(z), computed for the found grids in batches of
- * {@link SearchOptions#enumerationChunk()} under the per-class ranking. A fixed prefix is kept by
+ * {@link SearchOptions#enumerationChunk()} under the per-class ranking, or NaN without
+ * {@link SearchOptions#scoreGrids()}. A fixed prefix is kept by
  * every grid and the search starts at the position after it. Progress is reported in prior rows.
  */
 public final class BeamSearch implements LatentSearch {
@@ -167,7 +168,7 @@ public final class BeamSearch implements LatentSearch {
         }
         int rowsPerEntry = perClass ? 1 : classes;
         progress.expect(classes + BeamEngine.expectedRows(widths, steps, k, rowsPerEntry)
-                + (perClass ? (long) n * classes : 0));
+                + (perClass && options.scoreGrids() ? (long) n * classes : 0));
         progress.advance(classes);
         List<List<BeamEngine.Entry>> found = new BeamEngine(calls, options.maxBlockElements(), progress)
                 .run(roots, from + 1, widths, perClass ? extras : null,
@@ -204,7 +205,10 @@ public final class BeamSearch implements LatentSearch {
             tagArray[i] = tags.get(i);
         }
         double[] scores;
-        if (perClass) {
+        if (!options.scoreGrids()) {
+            scores = new double[m];
+            Arrays.fill(scores, Double.NaN);
+        } else if (perClass) {
             scores = calls.marginalLogProbs(codes, options.enumerationChunk(), progress);
         } else {
             scores = ordered.stream().mapToDouble(BeamEngine.Entry::logScore).toArray();

@@ -39,8 +39,8 @@ import java.util.SplittableRandom;
  * {@code attemptsPerGrid * N} draws with an error saying how many grids it found. When N is at
  * least the number of grids, all of them are enumerated instead, sorted by log p(z) and without class
  * tags (-1). Otherwise class tags are the drawn classes; scores are the class-marginal log p(z),
- * computed in batches of {@link SearchOptions#enumerationChunk()} grids. Progress is reported in
- * prior rows.
+ * computed in batches of {@link SearchOptions#enumerationChunk()} grids, or NaN without
+ * {@link SearchOptions#scoreGrids()}. Progress is reported in prior rows.
  */
 public final class RandomSearch implements LatentSearch {
     /** The name it is registered under. */
@@ -73,7 +73,7 @@ public final class RandomSearch implements LatentSearch {
         int free = p - calls.firstFree();
         long bound = (long) options.attemptsPerGrid() * n;
         long maxBatch = Math.max(options.samplingBatch(), options.maxBlockElements() / calls.codebookSize());
-        progress.expect((long) n * free + (long) n * calls.classes());
+        progress.expect((long) n * free + (options.scoreGrids() ? (long) n * calls.classes() : 0));
         Set<Grid> seen = new HashSet<>();
         List<int[]> grids = new ArrayList<>();
         List<Integer> tags = new ArrayList<>();
@@ -110,7 +110,13 @@ public final class RandomSearch implements LatentSearch {
             System.arraycopy(grids.get(g), 0, flat, g * p, p);
             classTags[g] = tags.get(g);
         }
-        double[] scores = calls.marginalLogProbs(flat, options.enumerationChunk(), progress);
+        double[] scores;
+        if (options.scoreGrids()) {
+            scores = calls.marginalLogProbs(flat, options.enumerationChunk(), progress);
+        } else {
+            scores = new double[n];
+            Arrays.fill(scores, Double.NaN);
+        }
         progress.finish();
         return new LatentSet(calls.shape(), flat, classTags, scores);
     }
@@ -155,6 +161,7 @@ public final class RandomSearch implements LatentSearch {
         for (int r = 0; r < rows; r++) {
             same[r] = r;
         }
+        double[] scratch = new double[k];
         PrefixBatch batch = calls.prefixes(codes, classes, from, true);
         try {
             for (int i = from; i < p; i++) {
@@ -168,7 +175,7 @@ public final class RandomSearch implements LatentSearch {
                     }
                     progress.advance(b - a);
                     for (int r = a; r < b; r++) {
-                        drawn[r] = drawCode(logProbs, (r - a) * k, k, streams[r]);
+                        drawn[r] = drawCode(logProbs, (r - a) * k, k, streams[r], scratch);
                         out[r][i] = drawn[r];
                     }
                 }
@@ -182,19 +189,22 @@ public final class RandomSearch implements LatentSearch {
         return out;
     }
 
-    /** A code drawn from the log-probabilities {@code logProbs[offset, offset + k)} by inversion of one uniform. */
-    private static int drawCode(float[] logProbs, int offset, int k, SplittableRandom rng) {
+    /**
+     * A code drawn from the log-probabilities {@code logProbs[offset, offset + k)} by inversion of one
+     * uniform; {@code scratch} holds k probabilities.
+     */
+    private static int drawCode(float[] logProbs, int offset, int k, SplittableRandom rng, double[] scratch) {
         double total = 0;
         for (int j = 0; j < k; j++) {
-            total += Math.exp(logProbs[offset + j]);
+            scratch[j] = Math.exp(logProbs[offset + j]);
+            total += scratch[j];
         }
         double u = rng.nextDouble() * total;
         int last = -1;
         for (int j = 0; j < k; j++) {
-            double w = Math.exp(logProbs[offset + j]);
-            if (w > 0) {
+            if (scratch[j] > 0) {
                 last = j;
-                u -= w;
+                u -= scratch[j];
                 if (u < 0) {
                     return j;
                 }

@@ -7,6 +7,7 @@ import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.BeamScoring;
 import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.ProgressListener;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
@@ -52,6 +53,24 @@ class SearchProgressTest {
                 long[] last = reports.get(reports.size() - 1);
                 assertThat(last[0]).as(what + ": the last report is complete").isEqualTo(last[1]);
             }
+        }
+    }
+
+    @Test
+    void withoutScoresTheSearchesReturnTheSameGridsWithNaNAndNeverScoreWholeGrids() {
+        SearchOptions scored = SearchOptions.defaults().withBeamStarts(2);
+        for (boolean beam : new boolean[] {true, false}) {
+            LatentSearch with = beam ? new BeamSearch(scored) : new RandomSearch(scored);
+            LatentSearch without = beam ? new BeamSearch(scored.withScoreGrids(false))
+                    : new RandomSearch(scored.withScoreGrids(false));
+            LatentSet a = with.search(PRIOR, SearchRequest.of(25, 3));
+            int before = PRIOR.logProbCalls();
+            LatentSet b = without.search(PRIOR, SearchRequest.of(25, 3));
+            assertThat(PRIOR.logProbCalls()).as("%s: whole-grid evaluations", without).isEqualTo(before);
+            assertThat(b.codes()).containsExactly(a.codes());
+            assertThat(b.classes()).containsExactly(a.classes());
+            assertThat(java.util.Arrays.stream(b.logProbs()).allMatch(Double::isNaN)).isTrue();
+            assertThat(java.util.Arrays.stream(a.logProbs()).noneMatch(Double::isNaN)).isTrue();
         }
     }
 

@@ -4,8 +4,10 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.BeamScoring;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.ProgressListener;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
@@ -43,7 +45,10 @@ import java.util.Set;
  * over a 4x4 grid, K = 512 and 10 classes with a uniform class prior, or a prior checkpoint folder),
  * {@code search} ({@code beam}, {@code random}, {@code top}), {@code n}, {@code seed},
  * {@code scoring} ({@code per-class} or {@code class-marginal}), {@code deterministic}
- * ({@code true}/{@code false}), {@code repeats}. Prints one line per run with the wall time and the
+ * ({@code true}/{@code false}), {@code scores} ({@code false} for unscored grids), {@code threads}
+ * (the engine's intra-op threads; 0 for its default), {@code progress} ({@code false} to hide the
+ * progress lines), {@code repeats}; {@code search=micro} times single prior calls instead. Prints one
+ * line per run with the wall time, the process's CPU time (all threads) and the
  * load average before and after; weights do not change the arithmetic, so the random prior times
  * the architecture (the random search finds fewer duplicates on it than on a trained prior).
  */
@@ -83,7 +88,17 @@ public final class SearchTiming {
                     String before = load();
                     long t0 = System.nanoTime();
                     long c0 = cpu();
-                    LatentSet set = search.search(prior, SearchRequest.of(n, Long.parseLong(a.get("seed"))));
+                    long[] lastDecile = {-1};
+                    ProgressListener progress = (done, total) -> {
+                        long decile = done * 10 / total;
+                        if (decile != lastDecile[0] && Boolean.parseBoolean(a.getOrDefault("progress", "true"))) {
+                            lastDecile[0] = decile;
+                            System.out.printf(Locale.ROOT, "  progress %d / %d rows: %.1f s wall, %.1f s cpu%n", done,
+                                    total, (System.nanoTime() - t0) / 1e9, (cpu() - c0) / 1e9);
+                        }
+                    };
+                    LatentSet set = search.search(prior, SearchRequest.of(n, Long.parseLong(a.get("seed")))
+                            .withProgress(progress));
                     double s = (System.nanoTime() - t0) / 1e9;
                     System.out.printf(Locale.ROOT, "%s backend=%s prior=%s %s n=%d: %.1f s wall, %.1f s cpu, %d distinct"
                                     + " grids, load before %s, after %s%n", search, backend.name(), a.get("prior"), a, n,
@@ -96,7 +111,10 @@ public final class SearchTiming {
     /** The search options of the arguments; a separate class so that it can follow the options' API. */
     private static final class Options {
         static SearchOptions of(Map<String, String> a) {
-            return SearchOptions.defaults().withStochastic(!Boolean.parseBoolean(a.get("deterministic")));
+            return SearchOptions.defaults().withStochastic(!Boolean.parseBoolean(a.get("deterministic")))
+                    .withBeamScoring(a.get("scoring").equals("class-marginal") ? BeamScoring.CLASS_MARGINAL
+                            : BeamScoring.PER_CLASS)
+                    .withScoreGrids(Boolean.parseBoolean(a.getOrDefault("scores", "true")));
         }
     }
 

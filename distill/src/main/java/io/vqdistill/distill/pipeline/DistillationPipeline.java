@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 /**
  * Distils a VQ-VAE and its prior into a shallow mixture circuit and saves it: the named latent search
@@ -78,10 +79,10 @@ public final class DistillationPipeline {
         provenance.put("prior", request.prior().toAbsolutePath().normalize().toString());
 
         long t0 = System.nanoTime();
-        // The searches report no progress yet: the task shows its elapsed time and completes when the
-        // search returns. Once LatentSearch takes a progress callback, hand it the LongConsumer `found`.
         LatentSet latents = ProgressListener.track(progress, SEARCH_TASK, request.components(), "grids", found -> {
-            LatentSet set = strategy.search(prior, SearchRequest.of(request.components(), request.seed()));
+            SearchRequest search = SearchRequest.of(request.components(), request.seed())
+                    .withProgress(inGrids(request.components(), found));
+            LatentSet set = strategy.search(prior, search);
             found.accept(request.components());
             return set;
         });
@@ -132,5 +133,20 @@ public final class DistillationPipeline {
         PixelEncoding encoding = PixelEncoding.forLeafFamily(decoder.leafFamily());
         float[] values = encoding.values(train, idx, new SplittableRandom(EM_NOISE_SEED));
         return backend.of(values, count, decoder.imageShape().pixels());
+    }
+
+    /**
+     * A search's progress (prior rows of an estimated total that may grow) as grids of
+     * {@code components}, never decreasing.
+     */
+    private static io.vqdistill.api.search.ProgressListener inGrids(int components, LongConsumer found) {
+        long[] shown = {0};
+        return (done, total) -> {
+            long grids = Math.min(components, (long) Math.floor((double) components * done / Math.max(1, total)));
+            if (grids > shown[0]) {
+                shown[0] = grids;
+                found.accept(grids);
+            }
+        };
     }
 }

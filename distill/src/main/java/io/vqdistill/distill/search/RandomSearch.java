@@ -1,5 +1,6 @@
 package io.vqdistill.distill.search;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.VqdistillException;
@@ -129,7 +130,7 @@ public final class RandomSearch implements LatentSearch {
         double[] w = distribution == RandomClasses.UNIFORM ? calls.prefixLogProbs() : calls.prefixLogJoint();
         double max = Arrays.stream(w).max().orElseThrow();
         if (max == Double.NEGATIVE_INFINITY) {
-            throw new IllegalArgumentException("random search: the fixed prefix " + Arrays.toString(calls.prefix())
+            throw new InvalidArgumentException("random search: the fixed prefix " + Arrays.toString(calls.prefix())
                     + " has probability 0 under every class");
         }
         for (int c = 0; c < w.length; c++) {
@@ -211,7 +212,7 @@ public final class RandomSearch implements LatentSearch {
             }
         }
         if (last < 0) {
-            throw new IllegalStateException("random search: the prior gives every code probability 0");
+            throw new VqdistillException("random search: the prior gives every code probability 0");
         }
         return last;
     }

@@ -80,10 +80,13 @@ public final class DistillationPipeline {
 
         long t0 = System.nanoTime();
         LatentSet latents = ProgressListener.track(progress, SEARCH_TASK, request.components(), "grids", found -> {
+            long[] shown = {0};
             SearchRequest search = SearchRequest.of(request.components(), request.seed())
-                    .withProgress(inGrids(request.components(), found));
+                    .withProgress(inGrids(request.components(), shown, found));
             LatentSet set = strategy.search(prior, search);
-            found.accept(request.components());
+            if (shown[0] < request.components()) {
+                found.accept(request.components());
+            }
             return set;
         });
         SearchOutcome outcome = new SearchOutcome(strategy.name(), latents.size(), latents.distinctGrids(),
@@ -137,10 +140,10 @@ public final class DistillationPipeline {
 
     /**
      * A search's progress (prior rows of an estimated total that may grow) as grids of
-     * {@code components}, never decreasing.
+     * {@code components}, never decreasing; {@code shown[0]} holds the last count reported.
      */
-    private static io.vqdistill.api.search.ProgressListener inGrids(int components, LongConsumer found) {
-        long[] shown = {0};
+    private static io.vqdistill.api.search.ProgressListener inGrids(int components, long[] shown,
+                                                                    LongConsumer found) {
         return (done, total) -> {
             long grids = Math.min(components, (long) Math.floor((double) components * done / Math.max(1, total)));
             if (grids > shown[0]) {

@@ -1,6 +1,7 @@
 package io.vqdistill.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
@@ -16,6 +17,7 @@ import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.Inpainting;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.models.data.Mnist;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -28,6 +30,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -205,6 +208,56 @@ class CircuitCommandsTest {
             assertThat(r.status()).as(command[0]).isEqualTo(2);
             assertThat(r.err()).as(command[0]).contains(missing.toString()).contains("no such folder");
         }
+    }
+
+    @Test
+    @Timeout(120)
+    void namedPipesAreReportedAsWhatTheyAre() throws Exception {
+        Path pipe = CliFixtures.mkfifo(dir.resolve("pipe"));
+        Run r = run("evaluate", "--circuit", pipe.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: --circuit " + pipe + " is a named pipe (FIFO), not a circuit folder");
+        Path pipeJson = Files.createDirectories(dir.resolve("pipe-json"));
+        CliFixtures.mkfifo(pipeJson.resolve(CircuitFiles.JSON));
+        r = run("evaluate", "--circuit", pipeJson.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("its circuit.json is a named pipe (FIFO), not a regular file");
+        Path pipeData = Files.createDirectories(dir.resolve("pipe-data"));
+        for (String f : Mnist.FILES) {
+            if (f.equals(Mnist.TEST_LABELS)) {
+                CliFixtures.mkfifo(pipeData.resolve(f));
+            } else {
+                Files.copy(data.resolve(f), pipeData.resolve(f));
+            }
+        }
+        r = run("evaluate", "--backend", "djl", "--circuit", circuit.toString(), "--data", pipeData.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: " + pipeData.resolve(Mnist.TEST_LABELS)
+                + ": file: is a named pipe (FIFO), not a regular file").doesNotContain("not found");
+        CliFixtures.assertNoStackTrace(r);
+    }
+
+    @Test
+    void aCircuitAwaitingRecoveryAfterAKillIsReadNotReportedMissing() throws Exception {
+        Path killed = Files.createDirectories(dir.resolve("killed"));
+        for (String f : new String[] {CircuitFiles.JSON, CircuitFiles.TENSORS}) {
+            Files.copy(circuit.resolve(f), killed.resolve(f));
+        }
+        try (AutoCloseable hook = AtomicFolder.installFaultHook(new AtomicFolder.FaultHook() {
+            @Override
+            public void at(AtomicFolder.Boundary boundary, Path folder) {
+                if (boundary == AtomicFolder.Boundary.MOVED_ASIDE) {
+                    throw new IllegalStateException("killed");
+                }
+            }
+        })) {
+            assertThatThrownBy(() -> AtomicFolder.update(killed, s -> s.writeString("note.txt", "new")))
+                    .hasMessage("killed");
+        }
+        assertThat(killed).as("a kill between the renames left the folder aside").doesNotExist();
+        String out = ok("evaluate", "--backend", "djl", "--circuit", killed.toString(), "--data", data.toString());
+        assertThat(out).contains("test BPD");
+        assertThat(killed.resolve(CircuitFiles.JSON)).as("restored").exists();
     }
 
     @Test

@@ -238,6 +238,17 @@ class CircuitCommandsTest {
     }
 
     @Test
+    void tooManySamplesAreRefusedBeforeAnyEngineStarts() {
+        Run r = run("sample", "--circuit", circuit.toString(), "--count", "2000000000", "--out",
+                dir.resolve("many.png").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: sample --count 2000000000 needs about ")
+                .contains("for 2000000000 samples of 784 pixels drawn at scale 2").contains("lower --count or --scale");
+        assertThat(r.out()).isEmpty();
+        assertThat(dir.resolve("many.png")).doesNotExist();
+    }
+
+    @Test
     void aCircuitAwaitingRecoveryAfterAKillIsReadNotReportedMissing() throws Exception {
         Path killed = Files.createDirectories(dir.resolve("killed"));
         for (String f : new String[] {CircuitFiles.JSON, CircuitFiles.TENSORS}) {

@@ -26,11 +26,12 @@ public final class CircuitInput {
      * that reading and querying it fits in memory ({@link MemoryBudget#circuit}), before any backend is
      * started.
      *
+     * @return the sizes its {@code circuit.json} records
      * @throws InvalidArgumentException when the folder or its circuit.json is missing or is not what it
      *                                  should be (a file, a named pipe), naming it, or when the circuit
      *                                  does not fit
      */
-    public static void check(Path dir) {
+    public static Header check(Path dir) {
         FileKind kind = FileKind.of(dir);
         if (kind != FileKind.FOLDER && kind != FileKind.MISSING && kind != FileKind.DANGLING_LINK) {
             throw new InvalidArgumentException("--circuit " + dir + " is " + kind.words() + ", not a circuit folder");
@@ -55,11 +56,22 @@ public final class CircuitInput {
                 throw new FormatException(file + ": not valid JSON: " + e.getMessage(), e);
             }
         });
-        long parameters = header.path("parameter_count").asLong(0);
-        long components = header.path("components").asLong(1);
-        if (parameters > 0) {
-            MemoryBudget.circuit("--circuit " + dir, parameters, Math.max(1, components));
+        Header h = new Header(header.path("parameter_count").asLong(0), Math.max(1,
+                header.path("components").asLong(1)), header.path("variables").asLong(0));
+        if (h.parameters() > 0) {
+            MemoryBudget.circuit("--circuit " + dir, h.parameters(), h.components());
         }
+        return h;
+    }
+
+    /**
+     * The sizes a circuit's {@code circuit.json} records, for memory estimates (0 where it records none).
+     *
+     * @param parameters its free parameters
+     * @param components its mixture components (1 for a DAG circuit)
+     * @param variables  its variables (pixels)
+     */
+    public record Header(long parameters, long components, long variables) {
     }
 
     /**

@@ -23,7 +23,9 @@ import java.util.Locale;
  *       batches, their concatenation and the mixture's own copy); a circuit read for queries 2·4·P
  *       plus its scores, 3·4·b·N for evaluation batches of b = 500 images; {@code bench}
  *       4·(5·N·S + 2·B·S + 4·B·N) (parameters and the kernel's derived terms, the images and their
- *       squares, the [B, N] scores and the plain product); training
+ *       squares, the [B, N] scores and the plain product); {@code sample} holds n samples of S pixels
+ *       and their picture at scale c on the heap, 3·4·n·S·c² bytes, and 4·n·(2·S + N) on the engine;
+ *       training
  *       4·B·S·C·8 for the activations of B images through stages of C channels in all, kept for the
  *       backward pass (a rough figure).</li>
  * </ul>

@@ -14,7 +14,8 @@ import java.util.Locale;
  * 1 for Bernoulli ones; B images per batch):
  * <ul>
  *   <li><b>Java heap</b> (host arrays), compared with what {@link Runtime#maxMemory()} leaves free
- *       now. A circuit of P = N·S·F parameters holds 2·4·P bytes on the heap while it is written or
+ *       now (a request beyond the machine's physical memory is refused without suggesting a larger heap).
+ *       A circuit of P = N·S·F parameters holds 2·4·P bytes on the heap while it is written or
  *       read (each tensor copied to a Java array and encoded into, or decoded from, the file's
  *       bytes); {@code bench} builds its random parameters and images on the heap first,
  *       4·(3·N·S + B·S) bytes.</li>
@@ -25,8 +26,7 @@ import java.util.Locale;
  *       4·(5·N·S + 2·B·S + 4·B·N) (parameters and the kernel's derived terms, the images and their
  *       squares, the [B, N] scores and the plain product); {@code sample} holds n samples of S pixels
  *       and their picture at scale c on the heap, 3·4·n·S·c² bytes, and 4·n·(2·S + N) on the engine;
- *       training
- *       4·B·S·C·8 for the activations of B images through stages of C channels in all, kept for the
+ *       training 4·B·S·C·8 for the activations of B images through stages of C channels in all, kept for the
  *       backward pass (a rough figure).</li>
  * </ul>
  * One tensor of a safetensors file holds at most 2 GiB, so a leaf tensor of N·S·F floats beyond
@@ -135,13 +135,17 @@ public final class MemoryBudget {
         Runtime rt = Runtime.getRuntime();
         long max = rt.maxMemory();
         long free = max - (rt.totalMemory() - rt.freeMemory());
+        long physical = physicalMemory();
+        if (heapBytes > free && physical > 0 && heapBytes > physical) {
+            throw new InvalidArgumentException(request + " needs about " + format(heapBytes) + " of Java heap " + sizes
+                    + ", more than this machine's " + format(physical) + " of memory: lower " + flags);
+        }
         if (heapBytes > free) {
             throw new InvalidArgumentException(request + " needs about " + format(heapBytes) + " of Java heap "
                     + sizes + ", but only " + format(free) + " of the heap's " + format(max) + " are free: lower "
                     + flags + ", or raise the heap (e.g. VQDISTILL_JAVA_OPTS=-Xmx"
                     + Math.max(2, (heapBytes * 3 / 2 + (1L << 30) - 1) >> 30) + "g)");
         }
-        long physical = physicalMemory();
         if (physical > 0 && engineBytes > physical) {
             throw new InvalidArgumentException(request + " needs about " + format(engineBytes) + " of engine memory "
                     + sizes + ", more than this machine's " + format(physical) + ": lower " + flags);

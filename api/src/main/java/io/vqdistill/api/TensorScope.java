@@ -7,6 +7,7 @@ import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Collects every tensor created on the current thread while it is open and closes them all when it
@@ -63,6 +64,23 @@ public final class TensorScope implements AutoCloseable {
             s.tracked.remove(tensor);
         }
         return tensor;
+    }
+
+    /**
+     * Runs {@code work} as if no scope were open on this thread, so that the tensors it creates and
+     * keeps belong to no scope (scopes it opens itself work as usual), and returns its result: for
+     * long-lived tensors built lazily (a circuit's prepared kernels) while a caller's scope happens
+     * to be open. The caller then closes them. The open scopes are back in place afterwards, also
+     * when {@code work} throws.
+     */
+    public static <T> T outside(Supplier<T> work) {
+        Deque<TensorScope> saved = STACK.get();
+        STACK.set(new ArrayDeque<>());
+        try {
+            return work.get();
+        } finally {
+            STACK.set(saved);
+        }
     }
 
     /** Removes {@code tensor} from this scope (to the enclosing one, if any) and returns it. */

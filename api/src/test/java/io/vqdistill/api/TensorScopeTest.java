@@ -2,6 +2,7 @@ package io.vqdistill.api;
 
 import static io.vqdistill.api.TensorAssert.assertThatTensor;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.vqdistill.api.fake.FakeBackend;
@@ -95,6 +96,36 @@ class TensorScopeTest {
         }
         assertThatTensor(t).isOpen();
         t.close();
+    }
+
+    @Test
+    void tensorsMadeOutsideTheOpenScopesOutliveThem() {
+        Tensor lasting;
+        Tensor scoped;
+        Tensor inner;
+        try (TensorScope outer = TensorScope.open()) {
+            Tensor[] made = TensorScope.outside(() -> {
+                try (TensorScope own = TensorScope.open()) {
+                    Tensor temporary = backend.zeros(DType.FLOAT32, 1);
+                    return new Tensor[] {own.keep(backend.zeros(DType.FLOAT32, 2)), temporary};
+                }
+            });
+            lasting = made[0];
+            inner = made[1];
+            scoped = backend.zeros(DType.FLOAT32, 3);
+        }
+        assertThatTensor(lasting).isOpen();
+        assertThatTensor(inner).isClosed();
+        assertThatTensor(scoped).isClosed();
+        lasting.close();
+        assertThatThrownBy(() -> TensorScope.outside(() -> {
+            throw new IllegalStateException("boom");
+        })).isInstanceOf(IllegalStateException.class);
+        Tensor after;
+        try (TensorScope scope = TensorScope.open()) {
+            after = backend.zeros(DType.FLOAT32, 1);
+        }
+        assertThatTensor(after).isClosed();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.vqdistill.circuits;
 
+import io.vqdistill.api.DType;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.LeafFamily;
@@ -9,7 +10,8 @@ import java.util.Map;
 /**
  * The evaluation used for a family without a fused kernel: the family's log-density of the batch
  * [b, 1, S] against the components' parameters [n, S, ...], broadcast to [b, n, S], masked and
- * summed over S. Correct for any family; its memory grows with b * n * S, so batches are small.
+ * summed over S. Correct for any family; its memory grows with b * n * S, so batches are small. It
+ * adds the terms a direct sum would, so {@link #preciseScores} is the default conversion.
  */
 final class BroadcastKernel implements MaskedSumKernel {
     private final LeafFamily family;
@@ -20,7 +22,7 @@ final class BroadcastKernel implements MaskedSumKernel {
     BroadcastKernel(LeafFamily family, Map<String, Tensor> parameters, Tensor offset, long eventSize) {
         this.family = family;
         this.parameters = parameters;
-        this.offset = offset;
+        this.offset = offset.toType(DType.FLOAT32);
         long[] lead = parameters.values().iterator().next().shape();
         this.workspace = lead[0] * lead[1] * (eventSize + 3);
     }
@@ -43,6 +45,7 @@ final class BroadcastKernel implements MaskedSumKernel {
 
     @Override
     public void close() {
-        // the parameters and the offset belong to the mixture, which closes them
+        // the parameters belong to the mixture, which closes them; the float32 offset is this kernel's
+        offset.close();
     }
 }

@@ -1,17 +1,16 @@
 package io.vqdistill.circuits;
 
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.CompareOp;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
-import io.vqdistill.api.TopK;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.circuit.MaskedSumKernel;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.search.LatentSet;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,7 +21,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.random.RandomGenerator;
-import java.util.stream.IntStream;
 
 /**
  * The shape the distiller produces: one sum unit over N fully factorised product units of one leaf
@@ -32,16 +30,20 @@ import java.util.stream.IntStream;
  *
  * <h2>Evaluation</h2>
  * The components are split into blocks of at most 16384, each scored by the family's fused
- * {@link MaskedSumKernel} (matrix products; a broadcasting fallback of 256 components otherwise),
- * and examples are processed in batches sized so that no temporary exceeds 2^24 elements: no
- * [B, N, S] tensor is ever built. The log-likelihood streams over the blocks with one logsumexp
- * each. Where a kernel's {@linkplain MaskedSumKernel#errorBound error bound} exceeds 1e-3 nats (the
- * float32 cancellation of the expanded Gaussian square), an argmax (a top-k where several components
- * come close) takes the logsumexp's place: the components within twice that bound plus log N + 20
- * nats of the best are recomputed term by term (the family's log-densities, summed in float64) and
- * the rest, weighing less than e^-20 of the total, are dropped. Posteriors and
- * expectations refine the same way; the MPE rescores every component within twice the bound of the
- * best.
+ * {@link MaskedSumKernel} (matrix products or gathers; a broadcasting evaluation of 256 components
+ * for a family without one), prepared on the first query. Examples are processed in batches sized
+ * so that no temporary exceeds 2^24 elements (64 MiB): no [B, N, S] tensor is ever built. The
+ * log-likelihood reduces each block's [b, n] scores with a logsumexp on the backend and joins the
+ * blocks on the host in float64; posteriors are the scores' log-softmax, means and variances their
+ * products with the leaves' moments (variances in float64), the MPE an argmax.
+ *
+ * <h2>Precision</h2>
+ * Every query computes its scores at the mixture's {@link #precision()}, {@link Precision#FAST}
+ * unless {@linkplain Builder#precision(Precision) built} or {@linkplain #setPrecision set} otherwise;
+ * the log-likelihoods also take it per call. FAST uses the kernels' float32 scores
+ * ({@link MaskedSumKernel#scores}), DOUBLE their float64 scores
+ * ({@link MaskedSumKernel#preciseScores}); the accuracy each promises is stated on {@link Precision}.
+ * Nothing is recomputed on the host in either.
  *
  * <p>The mixture owns its tensors and releases them on {@link #close()}. Tensors created inside an
  * open {@link TensorScope} belong to that scope, so build a mixture outside any scope you close
@@ -54,17 +56,11 @@ public final class ShallowMixture implements Circuit {
     public static final double WEIGHT_TOLERANCE = 1e-4;
     private static final int FUSED_BLOCK = 16384;
     private static final int BROADCAST_BLOCK = 256;
-    private static final double NEGLIGIBLE_NATS = 20;
-    private static final double ACCURACY_TARGET = 1e-3;
 
     private record Block(int start, int end, Map<String, Tensor> parameters, Tensor offset, MaskedSumKernel kernel) {
         int width() {
             return end - start;
         }
-    }
-
-    /** A component of approximate score {@code score} worth rescoring for row {@code row}. */
-    private record Candidate(int row, int component, float score) {
     }
 
     private final Backend backend;
@@ -76,10 +72,12 @@ public final class ShallowMixture implements Circuit {
     private final double[] hostLogWeights;
     private final LatentSet latents;
     private final List<Block> blocks = new ArrayList<>();
+    private Precision precision;
     private boolean closed;
 
     private ShallowMixture(LeafFamily family, Map<String, Tensor> given, double[] weights, boolean normalise,
-                           LatentSet latents) {
+                           LatentSet latents, Precision precision) {
+        this.precision = Objects.requireNonNull(precision, "precision");
         this.family = Objects.requireNonNull(family, "family");
         Objects.requireNonNull(given, "parameters");
         this.parameters = new LinkedHashMap<>();
@@ -102,7 +100,6 @@ public final class ShallowMixture implements Circuit {
                         + components + " components");
             }
             this.latents = latents;
-            buildBlocks();
         } catch (RuntimeException e) {
             closeAll();
             throw e;
@@ -121,6 +118,7 @@ public final class ShallowMixture implements Circuit {
         private double[] logWeights;
         private boolean normalise;
         private LatentSet latents;
+        private Precision precision = Precision.FAST;
 
         private Builder(LeafFamily family) {
             this.family = Objects.requireNonNull(family, "family");
@@ -158,6 +156,12 @@ public final class ShallowMixture implements Circuit {
             return this;
         }
 
+        /** The precision of the mixture's queries, {@link Precision#FAST} unless set; see {@link Precision}. */
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
+            return this;
+        }
+
         /**
          * Validates and builds; the mixture's tensors live on the parameters' backend.
          *
@@ -168,7 +172,7 @@ public final class ShallowMixture implements Circuit {
             if (parameters == null) {
                 throw new InvalidArgumentException("a mixture needs parameters: call parameters(...)");
             }
-            return new ShallowMixture(family, parameters, logWeights, normalise, latents);
+            return new ShallowMixture(family, parameters, logWeights, normalise, latents, precision);
         }
     }
 
@@ -213,6 +217,25 @@ public final class ShallowMixture implements Circuit {
         return f;
     }
 
+    /**
+     * The blocks of components with their kernels, prepared on first use, outside the caller's
+     * scopes (they live until {@link #close()}).
+     */
+    private List<Block> blocks() {
+        if (blocks.isEmpty()) {
+            try {
+                TensorScope.outside(() -> {
+                    buildBlocks();
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                closeBlocks();
+                throw e;
+            }
+        }
+        return blocks;
+    }
+
     private void buildBlocks() {
         Block first = newBlock(0, Math.min(components, FUSED_BLOCK), true);
         if (first != null) {
@@ -239,7 +262,7 @@ public final class ShallowMixture implements Circuit {
         MaskedSumKernel kernel = null;
         try {
             parameters.forEach((k, v) -> slice.put(k, whole ? v : v.slice(0, start, end)));
-            offset = backend.of(toFloats(Arrays.copyOfRange(hostLogWeights, start, end)), end - start);
+            offset = backend.of(Arrays.copyOfRange(hostLogWeights, start, end), end - start);
             kernel = fused ? family.maskedSumKernel(slice, offset).orElse(null)
                     : new BroadcastKernel(family, slice, offset, eventSize);
         } finally {
@@ -301,47 +324,93 @@ public final class ShallowMixture implements Circuit {
         return components - 1L + leaf;
     }
 
-    // ---- queries --------------------------------------------------------------------------------
-
-    @Override
-    public Tensor logLikelihood(Tensor x) {
-        return logLikelihoods("logLikelihood", x, null);
+    /** The precision of the queries: {@link Precision#FAST} unless built or set otherwise. */
+    public Precision precision() {
+        return precision;
     }
 
+    /**
+     * Chooses the precision of the queries that follow (see {@link Precision}); the float64 form of a
+     * kernel is prepared on the first query that needs it and kept until {@link #close()}.
+     */
+    public void setPrecision(Precision precision) {
+        this.precision = Objects.requireNonNull(precision, "precision");
+    }
+
+    // ---- queries --------------------------------------------------------------------------------
+
+    /** log p(x) at the mixture's {@link #precision()}. */
+    @Override
+    public Tensor logLikelihood(Tensor x) {
+        return logLikelihood(x, precision);
+    }
+
+    /**
+     * log p(x) for complete observations at the given precision, whatever the mixture's.
+     *
+     * @param x         FLOAT32 [B, S]
+     * @param precision FAST or DOUBLE, see {@link Precision}
+     * @return FLOAT32 [B]
+     */
+    public Tensor logLikelihood(Tensor x, Precision precision) {
+        return logLikelihoods("logLikelihood", x, null, precision);
+    }
+
+    /** log p(x_o) at the mixture's {@link #precision()}. */
     @Override
     public Tensor marginalLogLikelihood(Tensor x, Tensor observed) {
-        return logLikelihoods("marginalLogLikelihood", x, Objects.requireNonNull(observed, "observed"));
+        return marginalLogLikelihood(x, observed, precision);
+    }
+
+    /**
+     * log p(x_o) at the given precision, whatever the mixture's.
+     *
+     * @param x         FLOAT32 [B, S]
+     * @param observed  BOOL [B, S]
+     * @param precision FAST or DOUBLE, see {@link Precision}
+     * @return FLOAT32 [B]
+     */
+    public Tensor marginalLogLikelihood(Tensor x, Tensor observed, Precision precision) {
+        return logLikelihoods("marginalLogLikelihood", x, Objects.requireNonNull(observed, "observed"), precision);
     }
 
     @Override
     public Tensor componentPosterior(Tensor x, Tensor observed) {
         start("componentPosterior", x, Objects.requireNonNull(observed, "observed"));
-        return Batches.run(x, observed, posteriorRows(), components, this::logPosterior);
+        Precision p = precision;
+        return Batches.run(x, observed, posteriorRows(p), components, (xb, mb) -> {
+            try (Tensor post = logPosterior(xb, mb, p)) {
+                return post.toType(DType.FLOAT32);
+            }
+        });
     }
 
     @Override
     public Tensor conditionalMean(Tensor x, Tensor observed) {
         start("conditionalMean", x, Objects.requireNonNull(observed, "observed"));
-        try (Tensor means = family.mean(parameters)) {
-            return Batches.run(x, observed, posteriorRows(), variables, (xb, mb) -> {
-                Tensor expected = logPosterior(xb, mb).exp().matmul(means);
+        Precision p = precision;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor means = family.mean(parameters).toType(dtype(p));
+            return scope.keep(Batches.run(x, observed, posteriorRows(p), variables, (xb, mb) -> {
+                Tensor expected = logPosterior(xb, mb, p).exp().matmul(means).toType(DType.FLOAT32);
                 return mb.where(xb, expected);
-            });
+            }));
         }
     }
 
     @Override
     public Tensor conditionalVariance(Tensor x, Tensor observed) {
         start("conditionalVariance", x, Objects.requireNonNull(observed, "observed"));
+        Precision p = precision;
         try (TensorScope scope = TensorScope.open()) {
             Map<String, Tensor> wide = new LinkedHashMap<>();
             parameters.forEach((k, v) -> wide.put(k, v.toType(DType.FLOAT64)));
             Tensor means = family.mean(wide);
             Tensor second = family.variance(wide).add(means.square());
-            return scope.keep(Batches.run(x, observed, posteriorRows(), variables, (xb, mb) -> {
-                Tensor p = logPosterior(xb, mb).toType(DType.FLOAT64).exp();
-                Tensor m1 = p.matmul(means);
-                Tensor variance = p.matmul(second).sub(m1.square()).clamp(0, Double.POSITIVE_INFINITY);
+            return scope.keep(Batches.run(x, observed, posteriorRows(p), variables, (xb, mb) -> {
+                Tensor post = logPosterior(xb, mb, p).toType(DType.FLOAT64).exp();
+                Tensor m1 = post.matmul(means);
+                Tensor variance = post.matmul(second).sub(m1.square()).clamp(0, Double.POSITIVE_INFINITY);
                 return mb.where(xb.scalarLike(0), variance.toType(DType.FLOAT32));
             }));
         }
@@ -350,11 +419,14 @@ public final class ShallowMixture implements Circuit {
     @Override
     public Tensor conditionalMode(Tensor x, Tensor observed) {
         start("conditionalMode", x, Objects.requireNonNull(observed, "observed"));
+        Precision p = precision;
         try (TensorScope scope = TensorScope.open()) {
             Tensor modes = family.mode(parameters);
-            Tensor peaks = family.logDensity(parameters, modes).transposeLast();
-            return scope.keep(Batches.run(x, observed, posteriorRows(), variables, (xb, mb) -> {
-                long[] best = bestComponents(xb, mb, peaks);
+            Map<String, Tensor> typed = new LinkedHashMap<>();
+            parameters.forEach((k, v) -> typed.put(k, v.toType(dtype(p))));
+            Tensor peaks = family.logDensity(typed, modes.toType(dtype(p))).transposeLast();
+            return scope.keep(Batches.run(x, observed, posteriorRows(p), variables, (xb, mb) -> {
+                long[] best = bestComponents(xb, mb, peaks, p);
                 return mb.where(xb, modes.gather(0, backend.of(best, best.length)));
             }));
         }
@@ -364,16 +436,17 @@ public final class ShallowMixture implements Circuit {
     public Tensor conditionalSample(Tensor x, Tensor observed, RandomGenerator rng) {
         Objects.requireNonNull(rng, "rng");
         start("conditionalSample", x, Objects.requireNonNull(observed, "observed"));
-        return Batches.run(x, observed, posteriorRows(), variables, (xb, mb) -> {
-            float[] posterior = logPosterior(xb, mb).toFloatArray();
+        Precision p = precision;
+        return Batches.run(x, observed, posteriorRows(p), variables, (xb, mb) -> {
+            double[] posterior = logPosterior(xb, mb, p).toDoubleArray();
             int rows = Math.toIntExact(xb.shape(0));
             long[] chosen = new long[rows];
-            double[] p = new double[components];
+            double[] weights = new double[components];
             for (int r = 0; r < rows; r++) {
                 for (int n = 0; n < components; n++) {
-                    p[n] = Math.exp(posterior[r * components + n]);
+                    weights[n] = Math.exp(posterior[r * components + n]);
                 }
-                chosen[r] = Numerics.draw(p, rng);
+                chosen[r] = Numerics.draw(weights, rng);
             }
             return mb.where(xb, drawLeaves(chosen, rng));
         });
@@ -455,13 +528,17 @@ public final class ShallowMixture implements Circuit {
     }
 
     private void closeAll() {
+        closeBlocks();
+        parameters.values().forEach(Tensor::close);
+    }
+
+    private void closeBlocks() {
         for (Block b : blocks) {
             b.kernel().close();
             b.offset().close();
             b.parameters().values().forEach(Tensor::close);
         }
         blocks.clear();
-        parameters.values().forEach(Tensor::close);
     }
 
     @Override
@@ -489,307 +566,96 @@ public final class ShallowMixture implements Circuit {
         return Evidence.check(query, backend, family, variables, x, observed);
     }
 
+    /** The score dtype of a precision. */
+    private static DType dtype(Precision precision) {
+        return precision == Precision.DOUBLE ? DType.FLOAT64 : DType.FLOAT32;
+    }
+
+    /** Elements per temporary: the budget, halved for float64 so that the bytes stay the same. */
+    private static long budget(Precision precision) {
+        return precision == Precision.DOUBLE ? BUDGET / 2 : BUDGET;
+    }
+
     /** Rows per batch of the queries that hold every component's score of a row at once ([b, N] several times). */
-    private int posteriorRows() {
-        return (int) Math.max(1, BUDGET / (3L * components + maxWorkspace()));
+    private int posteriorRows(Precision precision) {
+        return (int) Math.max(1, budget(precision) / (3L * components + maxWorkspace()));
     }
 
     /** Temporary elements per row while one block is scored: its kernel's workspace and the [b, n] scores. */
     private long maxWorkspace() {
         long w = 0;
-        for (Block b : blocks) {
+        for (Block b : blocks()) {
             w = Math.max(w, b.kernel().workspacePerExample() + b.width());
         }
         return w;
     }
 
+    /** The scores log w_n + log p(x_o | n) of one block's components, [b, n] in the precision's dtype. */
+    private static Tensor scores(Block block, Tensor x, Tensor observed, Precision precision) {
+        return precision == Precision.DOUBLE ? block.kernel().preciseScores(x, observed)
+                : block.kernel().scores(x, observed);
+    }
+
     /**
-     * log p(x_o) of every row: batches of rows are scored block by block; rows whose kernel bound
-     * is within the accuracy target take a logsumexp of the approximate scores, the others collect
-     * the components that matter, which are then rescored term by term for all batches at once.
+     * log p(x_o) of every row: batches of rows are scored block by block, each block reduced by a
+     * logsumexp on the backend and the blocks joined on the host in float64.
      */
-    private Tensor logLikelihoods(String query, Tensor x, Tensor observed) {
+    private Tensor logLikelihoods(String query, Tensor x, Tensor observed, Precision precision) {
+        Objects.requireNonNull(precision, "precision");
         int b = start(query, x, observed);
-        double[] bound = errorBounds(x, observed);
         double[] out = new double[b];
         Arrays.fill(out, Double.NEGATIVE_INFINITY);
-        List<int[]> pairs = new ArrayList<>();
-        int rows = (int) Math.max(1, BUDGET / maxWorkspace());
+        int rows = (int) Math.max(1, budget(precision) / maxWorkspace());
         for (int from = 0; from < b; from += rows) {
             int to = Math.min(b, from + rows);
             try (TensorScope scope = TensorScope.open()) {
                 Tensor xb = x.slice(0, from, to);
                 Tensor mb = observed == null ? null : observed.slice(0, from, to);
-                batchLogLikelihood(xb, mb, from, bound, out, pairs);
+                for (Block blk : blocks()) {
+                    try (TensorScope inner = TensorScope.open()) {
+                        double[] l = scores(blk, xb, mb, precision).logSumExp(1).toDoubleArray();
+                        for (int r = 0; r < l.length; r++) {
+                            out[from + r] = Numerics.logAddExp(out[from + r], l[r]);
+                        }
+                    }
+                }
             }
-        }
-        double[] exact = exactScores(pairs, x, observed, false);
-        for (int[] pair : pairs) {
-            out[pair[0]] = Double.NEGATIVE_INFINITY;
-        }
-        for (int p = 0; p < exact.length; p++) {
-            int r = pairs.get(p)[0];
-            out[r] = Numerics.logAddExp(out[r], exact[p]);
         }
         return backend.of(toFloats(out), b);
     }
 
-    /**
-     * Whether a row's scores must be recomputed exactly: its kernel error bound exceeds the accuracy
-     * target (a NaN or infinite bound counts as exceeding it).
-     */
-    private static boolean needsRefinement(double bound) {
-        return !(bound <= ACCURACY_TARGET);
-    }
-
-    /** The largest error bound any block's kernel reports for each row, in batches of rows. */
-    private double[] errorBounds(Tensor x, Tensor observed) {
-        int b = Math.toIntExact(x.shape(0));
-        double[] bound = new double[b];
-        int rows = (int) Math.max(1, BUDGET / (4L * variables));
-        for (int start = 0; start < b; start += rows) {
-            int end = Math.min(b, start + rows);
-            try (TensorScope scope = TensorScope.open()) {
-                Tensor xb = x.slice(0, start, end);
-                Tensor mb = observed == null ? null : observed.slice(0, start, end);
-                for (Block blk : blocks) {
-                    double[] v = blk.kernel().errorBound(xb, mb).toDoubleArray();
-                    for (int r = 0; r < v.length; r++) {
-                        bound[start + r] = Math.max(bound[start + r], v[r]);
-                    }
-                }
-            }
-        }
-        return bound;
-    }
-
-    /**
-     * One batch of the log-likelihood, rows {@code first}.. of the whole: a logsumexp of every
-     * block's approximate scores into {@code out} for the rows within the accuracy target; for the
-     * others, the components within 2 * bound + log N + 20 nats of the best are added to
-     * {@code pairs} (as whole-batch row, component) for exact rescoring. A batch with no row of one
-     * kind skips that reduction.
-     */
-    private void batchLogLikelihood(Tensor x, Tensor observed, int first, double[] bound, double[] out,
-                                    List<int[]> pairs) {
-        int b = Math.toIntExact(x.shape(0));
-        int[] refine = IntStream.range(0, b).filter(r -> needsRefinement(bound[first + r])).toArray();
-        double[] window = new double[b];
-        for (int r : refine) {
-            window[r] = 2 * bound[first + r] + Math.log(components) + NEGLIGIBLE_NATS;
-        }
-        List<Candidate> found = new ArrayList<>();
-        for (Block blk : blocks) {
-            try (TensorScope scope = TensorScope.open()) {
-                Tensor scores = blk.kernel().scores(x, observed);
-                if (refine.length < b) {
-                    double[] l = scores.logSumExp(1).toDoubleArray();
-                    for (int r = 0; r < b; r++) {
-                        out[first + r] = Numerics.logAddExp(out[first + r], l[r]);
-                    }
-                }
-                if (refine.length > 0) {
-                    found.addAll(candidates(scores, blk.start(), refine, window));
-                }
-            }
-        }
-        double[] best = new double[b];
-        Arrays.fill(best, Double.NEGATIVE_INFINITY);
-        for (Candidate c : found) {
-            best[c.row()] = Math.max(best[c.row()], c.score());
-        }
-        for (Candidate c : found) {
-            if (c.score() >= best[c.row()] - window[c.row()]) {
-                pairs.add(new int[] {first + c.row(), c.component()});
-            }
-        }
-    }
-
-    /**
-     * The components of one block whose approximate score lies within {@code window[r]} of the
-     * block's best, for each row r in {@code refine}: the argmax, and for the rows with more than one
-     * such component a top-k of exactly the largest count over just those rows.
-     */
-    private List<Candidate> candidates(Tensor scores, int offset, int[] refine, double[] window) {
-        int b = Math.toIntExact(scores.shape(0));
-        Tensor argMax = scores.argMax(1);
-        long[] arg = argMax.toLongArray();
-        float[] top = scores.takeAlong(1, argMax.reshape(b, 1)).toFloatArray();
-        float[] threshold = new float[b];
-        Arrays.fill(threshold, Float.POSITIVE_INFINITY);
-        for (int r : refine) {
-            threshold[r] = (float) (top[r] - window[r]);
-        }
-        Tensor within = scores.compare(CompareOp.GE, backend.of(threshold, b, 1))
-                .where(scores.scalarLike(1), scores.scalarLike(0)).sum(1);
-        double[] count = within.toDoubleArray();
-        List<Candidate> out = new ArrayList<>();
-        int k = 1;
-        List<Integer> crowded = new ArrayList<>();
-        for (int r : refine) {
-            if (count[r] > 1) {
-                crowded.add(r);
-                k = (int) Math.max(k, count[r]);
-            } else {
-                out.add(new Candidate(r, offset + (int) arg[r], top[r]));
-            }
-        }
-        if (crowded.isEmpty()) {
-            return out;
-        }
-        long[] rows = crowded.stream().mapToLong(Integer::longValue).toArray();
-        try (TopK t = scores.gather(0, backend.of(rows, rows.length)).topK(k, 1)) {
-            float[] values = t.values().toFloatArray();
-            long[] index = t.indices().toLongArray();
-            for (int c = 0; c < rows.length; c++) {
-                int r = (int) rows[c];
-                for (int i = 0; i < k && values[c * k + i] >= threshold[r]; i++) {
-                    out.add(new Candidate(r, offset + (int) index[c * k + i], values[c * k + i]));
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Scores log w_n + sum_i log f(x_ri; theta_ni) of (row, component) pairs, term by term: the
-     * family's log-densities (no algebraic rewrite, so no cancellation) summed in float64; observed
-     * entries only, or, with {@code completeWithMode}, every variable with the unobserved ones set to
-     * the component's mode (the MPE score).
-     */
-    private double[] exactScores(List<int[]> pairs, Tensor x, Tensor observed, boolean completeWithMode) {
-        double[] out = new double[pairs.size()];
-        int chunk = (int) Math.max(1, BUDGET / (variables * (eventSize + 4)));
-        for (int start = 0; start < out.length; start += chunk) {
-            int len = Math.min(chunk, out.length - start);
-            long[] rows = new long[len];
-            long[] comps = new long[len];
-            for (int i = 0; i < len; i++) {
-                rows[i] = pairs.get(start + i)[0];
-                comps[i] = pairs.get(start + i)[1];
-            }
-            try (TensorScope scope = TensorScope.open()) {
-                Tensor comp = backend.of(comps, len);
-                Tensor row = backend.of(rows, len);
-                Map<String, Tensor> picked = new LinkedHashMap<>();
-                parameters.forEach((k, v) -> picked.put(k, v.gather(0, comp)));
-                Tensor values = x.gather(0, row);
-                Tensor seen = observed == null ? null : observed.gather(0, row);
-                if (completeWithMode && seen != null) {
-                    values = seen.where(values, family.mode(picked));
-                }
-                Tensor logDensity = family.logDensity(picked, values);
-                if (!completeWithMode && seen != null) {
-                    logDensity = seen.where(logDensity, logDensity.scalarLike(0));
-                }
-                double[] sums = logDensity.toType(DType.FLOAT64).sum(1).toDoubleArray();
-                for (int i = 0; i < len; i++) {
-                    out[start + i] = sums[i] + hostLogWeights[(int) comps[i]];
-                }
-            }
-        }
-        return out;
-    }
-
-    /** Approximate scores log w_n + log p(x_o | n) of every component, FLOAT32 [b, N]. */
-    private Tensor allScores(Tensor x, Tensor observed) {
-        if (blocks.size() == 1) {
-            return blocks.get(0).kernel().scores(x, observed);
+    /** The scores of every component, [b, N] in the precision's dtype. */
+    private Tensor allScores(Tensor x, Tensor observed, Precision precision) {
+        List<Block> all = blocks();
+        if (all.size() == 1) {
+            return scores(all.get(0), x, observed, precision);
         }
         try (TensorScope scope = TensorScope.open()) {
             List<Tensor> parts = new ArrayList<>();
-            for (Block blk : blocks) {
-                parts.add(blk.kernel().scores(x, observed));
+            for (Block blk : all) {
+                parts.add(scores(blk, x, observed, precision));
             }
             return scope.keep(backend.concat(parts, 1));
         }
     }
 
-    /** log p(n | x_o), FLOAT32 [b, N], with the leading components exact where the kernel bound demands. */
-    private Tensor logPosterior(Tensor x, Tensor observed) {
-        int b = Math.toIntExact(x.shape(0));
-        try (TensorScope scope = TensorScope.open()) {
-            double[] bound = errorBounds(x, observed);
-            Tensor scores = allScores(x, observed);
-            double[] lse = scores.logSumExp(1).toDoubleArray();
-            int[] refine = IntStream.range(0, b).filter(r -> needsRefinement(bound[r])).toArray();
-            if (refine.length == 0) {
-                return scope.keep(scores.sub(backend.of(toFloats(lse), b, 1)));
-            }
-            float[] host = scores.toFloatArray();
-            List<int[]> pairs = new ArrayList<>();
-            for (int r : refine) {
-                double best = max(host, r);
-                double threshold = best - 2 * bound[r] - Math.log(components) - NEGLIGIBLE_NATS;
-                for (int n = 0; n < components; n++) {
-                    if (host[r * components + n] >= threshold) {
-                        pairs.add(new int[] {r, n});
-                    }
-                }
-            }
-            double[] exact = exactScores(pairs, x, observed, false);
-            for (int r : refine) {
-                lse[r] = Double.NEGATIVE_INFINITY;
-            }
-            for (int p = 0; p < exact.length; p++) {
-                int[] rn = pairs.get(p);
-                host[rn[0] * components + rn[1]] = (float) exact[p];
-                lse[rn[0]] = Numerics.logAddExp(lse[rn[0]], exact[p]);
-            }
-            for (int r = 0; r < b; r++) {
-                for (int n = 0; n < components; n++) {
-                    host[r * components + n] -= (float) lse[r];
-                }
-            }
-            return scope.keep(backend.of(host, b, components));
+    /** log p(n | x_o), [b, N] in the precision's dtype. */
+    private Tensor logPosterior(Tensor x, Tensor observed, Precision precision) {
+        try (Tensor scores = allScores(x, observed, precision)) {
+            return scores.logSoftmax(1);
         }
-    }
-
-    private double max(float[] host, int row) {
-        double best = Double.NEGATIVE_INFINITY;
-        for (int n = 0; n < components; n++) {
-            best = Math.max(best, host[row * components + n]);
-        }
-        return best;
     }
 
     /**
      * The component of the joint MPE for each row: argmax_n log w_n + log p(x_o | n) + sum over the
-     * unobserved i of the leaf's peak log-density ({@code peaks}, [S, N]). Where the kernel bound is
-     * positive, every component within twice the bound of the best is rescored exactly.
+     * unobserved i of the leaf's peak log-density ({@code peaks}, [S, N] in the precision's dtype).
      */
-    private long[] bestComponents(Tensor x, Tensor observed, Tensor peaks) {
+    private long[] bestComponents(Tensor x, Tensor observed, Tensor peaks, Precision precision) {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor hidden = observed.where(x.scalarLike(0), x.scalarLike(1));
-            Tensor total = allScores(x, observed).add(hidden.matmul(peaks));
-            double[] bound = errorBounds(x, observed);
-            if (Arrays.stream(bound).allMatch(e -> e == 0)) {
-                return total.argMax(1).toLongArray();
-            }
-            float[] host = total.toFloatArray();
-            int b = bound.length;
-            List<int[]> pairs = new ArrayList<>();
-            for (int r = 0; r < b; r++) {
-                double best = max(host, r);
-                double threshold = best - 2 * bound[r] - 1e-5 * (1 + Math.abs(best));
-                for (int n = 0; n < components; n++) {
-                    if (host[r * components + n] >= threshold) {
-                        pairs.add(new int[] {r, n});
-                    }
-                }
-            }
-            double[] exact = exactScores(pairs, x, observed, true);
-            long[] chosen = new long[b];
-            double[] score = new double[b];
-            Arrays.fill(score, Double.NEGATIVE_INFINITY);
-            for (int p = 0; p < exact.length; p++) {
-                int r = pairs.get(p)[0];
-                if (exact[p] > score[r]) {
-                    score[r] = exact[p];
-                    chosen[r] = pairs.get(p)[1];
-                }
-            }
-            return chosen;
+            Tensor zero = backend.full(peaks.dtype(), 0);
+            Tensor one = backend.full(peaks.dtype(), 1);
+            Tensor total = allScores(x, observed, precision).add(observed.where(zero, one).matmul(peaks));
+            return total.argMax(1).toLongArray();
         }
     }
 }

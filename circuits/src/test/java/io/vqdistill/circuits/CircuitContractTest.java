@@ -14,12 +14,15 @@ import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.circuits.CircuitStructure.Kind;
 import io.vqdistill.circuits.Fixtures.Discrete;
 import io.vqdistill.circuits.Fixtures.Gaussian;
+import io.vqdistill.circuits.bench.DecodedLeaves;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.circuits.leaf.CategoricalFamily;
 import io.vqdistill.circuits.leaf.GaussianFamily;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
@@ -464,7 +467,7 @@ public abstract class CircuitContractTest {
     }
 
     @Test
-    void gaussianBlocksOfNearDuplicateComponentsAreRefinedTogether() {
+    void gaussianBlocksOfNearDuplicateComponentsAreScoredAccurately() {
         Random rng = new Random(24);
         Gaussian g = Fixtures.gaussian(backend, 3, 16390, 1e-3, 1e-3, 5, rng);
         int s = g.variables();
@@ -614,6 +617,262 @@ public abstract class CircuitContractTest {
     private static void assertSame(Tensor a, Tensor b, double tolerance) {
         try (a; b) {
             assertThatTensor(a).isCloseTo(b.toDoubleArray(), tolerance);
+        }
+    }
+
+    // ---- the precision contract on decoded-looking leaves ----------------------------------------
+
+    /** Per image, FAST: within 1e-2 + 1e-5 |log p| of the float64 value (the {@link Precision} contract). */
+    private static double fastTolerance(double exact) {
+        return 1e-2 + 1e-5 * Math.abs(exact);
+    }
+
+    /** Per image, DOUBLE: within 1e-4 + 1e-6 |log p|, the float32 result's rounding included. */
+    private static double doubleTolerance(double exact) {
+        return 1e-4 + 1e-6 * Math.abs(exact);
+    }
+
+    /** Decoded-looking leaves with the data they are tested on, all held on the host in float64. */
+    private record Decoded(DecodedLeaves leaves, double[][] mean, double[][] logVar, double[][] x, int near) {
+        static Decoded of(boolean nearDuplicates, int components, int near, int far, long seed) {
+            DecodedLeaves d = DecodedLeaves.generate(784, components, 6, nearDuplicates, seed);
+            SplittableRandom rng = new SplittableRandom(seed + 1);
+            DecodedLeaves other = DecodedLeaves.generate(784, 1, 1, false, seed + 2);
+            int s = d.variables();
+            double[][] x = new double[near + far][];
+            for (int r = 0; r < x.length; r++) {
+                float[] img = r < near ? d.image(rng.nextInt(components), rng) : other.image(0, rng);
+                x[r] = new double[s];
+                for (int i = 0; i < s; i++) {
+                    x[r][i] = img[i];
+                }
+            }
+            return new Decoded(d, rows(d.mean(), s), rows(d.logVar(), s), x, near);
+        }
+
+        private static double[][] rows(float[] flat, int s) {
+            double[][] out = new double[flat.length / s][s];
+            for (int k = 0; k < flat.length; k++) {
+                out[k / s][k % s] = flat[k];
+            }
+            return out;
+        }
+
+        /**
+         * log w + sum over observed i of log N(x_i; mu, s), term by term in float64, independent of
+         * the kernels; with {@code peaks}, the unobserved pixels add the leaf's peak (the MPE score).
+         */
+        double score(int n, double[] row, boolean[] observed, boolean peaks) {
+            double t = -Math.log(mean.length);
+            for (int i = 0; i < row.length; i++) {
+                double lv = logVar[n][i];
+                if (observed == null || observed[i]) {
+                    double d = row[i] - mean[n][i];
+                    t += -0.5 * (Math.log(2 * Math.PI) + lv + d * d / Math.exp(lv));
+                } else if (peaks) {
+                    t += -0.5 * (Math.log(2 * Math.PI) + lv);
+                }
+            }
+            return t;
+        }
+
+        double[] scores(double[] row, boolean[] observed) {
+            double[] out = new double[mean.length];
+            for (int n = 0; n < out.length; n++) {
+                out[n] = score(n, row, observed, false);
+            }
+            return out;
+        }
+
+        /** log p(x_o) by brute force in float64. */
+        double logLikelihood(int r, boolean[] observed) {
+            return Numerics.logSumExp(scores(x[r], observed));
+        }
+
+        /** Bits per dimension of the first {@link #near()} rows from their log-likelihoods. */
+        double bitsPerDim(double[] logLikelihoods) {
+            double sum = 0;
+            for (int r = 0; r < near; r++) {
+                sum += logLikelihoods[r];
+            }
+            return -sum / near / (x[0].length * Math.log(2)) + 8;
+        }
+    }
+
+    Stream<Boolean> nearDuplicates() {
+        return Stream.of(false, true);
+    }
+
+    @ParameterizedTest(name = "near duplicates: {0}")
+    @MethodSource("nearDuplicates")
+    void decodedLeavesMeetThePrecisionContract(boolean nearDuplicates) {
+        Decoded d = Decoded.of(nearDuplicates, 96, 24, 4, nearDuplicates ? 41 : 42);
+        int s = d.leaves().variables();
+        try (ShallowMixture m = d.leaves().mixture(backend); Tensor x = matrix(d.x(), s)) {
+            assertThat(m.precision()).isEqualTo(Precision.FAST);
+            double[] fast = m.logLikelihood(x).toDoubleArray();
+            double[] precise = m.logLikelihood(x, Precision.DOUBLE).toDoubleArray();
+            double[] exact = new double[d.x().length];
+            for (int r = 0; r < exact.length; r++) {
+                exact[r] = d.logLikelihood(r, null);
+                assertThat(fast[r]).as("FAST log p of row %d", r).isCloseTo(exact[r], within(fastTolerance(exact[r])));
+                assertThat(precise[r]).as("DOUBLE log p of row %d", r)
+                        .isCloseTo(exact[r], within(doubleTolerance(exact[r])));
+            }
+            assertThat(exact[0]).as("the data fit the leaves: positive log-densities").isPositive();
+            assertThat(exact[d.near()]).as("an image of other strokes fits none").isLessThan(-1e4);
+            assertThat(d.bitsPerDim(fast)).isCloseTo(d.bitsPerDim(exact), within(1e-4));
+            assertThat(d.bitsPerDim(precise)).isCloseTo(d.bitsPerDim(exact), within(1e-6));
+        }
+    }
+
+    @ParameterizedTest(name = "near duplicates: {0}")
+    @MethodSource("nearDuplicates")
+    void decodedLeavesMeetThePrecisionContractWithMasks(boolean nearDuplicates) {
+        Decoded d = Decoded.of(nearDuplicates, 64, 12, 2, nearDuplicates ? 43 : 44);
+        int s = d.leaves().variables();
+        int b = d.x().length;
+        Random rng = new Random(45);
+        boolean[][] masks = new boolean[b][s];
+        double[][] values = new double[b][];
+        for (int r = 0; r < b; r++) {
+            values[r] = d.x()[r].clone();
+            for (int i = 0; i < s; i++) {
+                masks[r][i] = r % 2 == 0 ? i < s / 2 : rng.nextDouble() < 0.7;
+                if (!masks[r][i]) {
+                    values[r][i] = r % 3 == 0 ? Double.NaN : 0.5;
+                }
+            }
+        }
+        try (ShallowMixture m = d.leaves().mixture(backend); Tensor x = matrix(values, s); Tensor o = mask(masks, s)) {
+            for (Precision precision : Precision.values()) {
+                m.setPrecision(precision);
+                double[] marginal = m.marginalLogLikelihood(x, o).toDoubleArray();
+                double[] posterior = m.componentPosterior(x, o).toDoubleArray();
+                double[] mode = m.conditionalMode(x, o).toDoubleArray();
+                int n = m.components();
+                for (int r = 0; r < b; r++) {
+                    double exact = d.logLikelihood(r, masks[r]);
+                    double tolerance = precision == Precision.FAST ? fastTolerance(exact) : doubleTolerance(exact);
+                    assertThat(marginal[r]).as("%s marginal of row %d", precision, r).isCloseTo(exact, within(tolerance));
+                    double[] scores = d.scores(d.x()[r], masks[r]);
+                    double distance = 0;
+                    for (int c = 0; c < n; c++) {
+                        distance += Math.abs(Math.exp(posterior[r * n + c]) - Math.exp(scores[c] - exact));
+                    }
+                    assertThat(distance / 2).as("%s posterior of row %d, total variation", precision, r)
+                            .isLessThanOrEqualTo(precision == Precision.FAST ? 2e-2 : 1e-4);
+                    double best = Double.NEGATIVE_INFINITY;
+                    double achieved = Double.NEGATIVE_INFINITY;
+                    for (int c = 0; c < n; c++) {
+                        double v = d.score(c, d.x()[r], masks[r], true);
+                        best = Math.max(best, v);
+                        if (completes(d.mean()[c], mode, r * s, masks[r])) {
+                            achieved = Math.max(achieved, v);
+                        }
+                    }
+                    assertThat(achieved).as("%s MPE value of row %d", precision, r)
+                            .isGreaterThanOrEqualTo(best - 2 * (precision == Precision.FAST ? fastTolerance(best)
+                                    : doubleTolerance(best)));
+                }
+            }
+        }
+    }
+
+    /** Whether the completion at {@code from} holds component mean {@code mean} at every unobserved pixel. */
+    private static boolean completes(double[] mean, double[] completion, int from, boolean[] observed) {
+        for (int i = 0; i < mean.length; i++) {
+            if (!observed[i] && (float) mean[i] != (float) completion[from + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("discreteCircuits")
+    void discreteMixturesGiveTheSameLikelihoodsAtBothPrecisions(Discrete d) {
+        if (!(d.circuit() instanceof ShallowMixture m)) {
+            return;
+        }
+        int s = m.numVariables();
+        double[][] states = Fixtures.states(s, d.values());
+        boolean[][] masks = new boolean[states.length][s];
+        for (int r = 0; r < states.length; r++) {
+            for (int i = 0; i < s; i++) {
+                masks[r][i] = (r + i) % 3 != 0;
+            }
+        }
+        try (Tensor x = matrix(states, s); Tensor o = mask(masks, s)) {
+            assertSame(m.logLikelihood(x, Precision.DOUBLE), m.logLikelihood(x), 1e-5);
+            assertSame(m.marginalLogLikelihood(x, o, Precision.DOUBLE), m.marginalLogLikelihood(x, o), 1e-5);
+            m.setPrecision(Precision.DOUBLE);
+            try {
+                assertThat(m.precision()).isEqualTo(Precision.DOUBLE);
+                double[] got = m.marginalLogLikelihood(x, o).toDoubleArray();
+                for (int r = 0; r < states.length; r++) {
+                    double brute = Double.NEGATIVE_INFINITY;
+                    for (double[] completion : states) {
+                        if (agrees(completion, states[r], masks[r])) {
+                            brute = Numerics.logAddExp(brute, d.reference().logLikelihood(completion));
+                        }
+                    }
+                    assertClose(got[r], brute, "DOUBLE marginal of row " + r);
+                }
+            } finally {
+                m.setPrecision(Precision.FAST);
+            }
+        }
+    }
+
+    @Test
+    void categoricalScoresAreGatheredInChunksLikeTheDirectSum() {
+        Random rng = new Random(46);
+        int n = 512;
+        int s = 64;
+        int v = 16;
+        int b = 600;
+        float[] logits = new float[n * s * v];
+        for (int k = 0; k < logits.length; k++) {
+            logits[k] = (float) (k % v == 0 ? 4 + rng.nextGaussian() : rng.nextGaussian());
+        }
+        double[] w = Fixtures.logWeights(n, rng);
+        double[][] data = new double[b][s];
+        boolean[][] masks = new boolean[b][s];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < s; i++) {
+                data[r][i] = rng.nextInt(5) == 0 ? rng.nextInt(v) : 0;
+                masks[r][i] = r % 2 == 0 || rng.nextInt(4) > 0;
+            }
+        }
+        double[][] logProbs = new double[n * s][v];
+        for (int l = 0; l < n * s; l++) {
+            for (int c = 0; c < v; c++) {
+                logProbs[l][c] = logits[l * v + c];
+            }
+            double lse = Numerics.logSumExp(logProbs[l]);
+            for (int c = 0; c < v; c++) {
+                logProbs[l][c] -= lse;
+            }
+        }
+        ShallowMixture m;
+        try (Tensor t = backend.of(logits, n, s, v)) {
+            m = ShallowMixture.builder(new CategoricalFamily(v)).parameters(Map.of("logits", t)).logWeights(w).build();
+        }
+        try (m; Tensor x = matrix(data, s); Tensor o = mask(masks, s)) {
+            double[] got = m.marginalLogLikelihood(x, o).toDoubleArray();
+            double[] scores = new double[n];
+            for (int r = 0; r < b; r++) {
+                for (int c = 0; c < n; c++) {
+                    double t = w[c];
+                    for (int i = 0; i < s; i++) {
+                        t += masks[r][i] ? logProbs[c * s + i][(int) data[r][i]] : 0;
+                    }
+                    scores[c] = t;
+                }
+                double exact = Numerics.logSumExp(scores);
+                assertThat(got[r]).as("row %d", r).isCloseTo(exact, within(1e-4 + 1e-6 * Math.abs(exact)));
+            }
         }
     }
 

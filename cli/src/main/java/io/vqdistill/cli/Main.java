@@ -12,6 +12,7 @@ import io.vqdistill.cli.commands.InpaintCommand;
 import io.vqdistill.cli.commands.QuickstartCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
 import io.vqdistill.cli.commands.SampleCommand;
+import io.vqdistill.cli.commands.ServeCommand;
 import io.vqdistill.cli.commands.SweepCommand;
 import io.vqdistill.cli.commands.TrainCommand;
 import io.vqdistill.distill.inject.PipelineModule;
@@ -39,6 +40,7 @@ import picocli.CommandLine.Command;
             EvaluateCommand.class,
             SampleCommand.class,
             InpaintCommand.class,
+            ServeCommand.class,
             SweepCommand.class,
             ExactCommand.class,
             QuickstartCommand.class,

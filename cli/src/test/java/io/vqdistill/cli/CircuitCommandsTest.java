@@ -5,18 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.cli.CliFixtures.Run;
 import io.vqdistill.cli.options.Flags;
-import io.vqdistill.cli.render.ImageGrid;
 import io.vqdistill.cli.render.LinePlot;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.Inpainting;
+import io.vqdistill.distill.pipeline.Sampling;
 import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.models.data.Mnist;
 import java.awt.image.BufferedImage;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.knowm.xchart.XYChart;
 
 /**
  * evaluate, sample and inpaint on a tiny Gaussian mixture written in the test, and the bad inputs
@@ -112,16 +114,57 @@ class CircuitCommandsTest {
     }
 
     @Test
-    void sampleWritesARedGrid() throws IOException {
+    void sampleDrawsComponentMeansInGreyByDefault() throws IOException {
         Path png = dir.resolve("samples.png");
         String out = ok("sample", "--backend", "djl", "--circuit", circuit.toString(), "--count", "5", "--columns",
                 "3", "--scale", "1", "--out", png.toString());
-        assertThat(out).contains("wrote " + png + " (5 samples, seed 1)");
+        assertThat(out).isEqualTo("wrote " + png + " (5 component means, seed 1)" + System.lineSeparator());
+        Sampling drawn;
+        try (var c = CircuitFiles.read(circuit, backend)) {
+            drawn = Sampling.draw(c, 5, 1, Sampling.Draw.MEANS);
+        }
         BufferedImage img = ImageIO.read(png.toFile());
         assertThat(img.getWidth()).isEqualTo(3 * 29);
         assertThat(img.getHeight()).isEqualTo(2 * 29);
-        int rgb = img.getRGB(10, 10);
-        assertThat((rgb >> 16) & 0xff).isGreaterThan(rgb & 0xff);
+        int[] components = drawn.components();
+        for (int i = 0; i < 5; i++) {
+            for (int p = 0; p < S; p++) {
+                int rgb = img.getRGB((i % 3) * 29 + p % 28, (i / 3) * 29 + p / 28);
+                int expected = (int) Math.floor(256 * (p / 28 % 3 == components[i] ? 0.8f : 0.05f));
+                assertThat(new int[] {(rgb >> 16) & 0xff, (rgb >> 8) & 0xff, rgb & 0xff})
+                        .as("sample %d pixel %d: the grey level of its component's mean", i, p)
+                        .containsExactly(expected, expected, expected);
+            }
+        }
+    }
+
+    @Test
+    void samplePixelDrawsOnRequestAlsoInGrey() throws IOException {
+        Path png = dir.resolve("draws.png");
+        String out = ok("sample", "--backend", "djl", "--circuit", circuit.toString(), "--count", "4", "--draw",
+                "pixels", "--seed", "3", "--scale", "2", "--out", png.toString());
+        assertThat(out).contains("wrote " + png + " (4 pixel draws, seed 3)");
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertThat(img.getWidth()).isEqualTo(4 * 29 * 2);
+        long grey = 0;
+        long bright = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y);
+                int r = (rgb >> 16) & 0xff;
+                if (r == ((rgb >> 8) & 0xff) && r == (rgb & 0xff)) {
+                    grey++;
+                }
+                if (r > 150) {
+                    bright++;
+                }
+            }
+        }
+        assertThat(grey).as("every pixel grey").isEqualTo((long) img.getWidth() * img.getHeight());
+        assertThat(bright).as("the bright bands of the drawn components").isPositive();
+        Run r = run("sample", "--circuit", circuit.toString(), "--draw", "modes", "--out", png.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--draw").contains("'modes'").contains("means, pixels");
     }
 
     @Test
@@ -280,40 +323,40 @@ class CircuitCommandsTest {
     }
 
     @Test
-    void linePlotDrawsPointsAndReferenceLines() throws IOException {
-        BufferedImage img = LinePlot.draw("title", "beam", new int[] {0, 1, 2, 3}, new double[] {6.0, 5.0, 4.5, 4.2},
+    void linePlotWritesAPngOfTheChartSizeWithPointsAndReferenceLines() throws IOException {
+        XYChart chart = LinePlot.chart("title", "beam", new int[] {0, 1, 2, 3}, new double[] {6.0, 5.0, 4.5, 4.2},
                 Map.of("ExM K=4", 3.9));
-        assertThat(img.getWidth()).isEqualTo(800);
+        assertThat(chart.getSeriesMap().keySet()).containsExactly("beam", "ExM K=4 3.900");
+        assertThat(chart.getStyler().isYAxisLogarithmic()).isFalse();
         Path png = dir.resolve("plot.png");
-        ImageGrid.writePng(img, png);
-        assertThat(ImageIO.read(png.toFile()).getHeight()).isEqualTo(500);
-        long coloured = 0;
+        LinePlot.writePng(chart, png);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertThat(img.getWidth()).isEqualTo(LinePlot.WIDTH).isEqualTo(800);
+        assertThat(img.getHeight()).isEqualTo(LinePlot.HEIGHT).isEqualTo(500);
+        long blue = 0;
+        long red = 0;
         for (int y = 0; y < img.getHeight(); y++) {
             for (int x = 0; x < img.getWidth(); x++) {
                 int rgb = img.getRGB(x, y);
                 int r = (rgb >> 16) & 0xff;
                 int b = rgb & 0xff;
-                if (Math.abs(r - b) > 60) {
-                    coloured++;
-                }
+                blue += b - r > 60 ? 1 : 0;
+                red += r - b > 60 ? 1 : 0;
             }
         }
-        assertThat(coloured).as("pixels of the series and reference colours").isGreaterThan(200);
+        assertThat(blue).as("pixels of the series' line and points").isGreaterThan(200);
+        assertThat(red).as("pixels of the dashed reference line").isGreaterThan(100);
         assertThat(Flags.references(java.util.List.of("ExM K=16=2.95", "a=1")))
                 .containsExactly(Map.entry("ExM K=16", 2.95), Map.entry("a", 1.0));
         Run r = run("sweep", "--vqvae", "vq", "--prior", "pr", "--search", "beam", "--max-exponent", "2",
                 "--reference", "ExM", "--out", dir.resolve("o").toString());
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("'ExM'");
-        BufferedImage wide = LinePlot.draw("log axis", "beam", new int[] {0, 8}, new double[] {457.7, 5.6}, Map.of());
-        int blueRows = 0;
-        for (int y = 0; y < wide.getHeight(); y++) {
-            int rgb = wide.getRGB(wide.getWidth() / 2, y);
-            if ((rgb & 0xff) > 150 && ((rgb >> 16) & 0xff) < 100) {
-                blueRows++;
-            }
-        }
-        assertThat(blueRows).as("the line crosses the middle of a log-scaled plot").isPositive();
+        XYChart wide = LinePlot.chart("log axis", "beam", new int[] {0, 8}, new double[] {457.7, 5.6}, Map.of());
+        assertThat(wide.getStyler().isYAxisLogarithmic()).as("values spanning more than a factor of 3").isTrue();
+        assertThat(wide.getYAxisTitle()).isEqualTo("test bits per dimension (log scale)");
+        assertThatThrownBy(() -> LinePlot.chart("t", "s", new int[] {0, 1}, new double[] {1}, Map.of()))
+                .isInstanceOf(InvalidArgumentException.class);
         assertThat(LinePlot.exponents(java.util.List.of(1, 2, 4, 1024))).containsExactly(0, 1, 2, 10);
     }
 }

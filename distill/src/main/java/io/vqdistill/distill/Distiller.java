@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
+import java.util.function.LongConsumer;
 
 /**
  * Turns a latent set into the distilled model: each grid is decoded once, in batches of
@@ -93,8 +94,19 @@ public final class Distiller {
      *                                  do not fit the mixture
      */
     public Distillation distil(LatentSet latents, Weighting weighting) {
+        return distil(latents, weighting, decoded -> { });
+    }
+
+    /**
+     * Decodes {@code latents} and builds the mixture, telling {@code decoded} how many grids are
+     * decoded so far after each decoder call (the last call reports {@code latents.size()}).
+     *
+     * @see #distil(LatentSet, Weighting)
+     */
+    public Distillation distil(LatentSet latents, Weighting weighting, LongConsumer decoded) {
         Objects.requireNonNull(latents, "latents");
         Objects.requireNonNull(weighting, "weighting");
+        Objects.requireNonNull(decoded, "decoded");
         if (!latents.shape().equals(decoder.latentShape())) {
             throw new InvalidArgumentException("the latent set holds " + latents.shape() + " grids but the decoder"
                     + " takes " + decoder.latentShape());
@@ -107,7 +119,7 @@ public final class Distiller {
         provenance.put("distill.latent_shape", latents.shape().toString());
         provenance.put("distill.weighting", weighting.toString());
         provenance.put("distill.leaf_family", family.name());
-        Map<String, Tensor> parameters = decode(latents);
+        Map<String, Tensor> parameters = decode(latents, decoded);
         try {
             ShallowMixture.Builder builder = ShallowMixture.builder(family).parameters(parameters).latents(latents);
             if (weighting instanceof Weighting.Prior) {
@@ -194,10 +206,10 @@ public final class Distiller {
     }
 
     /**
-     * The leaf parameters of every grid, [N, S] + event shape each, from one decoder call per batch.
-     * The caller closes them.
+     * The leaf parameters of every grid, [N, S] + event shape each, from one decoder call per batch;
+     * {@code decoded} hears the grids decoded so far after each call. The caller closes them.
      */
-    Map<String, Tensor> decode(LatentSet latents) {
+    Map<String, Tensor> decode(LatentSet latents, LongConsumer decoded) {
         int n = latents.size();
         int p = latents.shape().positions();
         int s = decoder.imageShape().pixels();
@@ -210,10 +222,11 @@ public final class Distiller {
                 for (int i = 0; i < batch.length; i++) {
                     batch[i] = codes[start * p + i];
                 }
-                Map<String, Tensor> decoded = decoder.decode(backend.of(batch, len, p));
-                check(decoded, len, s);
-                requireFinite(decoded, latents, start);
-                decoded.forEach((name, t) -> parts.computeIfAbsent(name, k -> new ArrayList<>()).add(t));
+                Map<String, Tensor> leaves = decoder.decode(backend.of(batch, len, p));
+                check(leaves, len, s);
+                requireFinite(leaves, latents, start);
+                leaves.forEach((name, t) -> parts.computeIfAbsent(name, k -> new ArrayList<>()).add(t));
+                decoded.accept(start + len);
             }
             Map<String, Tensor> out = new LinkedHashMap<>();
             parts.forEach((name, list) -> out.put(name, scope.keep(list.size() == 1 ? list.get(0)

@@ -15,6 +15,7 @@ import io.vqdistill.distill.search.GridEnumeration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.LongConsumer;
 
 /**
  * The exact model (ExM): the VQ-VAE's own likelihood
@@ -81,7 +82,18 @@ public final class ExactModel {
      * @return B log-likelihoods, accumulated in float64
      */
     public double[] logLikelihood(Tensor x) {
+        return logLikelihood(x, grids -> { });
+    }
+
+    /**
+     * log p(x) for complete observations, in nats, telling {@code summed} how many grids are summed
+     * so far after each chunk (the last chunk reports {@link #components()}).
+     *
+     * @see #logLikelihood(Tensor)
+     */
+    public double[] logLikelihood(Tensor x, LongConsumer summed) {
         Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(summed, "summed");
         int s = numVariables();
         if (x.rank() != 2 || x.shape(1) != s) {
             throw new InvalidArgumentException("x must be [B, " + s + "], found " + Shapes.format(x.shape()));
@@ -91,10 +103,11 @@ public final class ExactModel {
         int p = prior.latentShape().positions();
         grids.forEachChunk(chunk, (first, codes, logProbs) -> {
             double mass = Numerics.logSumExp(logProbs);
+            int n = logProbs.length;
             if (mass == Double.NEGATIVE_INFINITY) {
+                summed.accept(first + n);
                 return;
             }
-            int n = logProbs.length;
             long[] batch = new long[codes.length];
             for (int i = 0; i < codes.length; i++) {
                 batch[i] = codes[i];
@@ -114,6 +127,7 @@ public final class ExactModel {
             for (int b = 0; b < out.length; b++) {
                 out[b] = Numerics.logAddExp(out[b], ll[b] + mass);
             }
+            summed.accept(first + n);
         });
         return out;
     }

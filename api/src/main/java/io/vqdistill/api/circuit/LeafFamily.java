@@ -102,8 +102,9 @@ public interface LeafFamily {
 
     /**
      * An optional fused kernel for fully factorised mixtures: the masked sums of log-densities of n
-     * components over S variables, usually as matrix products. Families without one get a generic
-     * broadcasting evaluation that is correct but slower and uses more memory.
+     * components over S variables, usually as matrix products or gathers, at both
+     * {@link Precision}s. Families without one get a generic broadcasting evaluation that is correct
+     * but slower and uses more memory.
      *
      * @param parameters prepared FLOAT32 parameters with leading shape [n, S]; the kernel may keep
      *                   references to them but does not close them

@@ -33,6 +33,21 @@ public interface Prior extends AutoCloseable {
     Tensor nextLogProbs(Tensor grids, Tensor classes, int position);
 
     /**
+     * The prefixes of {@code grids} at {@code position}, each under its class, for repeated
+     * {@link PrefixBatch#nextLogProbs} and {@link PrefixBatch#extend} calls. The default keeps the
+     * codes on the host and calls {@link #nextLogProbs} for every answer
+     * ({@link PrefixBatch#uncached}); a prior whose network can
+     * reuse work from one position to the next overrides it.
+     *
+     * @param grids    INT64 [B, h*w]; only positions &lt; {@code position} are read
+     * @param classes  INT64 [B], each in [0, |C|)
+     * @param position i in [0, h*w]
+     */
+    default PrefixBatch prefixes(Tensor grids, Tensor classes, int position) {
+        return PrefixBatch.uncached(this, grids, classes, position);
+    }
+
+    /**
      * log p(z | c) = sum_i log p(z_i | z_&lt;i, c) for whole grids, in one network evaluation.
      *
      * @param grids   INT64 [B, h*w]

@@ -1,6 +1,7 @@
 package io.vqdistill.api.search;
 
 import io.vqdistill.api.InvalidArgumentException;
+import java.util.Objects;
 
 /**
  * What a latent search is asked for.
@@ -9,19 +10,32 @@ import io.vqdistill.api.InvalidArgumentException;
  * @param seed        the seed of every random choice; equal seeds give equal results
  * @param fixedPrefix codes of the first positions that every returned grid must keep (constrained
  *                    generation); empty for an unconstrained search
+ * @param progress    receives the search's progress (see {@link ProgressListener});
+ *                    {@link ProgressListener#NONE} to ignore it
  */
-public record SearchRequest(int count, long seed, int[] fixedPrefix) {
+public record SearchRequest(int count, long seed, int[] fixedPrefix, ProgressListener progress) {
     /** Validates and copies. */
     public SearchRequest {
         if (count < 1) {
             throw new InvalidArgumentException("count must be >= 1, found " + count);
         }
         fixedPrefix = fixedPrefix.clone();
+        Objects.requireNonNull(progress, "progress");
+    }
+
+    /** A request whose progress is not reported. */
+    public SearchRequest(int count, long seed, int[] fixedPrefix) {
+        this(count, seed, fixedPrefix, ProgressListener.NONE);
     }
 
     /** An unconstrained request. */
     public static SearchRequest of(int count, long seed) {
         return new SearchRequest(count, seed, new int[0]);
+    }
+
+    /** This request with its progress reported to {@code listener}. */
+    public SearchRequest withProgress(ProgressListener listener) {
+        return new SearchRequest(count, seed, fixedPrefix, listener);
     }
 
     @Override

@@ -20,7 +20,8 @@ import java.util.random.RandomGenerator;
  * Categorical leaves over the V values 0..V-1 (for 8-bit pixels V = 256), a value being passed as
  * its index in a float. Parameter: {@code logits} with event shape [V]; {@link #prepare} normalises
  * them to log-probabilities (log-softmax), which is how they are stored. Option:
- * {@code categories}, V >= 2 (default 256). Mixtures are scored by a one-hot matrix product.
+ * {@code categories}, V >= 2 (default 256). Mixtures are scored by gathering and summing
+ * log-probabilities ({@link GatherKernel}), not by a one-hot product.
  */
 public final class CategoricalFamily implements LeafFamily {
     /** The registered name. */
@@ -139,7 +140,7 @@ public final class CategoricalFamily implements LeafFamily {
 
     @Override
     public Optional<MaskedSumKernel> maskedSumKernel(Map<String, Tensor> parameters, Tensor offset) {
-        return Optional.of(new OneHotKernel(parameters.get("logits"), offset));
+        return Optional.of(new GatherKernel(parameters.get("logits"), offset));
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.distill.pipeline.DistillationPipeline;
 import io.vqdistill.distill.pipeline.DistillationRequest;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Option;
 @Command(name = "distill", mixinStandardHelpOptions = true,
         description = "Distils a VQ-VAE and its prior into a shallow mixture circuit: the named latent search "
             + "selects N grids, each is decoded once into its pixel leaves, and the mixture is saved as "
-            + "OUT/circuit.json and OUT/circuit.safetensors. Prints the search and distillation wall times.")
+            + "OUT/circuit.json and OUT/circuit.safetensors. Prints the search and distillation wall times; on a terminal, "
+            + "progress bars of the search and the decoding go to standard error.")
 public final class DistillCommand implements Callable<Integer> {
     /** The most EM updates {@code --em-iterations} accepts. */
     public static final int MAX_EM_ITERATIONS = 10_000;
@@ -50,6 +52,9 @@ public final class DistillCommand implements Callable<Integer> {
 
     @Mixin
     DataOptions dataOptions;
+
+    @Mixin
+    ProgressOptions progress;
 
     @Option(names = "--components", paramLabel = "N", required = true,
             description = "N, the number of grids (mixture components), 1.." + DistillationRequest.MAX_COMPONENTS)
@@ -113,7 +118,7 @@ public final class DistillCommand implements Callable<Integer> {
         }
         PrintWriter w = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
-            Reports.distilled(w, pipeline.run(session, request.build(), s -> Reports.searched(w, s)));
+            Reports.distilled(w, pipeline.run(session, request.build(), s -> Reports.searched(w, s), progress.bars()));
         }
         return 0;
     }

@@ -3,6 +3,7 @@ package io.vqdistill.cli.commands;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.data.TestImageOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.Session;
@@ -29,6 +30,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     TestImageOptions testImages;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--circuit", paramLabel = "DIR", required = true, description = "the circuit folder")
     Path circuit;
 
@@ -48,7 +52,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         ImageSet test = testImages.load();
         try (Session session = sessions.open(backendOptions.choice())) {
             Reports.evaluated(spec.commandLine().getOut(), testImages.set(),
-                    CircuitEvaluation.of(session.circuit(circuit), test, seed));
+                    CircuitEvaluation.of(session.circuit(circuit), test, seed, progress.bars()));
         }
         return 0;
     }

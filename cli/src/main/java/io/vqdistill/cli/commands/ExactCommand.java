@@ -5,6 +5,7 @@ import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.distill.pipeline.ExactEvaluation;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
@@ -38,6 +39,9 @@ public final class ExactCommand implements Callable<Integer> {
     @Mixin
     TestImageOptions testImages;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--chunk", paramLabel = "N", defaultValue = "" + ExactEvaluation.DEFAULT_CHUNK,
             description = "grids decoded and evaluated at a time (default: ${DEFAULT-VALUE})")
     int chunk;
@@ -60,7 +64,7 @@ public final class ExactCommand implements Callable<Integer> {
                 w.printf(Locale.ROOT, "exact model: %,d grids of %s on %d %s images, chunks of %d, on %s%n",
                         plan.components(), plan.shape(), test.size(), testImages.set(), plan.chunk(), plan.backend());
                 w.flush();
-            });
+            }, progress.bars());
             w.printf(Locale.ROOT, "ExM %s BPD %.4f bits/dim (%,d components) in %.1f s%n", testImages.set(),
                     e.bitsPerDim(), e.components(), e.seconds());
             w.flush();

@@ -15,9 +15,11 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.NetworkSpecs;
 import io.vqdistill.cli.options.OptimisationOptions;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Pictures;
-import io.vqdistill.cli.render.ProgressListener;
+import io.vqdistill.cli.render.ProgressBars;
 import io.vqdistill.cli.render.Reports;
+import io.vqdistill.cli.render.TrainingProgress;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.DistillationPipeline;
 import io.vqdistill.distill.pipeline.DistillationRequest;
@@ -96,6 +98,9 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--data", paramLabel = "DIR",
             description = "a folder of MNIST-format data (the four IDX files, raw or .gz), used as it is and never"
                 + " written (default: " + DataOptions.DEFAULT_DATA + ", where MNIST is fetched if missing)")
@@ -169,6 +174,7 @@ public final class QuickstartCommand implements Callable<Integer> {
             }
         }
         PrintWriter w = spec.commandLine().getOut();
+        ProgressBars bars = progress.bars();
         long start = System.nanoTime();
 
         if (given) {
@@ -192,7 +198,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                     try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
                         Reports.trainingOn(w, session.backend(), split);
                         Reports.trained(w, ModelTraining.vqVae(session, model, training(1e-3, vqvaeEpochs), split,
-                                vqvae, new ProgressListener(w, System.console() != null)));
+                                vqvae, new TrainingProgress(w, bars)));
                     }
                 });
 
@@ -207,7 +213,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                     try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
                         Reports.trainingOn(w, session.backend(), split);
                         Reports.trained(w, ModelTraining.prior(session, model, training(3e-4, priorEpochs), vqvae,
-                                split, prior, new ProgressListener(w, System.console() != null)));
+                                split, prior, new TrainingProgress(w, bars)));
                     }
                 });
 
@@ -220,18 +226,18 @@ public final class QuickstartCommand implements Callable<Integer> {
                 w.println("reusing the circuit in " + circuit);
             } else {
                 DistillationResult r = distillation.run(session, DistillationRequest.builder(vqvae, prior, SEARCH,
-                        components, circuit).build(), s -> Reports.searched(w, s));
+                        components, circuit).build(), s -> Reports.searched(w, s), bars);
                 Reports.distilled(w, r);
                 w.printf(Locale.ROOT, "beam search %.2f s + distillation %.2f s for %d components%n",
                         r.search().seconds(), r.distillSeconds(), r.search().grids());
             }
             Circuit c = session.circuit(circuit);
             stage(w, 5, "test BPD on " + test.size() + " test images", start);
-            CircuitEvaluation evaluation = CircuitEvaluation.of(c, test, CircuitEvaluation.DEFAULT_SEED);
+            CircuitEvaluation evaluation = CircuitEvaluation.of(c, test, CircuitEvaluation.DEFAULT_SEED, bars);
             Reports.evaluated(w, "test", evaluation);
 
             stage(w, 6, "pictures in " + dir, start);
-            Pictures.samples(w, Sampling.draw(c, 32, 1), 8, 2, 1, dir.resolve("samples.png"));
+            Pictures.samples(w, Sampling.draw(c, 32, 1, Sampling.Draw.MEANS), 8, 2, 1, dir.resolve("samples.png"));
             ImageSet shown = test.range(0, Math.min(16, test.size()));
             for (Inpainting.Mask mask : List.of(Inpainting.Mask.LEFT, Inpainting.Mask.TOP, Inpainting.Mask.CENTRE)) {
                 Inpainting in = Inpainting.run(session.backend(), c, shown, mask, Inpainting.Query.MEAN, 1);
@@ -239,7 +245,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                         dir.resolve("inpaint-" + mask.label() + "-mean.png"));
             }
             w.printf(Locale.ROOT, "quickstart done in %s: test BPD %.4f (%s)%n",
-                    ProgressListener.clock((System.nanoTime() - start) / 1e9), evaluation.bitsPerDim(),
+                    Reports.clock((System.nanoTime() - start) / 1e9), evaluation.bitsPerDim(),
                     dataName(data));
             w.flush();
         }
@@ -287,7 +293,7 @@ public final class QuickstartCommand implements Callable<Integer> {
     }
 
     private static void stage(PrintWriter w, int n, String what, long start) {
-        w.printf("[%d/%d %s] %s%n", n, STAGES, ProgressListener.clock((System.nanoTime() - start) / 1e9), what);
+        w.printf("[%d/%d %s] %s%n", n, STAGES, Reports.clock((System.nanoTime() - start) / 1e9), what);
         w.flush();
     }
 }

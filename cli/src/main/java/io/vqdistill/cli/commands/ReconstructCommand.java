@@ -8,16 +8,16 @@ import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.ProgressOptions;
+import io.vqdistill.cli.render.ImageGrid;
+import io.vqdistill.distill.pipeline.ProgressListener;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
-import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
 import io.vqdistill.models.train.DecoderHead;
 import jakarta.inject.Inject;
-import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import javax.imageio.ImageIO;
+import java.util.function.LongConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -49,6 +49,9 @@ public final class ReconstructCommand implements Callable<Integer> {
 
     @Mixin
     BackendOptionsMixin backendOptions;
+
+    @Mixin
+    ProgressOptions progress;
 
     @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
     Path vqvae;
@@ -99,33 +102,9 @@ public final class ReconstructCommand implements Callable<Integer> {
             ImageShape shape = encoder.imageShape();
             int s = shape.pixels();
             float[] recon = new float[shown * s];
-            SplittableRandom noise = new SplittableRandom(NOISE_SEED);
-            double nll = 0;
             Set<String> grids = new HashSet<>();
-            for (int from = 0; from < measured; from += BATCH) {
-                int[] idx = new int[Math.min(BATCH, measured - from)];
-                for (int i = 0; i < idx.length; i++) {
-                    idx[i] = from + i;
-                }
-                float[] x = test.dequantised(idx, noise);
-                int[] levels = test.levels(idx);
-                try (Tensor images = backend.of(x, idx.length, shape.channels(), shape.height(), shape.width());
-                        Tensor codes = encoder.encode(images)) {
-                    long[] c = codes.toLongArray();
-                    int p = encoder.latentShape().positions();
-                    for (int i = 0; i < idx.length; i++) {
-                        grids.add(Arrays.toString(Arrays.copyOfRange(c, i * p, (i + 1) * p)));
-                    }
-                    Map<String, Tensor> leaves = decoder.decode(codes);
-                    try {
-                        nll += decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily())
-                                ? gaussian(leaves, x, recon, from, shown, s)
-                                : categorical(leaves, levels, recon, from, shown, s);
-                    } finally {
-                        leaves.values().forEach(Tensor::close);
-                    }
-                }
-            }
+            double nll = ProgressListener.track(progress.bars(), "reconstruct", measured, "images",
+                    done -> measure(backend, encoder, decoder, test, measured, shown, recon, grids, done));
             double bits = nll / measured / (s * Math.log(2));
             boolean gaussian = decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily());
             write(test, recon, shown, shape);
@@ -136,6 +115,45 @@ public final class ReconstructCommand implements Callable<Integer> {
             w.flush();
         }
         return 0;
+    }
+
+    /**
+     * The summed NLL of the first {@code measured} test images, in nats, in batches; copies the
+     * reconstructions of the first {@code shown} into {@code recon} and adds every code grid met to
+     * {@code grids}; {@code done} hears the images measured after each batch.
+     */
+    private static double measure(Backend backend, Encoder encoder, Decoder decoder, ImageSet test, int measured,
+                                  int shown, float[] recon, Set<String> grids, LongConsumer done) {
+        ImageShape shape = encoder.imageShape();
+        int s = shape.pixels();
+        SplittableRandom noise = new SplittableRandom(NOISE_SEED);
+        double nll = 0;
+        for (int from = 0; from < measured; from += BATCH) {
+            int[] idx = new int[Math.min(BATCH, measured - from)];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = from + i;
+            }
+            float[] x = test.dequantised(idx, noise);
+            int[] levels = test.levels(idx);
+            try (Tensor images = backend.of(x, idx.length, shape.channels(), shape.height(), shape.width());
+                    Tensor codes = encoder.encode(images)) {
+                long[] c = codes.toLongArray();
+                int p = encoder.latentShape().positions();
+                for (int i = 0; i < idx.length; i++) {
+                    grids.add(Arrays.toString(Arrays.copyOfRange(c, i * p, (i + 1) * p)));
+                }
+                Map<String, Tensor> leaves = decoder.decode(codes);
+                try {
+                    nll += decoder.leafFamily().equals(DecoderHead.GAUSSIAN.leafFamily())
+                            ? gaussian(leaves, x, recon, from, shown, s)
+                            : categorical(leaves, levels, recon, from, shown, s);
+                } finally {
+                    leaves.values().forEach(Tensor::close);
+                }
+            }
+            done.accept(from + idx.length);
+        }
+        return nll;
     }
 
     /** Adds the mean Gaussian NLL of a batch; copies the means of shown images into {@code recon}. */
@@ -186,39 +204,23 @@ public final class ReconstructCommand implements Callable<Integer> {
         }
     }
 
+    /** The PNG: rows of originals, each above a row of their reconstructions, in grey. */
     private void write(ImageSet test, float[] recon, int shown, ImageShape shape) {
-        int h = shape.height();
-        int wd = shape.width();
+        int s = shape.pixels();
         int cols = Math.min(columns, shown);
         int rows = (shown + cols - 1) / cols;
-        int cell = 1;
-        BufferedImage img = new BufferedImage(cols * (wd + cell) * scale, 2 * rows * (h + cell) * scale,
-                BufferedImage.TYPE_BYTE_GRAY);
+        ImageGrid grid = new ImageGrid(2 * rows * cols, cols, shape.height(), shape.width(), scale);
         for (int i = 0; i < shown; i++) {
-            int r = i / cols;
-            int c = i % cols;
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < wd; x++) {
-                    int original = test.level(i, y * wd + x);
-                    int rebuilt = Math.round(Math.max(0f, Math.min(1f, recon[i * shape.pixels() + y * wd + x])) * 255f);
-                    paint(img, c * (wd + cell) + x, 2 * r * (h + cell) + y, original);
-                    paint(img, c * (wd + cell) + x, (2 * r + 1) * (h + cell) + y, rebuilt);
-                }
+            int[] original = new int[s];
+            int[] rebuilt = new int[s];
+            for (int p = 0; p < s; p++) {
+                original[p] = test.level(i, p);
+                rebuilt[p] = Math.round(Math.max(0f, Math.min(1f, recon[i * s + p])) * 255f);
             }
+            int row = i / cols;
+            grid.grey(2 * row * cols + i % cols, original);
+            grid.grey((2 * row + 1) * cols + i % cols, rebuilt);
         }
-        AtomicFiles.write(out, o -> {
-            if (!ImageIO.write(img, "png", o)) {
-                throw new IOException("no PNG writer in this JDK");
-            }
-        });
-    }
-
-    private void paint(BufferedImage img, int x, int y, int level) {
-        int rgb = (level << 16) | (level << 8) | level;
-        for (int dy = 0; dy < scale; dy++) {
-            for (int dx = 0; dx < scale; dx++) {
-                img.setRGB(x * scale + dx, y * scale + dy, rgb);
-            }
-        }
+        grid.write(out);
     }
 }

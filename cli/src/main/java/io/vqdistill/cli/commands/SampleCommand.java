@@ -16,10 +16,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code vqdistill sample}: a PNG grid of unconditional samples of a saved circuit. */
+/** {@code vqdistill sample}: a PNG grid of unconditional samples of a saved circuit, in grey. */
 @Command(name = "sample", mixinStandardHelpOptions = true,
-        description = "Draws samples from a saved circuit and writes them as a PNG grid; every pixel is generated, "
-            + "so every pixel is tinted red as the filled-in pixels of 'vqdistill inpaint'.")
+        description = "Draws samples from a saved circuit and writes them as a grey-scale PNG grid. By default each "
+            + "sample is the mean of a mixture component drawn by the weights (how mixture samples are usually "
+            + "shown); --draw pixels draws every pixel from the component's leaves instead (the same components "
+            + "for the same seed).")
 public final class SampleCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -42,6 +44,10 @@ public final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--draw", paramLabel = "WHAT", defaultValue = "means",
+            description = "means (of drawn components) or pixels (drawn from the leaves) (default: ${DEFAULT-VALUE})")
+    String draw;
+
     @Option(names = "--out", paramLabel = "PNG", required = true, description = "the PNG file to write")
     Path out;
 
@@ -61,8 +67,9 @@ public final class SampleCommand implements Callable<Integer> {
         MemoryBudget.check("sample --count " + count, 3 * MemoryBudget.FLOAT * count * pixels * scale * scale,
                 MemoryBudget.FLOAT * count * (2 * pixels + header.components()), "for " + count + " samples of "
                         + pixels + " pixels drawn at scale " + scale, "--count or --scale");
+        Sampling.Draw what = Flags.choice(Sampling.Draw.class, draw, "--draw");
         try (Session session = sessions.open(backendOptions.choice())) {
-            Pictures.samples(spec.commandLine().getOut(), Sampling.draw(session.circuit(circuit), count, seed),
+            Pictures.samples(spec.commandLine().getOut(), Sampling.draw(session.circuit(circuit), count, seed, what),
                     columns, scale, seed, out);
         }
         return 0;

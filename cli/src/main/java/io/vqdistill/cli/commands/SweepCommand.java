@@ -6,8 +6,9 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
-import io.vqdistill.cli.render.ImageGrid;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.LinePlot;
+import io.vqdistill.cli.render.ProgressBars;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.distill.eval.Sweep;
@@ -55,6 +56,9 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Mixin
     TestImageOptions testImages;
+
+    @Mixin
+    ProgressOptions progress;
 
     @Option(names = "--max-exponent", paramLabel = "K", required = true,
             description = "the largest N is 2^K, K in 0.." + SweepRequest.MAX_EXPONENT)
@@ -104,6 +108,7 @@ public final class SweepCommand implements Callable<Integer> {
                 weighting, out);
         ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
+        ProgressBars bars = progress.bars();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
             SweepPipeline.Result result = pipeline.run(session, request, test, new SweepPipeline.Listener() {
                 @Override
@@ -115,21 +120,20 @@ public final class SweepCommand implements Callable<Integer> {
 
                 @Override
                 public void measured(Sweep.Row r) {
-                    w.printf(Locale.ROOT, "N = %6d: %,12d parameters, %.4f bits/dim (search %.2f s, distil %.2f s,"
-                            + " evaluate %.2f s)%n", r.components(), r.parameters(), r.bitsPerDim(),
-                            r.searchSeconds(), r.distillSeconds(), r.evaluateSeconds());
-                    w.flush();
+                    bars.println(w, String.format(Locale.ROOT, "N = %6d: %,12d parameters, %.4f bits/dim (search %.2f"
+                            + " s, distil %.2f s, evaluate %.2f s)", r.components(), r.parameters(), r.bitsPerDim(),
+                            r.searchSeconds(), r.distillSeconds(), r.evaluateSeconds()));
                 }
 
                 @Override
                 public void writing(SweepPipeline.Result result, AtomicFolder.Staging staging) {
                     List<Sweep.Row> rows = result.rows();
-                    ImageGrid.writePng(LinePlot.draw("bits per dimension of " + result.search() + " mixtures",
+                    LinePlot.writePng(LinePlot.chart("bits per dimension of " + result.search() + " mixtures",
                             result.search(), LinePlot.exponents(rows.stream().map(Sweep.Row::requested).toList()),
                             rows.stream().mapToDouble(Sweep.Row::bitsPerDim).toArray(), lines),
                             staging.resolve(PNG));
                 }
-            });
+            }, bars);
             Path png = out.resolve(PNG);
             w.printf("wrote %s and %s%n", result.csv(), png);
             w.flush();

@@ -6,8 +6,9 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.NetworkSpecs;
 import io.vqdistill.cli.options.OptimisationOptions;
-import io.vqdistill.cli.render.ProgressListener;
+import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
+import io.vqdistill.cli.render.TrainingProgress;
 import io.vqdistill.distill.pipeline.ModelTraining;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
@@ -58,6 +59,9 @@ public final class TrainCommand implements Runnable {
         @Mixin
         OptimisationOptions optimisation;
 
+        @Mixin
+        ProgressOptions progress;
+
         @Option(names = "--out", paramLabel = "DIR", required = true, description = "the checkpoint folder")
         Path out;
 
@@ -106,7 +110,7 @@ public final class TrainCommand implements Runnable {
             try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.vqVae(session, model, training, data, out,
-                        new ProgressListener(w, System.console() != null)));
+                        new TrainingProgress(w, progress.bars())));
             }
             return 0;
         }
@@ -126,6 +130,9 @@ public final class TrainCommand implements Runnable {
 
         @Mixin
         OptimisationOptions optimisation;
+
+        @Mixin
+        ProgressOptions progress;
 
         @Option(names = "--vqvae", paramLabel = "DIR", required = true, description = "the VQ-VAE checkpoint folder")
         Path vqvae;
@@ -175,7 +182,7 @@ public final class TrainCommand implements Runnable {
             try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.prior(session, model, training, vqvae, data, out,
-                        new ProgressListener(w, System.console() != null)));
+                        new TrainingProgress(w, progress.bars())));
             }
             return 0;
         }

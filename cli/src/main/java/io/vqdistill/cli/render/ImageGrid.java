@@ -8,9 +8,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * A PNG grid of images: a cell shows an image in grey, or with its
- * observed pixels tinted blue and its filled-in pixels tinted red. Cells are separated by one
- * black pixel line and magnified {@code scale} times.
+ * A PNG grid of images: a cell shows an image in grey, or (for inpainting) with its observed pixels
+ * tinted blue and its filled-in pixels tinted red. Cells are separated by one black pixel line and
+ * magnified {@code scale} times.
  */
 public final class ImageGrid {
     /** Share of a tinted pixel's colour taken by the tint. */
@@ -91,11 +91,6 @@ public final class ImageGrid {
 
     /** Writes the grid to {@code file} as PNG, atomically. */
     public void write(Path file) {
-        writePng(image, file);
-    }
-
-    /** Writes {@code image} to {@code file} as PNG, atomically. */
-    public static void writePng(BufferedImage image, Path file) {
         AtomicFiles.write(file, o -> {
             if (!javax.imageio.ImageIO.write(image, "png", o)) {
                 throw new IOException("no PNG writer in this JDK");

@@ -13,25 +13,26 @@ public final class Pictures {
     }
 
     /**
-     * Writes {@code samples} as a grid of {@code columns} images per row to {@code out}; every pixel is
-     * generated, so every pixel is tinted red.
+     * Writes {@code samples} in grey as a grid of {@code columns} images per row to {@code out}: each
+     * pixel's level is the sample's value (a component mean or a pixel draw) in the circuit's pixel
+     * encoding, rounded down and clamped to 0..255.
      *
      * @param seed the seed the samples were drawn with, for the report
      */
     public static void samples(PrintWriter w, Sampling samples, int columns, int scale, long seed, Path out) {
         int s = samples.side() * samples.side();
         ImageGrid grid = new ImageGrid(samples.count(), columns, samples.side(), samples.side(), scale);
-        boolean[] none = new boolean[s];
         float[] values = samples.values();
         for (int i = 0; i < samples.count(); i++) {
             int[] levels = new int[s];
             for (int p = 0; p < s; p++) {
                 levels[p] = ImageGrid.level(values[i * s + p], samples.encoding());
             }
-            grid.tinted(i, levels, none);
+            grid.grey(i, levels);
         }
         grid.write(out);
-        w.printf("wrote %s (%d samples, seed %d)%n", out, samples.count(), seed);
+        w.printf("wrote %s (%d %s, seed %d)%n", out, samples.count(),
+                samples.draw() == Sampling.Draw.MEANS ? "component means" : "pixel draws", seed);
         w.flush();
     }
 

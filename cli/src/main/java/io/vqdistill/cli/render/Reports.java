@@ -49,10 +49,17 @@ public final class Reports {
     /** A finished training: its checkpoint, epochs, time and metrics. */
     public static void trained(PrintWriter w, TrainingReport r) {
         w.printf(Locale.ROOT, "checkpoint %s: %d epochs (best %d%s), %s%n", r.checkpoint(), r.epochs(), r.bestEpoch(),
-                r.stoppedEarly() ? ", stopped early" : "", ProgressListener.clock(r.seconds()));
+                r.stoppedEarly() ? ", stopped early" : "", clock(r.seconds()));
         for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
             w.printf(Locale.ROOT, "  %-22s %.6g%n", e.getKey(), e.getValue());
         }
         w.flush();
+    }
+
+    /** Seconds as h:mm:ss or m:ss. */
+    public static String clock(double seconds) {
+        long s = Math.max(0, Math.round(seconds));
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 }

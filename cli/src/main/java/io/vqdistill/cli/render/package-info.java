@@ -1,5 +1,5 @@
 /**
- * What the command line shows: PNG grids of images and line plots drawn with java.awt, training
- * progress, and the printed reports of pipeline results.
+ * What the command line shows: PNG grids of images (java.awt), the sweep's line plot (XChart),
+ * progress bars on a terminal (me.tongfei progressbar) and the printed reports of pipeline results.
  */
 package io.vqdistill.cli.render;

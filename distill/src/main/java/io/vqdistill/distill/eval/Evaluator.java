@@ -11,6 +11,7 @@ import io.vqdistill.models.data.ImageSet;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import java.util.function.LongConsumer;
 
 /**
  * Evaluates models on a fixed image set: every evaluation presents the same values (the
@@ -62,10 +63,11 @@ public final class Evaluator {
     public double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
-        return logLikelihoods(backend, model, batch);
+        return logLikelihoods(backend, model, batch, done -> { });
     }
 
-    private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int batch) {
+    private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int batch,
+                                    LongConsumer imagesDone) {
         int n = images.size();
         int s = images.shape().pixels();
         SplittableRandom rng = new SplittableRandom(seed);
@@ -84,15 +86,25 @@ public final class Evaluator {
                 }
                 System.arraycopy(ll, 0, out, start, len);
             }
+            imagesDone.accept(start + len);
         }
         return out;
     }
 
     /** Bits per dimension of {@code circuit}. */
     public double bitsPerDim(Circuit circuit) {
+        return bitsPerDim(circuit, done -> { });
+    }
+
+    /**
+     * Bits per dimension of {@code circuit}, telling {@code imagesDone} how many images are measured
+     * so far after each batch (the last batch reports every image).
+     */
+    public double bitsPerDim(Circuit circuit, LongConsumer imagesDone) {
         Objects.requireNonNull(circuit, "circuit");
-        return BitsPerDim.of(logLikelihoods(circuit.backend(), x -> circuit.logLikelihood(x).toDoubleArray()),
-                images.shape().pixels(), encoding);
+        Objects.requireNonNull(imagesDone, "imagesDone");
+        return BitsPerDim.of(logLikelihoods(circuit.backend(), x -> circuit.logLikelihood(x).toDoubleArray(), batch,
+                imagesDone), images.shape().pixels(), encoding);
     }
 
     /**
@@ -101,9 +113,18 @@ public final class Evaluator {
      * in batches.
      */
     public double bitsPerDim(Backend backend, ExactModel model) {
+        return bitsPerDim(backend, model, summed -> { });
+    }
+
+    /**
+     * Bits per dimension of the exact model as {@link #bitsPerDim(Backend, ExactModel)}, telling
+     * {@code summed} how many of its grids are summed so far after each chunk.
+     */
+    public double bitsPerDim(Backend backend, ExactModel model, LongConsumer summed) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
-        return BitsPerDim.of(logLikelihoods(backend, model::logLikelihood, images.size()), images.shape().pixels(),
-                encoding);
+        Objects.requireNonNull(summed, "summed");
+        return BitsPerDim.of(logLikelihoods(backend, x -> model.logLikelihood(x, summed), images.size(),
+                done -> { }), images.shape().pixels(), encoding);
     }
 }

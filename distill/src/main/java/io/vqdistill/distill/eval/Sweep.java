@@ -9,12 +9,16 @@ import io.vqdistill.distill.Distillation;
 import io.vqdistill.distill.Distiller;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.formats.AtomicFiles;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 
 /**
  * Bits per dimension against model size: for N = 2^0, 2^1, ..., 2^k, distil a mixture of N grids found by
@@ -25,6 +29,8 @@ public final class Sweep {
     /** The CSV header written by {@link #csv(List)}. */
     public static final String CSV_HEADER = "search,n,components,parameters,bpd,search_seconds,distill_seconds,"
             + "evaluate_seconds";
+    /** The CSV dialect of {@link #csv(List)}: RFC 4180 quoting where needed, '\n' between records. */
+    public static final CSVFormat CSV_FORMAT = CSVFormat.DEFAULT.builder().setRecordSeparator('\n').get();
 
     /** Where the grids of each N come from. */
     public enum Mode {
@@ -77,11 +83,31 @@ public final class Sweep {
      * @return the rows in increasing N
      */
     public List<Row> run(int maxExponent, long seed, Mode mode, Consumer<Row> progress) {
+        return run(maxExponent, seed, mode, progress, done -> { });
+    }
+
+    /**
+     * The amount of work a sweep to 2^{@code maxExponent} does, in the units {@code run} reports: N
+     * for the mixture of N, 2^(k+1) - 1 in all.
+     */
+    public static long work(int maxExponent) {
+        return (2L << maxExponent) - 1;
+    }
+
+    /**
+     * Runs N = 2^0 .. 2^maxExponent as {@link #run(int, long, Mode, Consumer)} does, telling
+     * {@code work} how much of the {@link #work(int)} is done as it goes: each N counts N, half as its
+     * grids are decoded and half as its images are measured (the cost of both grows with N). The
+     * searches are not counted.
+     */
+    public List<Row> run(int maxExponent, long seed, Mode mode, Consumer<Row> progress, LongConsumer work) {
         if (maxExponent < 0 || maxExponent > 30) {
             throw new InvalidArgumentException("maxExponent must be in [0, 30], found " + maxExponent);
         }
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(progress, "progress");
+        Objects.requireNonNull(work, "work");
+        int images = evaluator.images().size();
         List<Row> rows = new ArrayList<>();
         LatentSet all = null;
         double sharedSearch = 0;
@@ -102,11 +128,15 @@ public final class Sweep {
                 latents = search.search(prior, SearchRequest.of(n, seed));
                 searchSeconds = seconds(t0);
             }
+            long base = n - 1;
+            int grids = latents.size();
             long t1 = System.nanoTime();
-            try (Distillation d = distiller.distil(latents, weighting)) {
+            try (Distillation d = distiller.distil(latents, weighting,
+                    decoded -> work.accept(base + Math.round(0.5 * n * decoded / grids)))) {
                 double distillSeconds = seconds(t1);
                 long t2 = System.nanoTime();
-                double bpd = evaluator.bitsPerDim(d.mixture());
+                double bpd = evaluator.bitsPerDim(d.mixture(),
+                        measured -> work.accept(base + Math.round(n * (0.5 + 0.5 * measured / images))));
                 Row row = new Row(search.name(), n, d.mixture().components(), d.mixture().parameterCount(), bpd,
                         searchSeconds, distillSeconds, seconds(t2));
                 rows.add(row);
@@ -120,15 +150,26 @@ public final class Sweep {
         return (System.nanoTime() - start) / 1e9;
     }
 
-    /** The rows as CSV with {@link #CSV_HEADER}, one line per row, '.' as the decimal point. */
+    /**
+     * The rows as CSV, written with Apache Commons CSV: the header {@link #CSV_HEADER}, then one record
+     * per row with BPD to six decimals and the times to three, '.' as the decimal point, lines ending
+     * in '\n'. A search name holding a comma, a quote or a line break is quoted as RFC 4180 says.
+     */
     public static String csv(List<Row> rows) {
-        StringBuilder sb = new StringBuilder(CSV_HEADER).append('\n');
-        for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "%s,%d,%d,%d,%.6f,%.3f,%.3f,%.3f\n", r.search(), r.requested(),
-                    r.components(), r.parameters(), r.bitsPerDim(), r.searchSeconds(), r.distillSeconds(),
-                    r.evaluateSeconds()));
+        StringBuilder text = new StringBuilder();
+        try (CSVPrinter out = new CSVPrinter(text, CSV_FORMAT)) {
+            out.printRecord((Object[]) CSV_HEADER.split(","));
+            for (Row r : rows) {
+                out.printRecord(r.search(), Integer.toString(r.requested()), Integer.toString(r.components()),
+                        Long.toString(r.parameters()), String.format(Locale.ROOT, "%.6f", r.bitsPerDim()),
+                        String.format(Locale.ROOT, "%.3f", r.searchSeconds()),
+                        String.format(Locale.ROOT, "%.3f", r.distillSeconds()),
+                        String.format(Locale.ROOT, "%.3f", r.evaluateSeconds()));
+            }
+        } catch (IOException e) {
+            throw new AssertionError("a StringBuilder does not throw", e);
         }
-        return sb.toString();
+        return text.toString();
     }
 
     /** Writes {@link #csv(List)} to {@code file} atomically. */

@@ -22,14 +22,26 @@ public record CircuitEvaluation(double bitsPerDim, int images, String leafFamily
                                 PixelEncoding encoding, long seed, double seconds) {
     /** The default seed of the dequantisation noise. */
     public static final long DEFAULT_SEED = 0;
+    /** The name of the task {@link ProgressListener}s hear about. */
+    public static final String TASK = "evaluate";
 
     /** Measures {@code circuit} on {@code images} with dequantisation noise seeded by {@code seed}. */
     public static CircuitEvaluation of(Circuit circuit, ImageSet images, long seed) {
+        return of(circuit, images, seed, ProgressListener.NONE);
+    }
+
+    /**
+     * Measures {@code circuit} on {@code images} as {@link #of(Circuit, ImageSet, long)} does, reporting
+     * the task {@value #TASK} in images to {@code progress}.
+     */
+    public static CircuitEvaluation of(Circuit circuit, ImageSet images, long seed, ProgressListener progress) {
         Objects.requireNonNull(circuit, "circuit");
         Objects.requireNonNull(images, "images");
         PixelEncoding encoding = PixelEncoding.forLeafFamily(circuit.leafFamily().name());
         long t0 = System.nanoTime();
-        double bpd = new Evaluator(images, encoding, seed, Evaluator.DEFAULT_BATCH).bitsPerDim(circuit);
+        Evaluator evaluator = new Evaluator(images, encoding, seed, Evaluator.DEFAULT_BATCH);
+        double bpd = ProgressListener.track(progress, TASK, images.size(), "images",
+                done -> evaluator.bitsPerDim(circuit, done));
         double seconds = (System.nanoTime() - t0) / 1e9;
         return new CircuitEvaluation(bpd, images.size(), circuit.leafFamily().name(), circuit.parameterCount(),
                 encoding, seed, seconds);

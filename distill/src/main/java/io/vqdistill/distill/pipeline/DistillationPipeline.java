@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 /**
  * Distils a VQ-VAE and its prior into a shallow mixture circuit and saves it: the named latent search
@@ -35,6 +36,10 @@ public final class DistillationPipeline {
     public static final double EM_TOLERANCE = 1e-4;
     /** Seeds the dequantisation noise of the EM images. */
     private static final long EM_NOISE_SEED = 11;
+    /** The name of the search task {@link ProgressListener}s hear about. */
+    public static final String SEARCH_TASK = "search";
+    /** The name of the decoding task {@link ProgressListener}s hear about. */
+    public static final String DECODE_TASK = "decode";
 
     private final SearchCatalog searches;
 
@@ -51,8 +56,19 @@ public final class DistillationPipeline {
      * @return what was made, with the search's and the distillation's wall times
      */
     public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched) {
+        return run(session, request, searched, ProgressListener.NONE);
+    }
+
+    /**
+     * Searches, distils and saves as {@link #run(Session, DistillationRequest, Consumer)} does, reporting
+     * two tasks to {@code progress}: {@value #SEARCH_TASK} in grids, then {@value #DECODE_TASK} in
+     * components decoded.
+     */
+    public DistillationResult run(Session session, DistillationRequest request, Consumer<SearchOutcome> searched,
+                                  ProgressListener progress) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(searched, "searched");
+        Objects.requireNonNull(progress, "progress");
         LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
@@ -66,7 +82,13 @@ public final class DistillationPipeline {
         provenance.put("prior", request.prior().toAbsolutePath().normalize().toString());
 
         long t0 = System.nanoTime();
-        LatentSet latents = strategy.search(prior, SearchRequest.of(request.components(), request.seed()));
+        LatentSet latents = ProgressListener.track(progress, SEARCH_TASK, request.components(), "grids", found -> {
+            SearchRequest search = SearchRequest.of(request.components(), request.seed())
+                    .withProgress(inGrids(request.components(), found));
+            LatentSet set = strategy.search(prior, search);
+            found.accept(request.components());
+            return set;
+        });
         SearchOutcome outcome = new SearchOutcome(strategy.name(), latents.size(), latents.distinctGrids(),
                 latents.shape(), (System.nanoTime() - t0) / 1e9);
         searched.accept(outcome);
@@ -86,8 +108,11 @@ public final class DistillationPipeline {
             provenance.put("search", strategy.name());
             provenance.put("seed", Long.toString(request.seed()));
             provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
-            try (Distillation d = new Distiller(backend, decoder, Distiller.DEFAULT_DECODE_BATCH,
-                    "the VQ-VAE checkpoint " + request.vqvae()).distil(latents, weighting)) {
+            Distiller distiller = new Distiller(backend, decoder, Distiller.DEFAULT_DECODE_BATCH,
+                    "the VQ-VAE checkpoint " + request.vqvae());
+            Weighting chosen = weighting;
+            try (Distillation d = ProgressListener.track(progress, DECODE_TASK, latents.size(), "components",
+                    decoded -> distiller.distil(latents, chosen, decoded))) {
                 d.save(request.out(), provenance, prior.numClasses());
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),
@@ -126,5 +151,20 @@ public final class DistillationPipeline {
         PixelEncoding encoding = PixelEncoding.forLeafFamily(decoder.leafFamily());
         float[] values = encoding.values(train, idx, new SplittableRandom(EM_NOISE_SEED));
         return backend.of(values, count, decoder.imageShape().pixels());
+    }
+
+    /**
+     * A search's progress (prior rows of an estimated total that may grow) as grids of
+     * {@code components}, never decreasing.
+     */
+    private static io.vqdistill.api.search.ProgressListener inGrids(int components, LongConsumer found) {
+        long[] shown = {0};
+        return (done, total) -> {
+            long grids = Math.min(components, (long) Math.floor((double) components * done / Math.max(1, total)));
+            if (grids > shown[0]) {
+                shown[0] = grids;
+                found.accept(grids);
+            }
+        };
     }
 }

@@ -24,6 +24,8 @@ public record ExactEvaluation(double bitsPerDim, long components, double seconds
     public static final int DEFAULT_CHUNK = 4096;
     /** The largest enumeration accepted. */
     public static final long MAX_GRIDS = 1L << 24;
+    /** The name of the task {@link ProgressListener}s hear about. */
+    public static final String TASK = "exact";
 
     /**
      * The exact model about to be measured.
@@ -47,6 +49,15 @@ public record ExactEvaluation(double bitsPerDim, long components, double seconds
      */
     public static ExactEvaluation run(Session session, Path vqvae, Path prior, ImageSet images, int chunk,
                                       Consumer<Plan> planned) {
+        return run(session, vqvae, prior, images, chunk, planned, ProgressListener.NONE);
+    }
+
+    /**
+     * Measures the exact model as {@link #run(Session, Path, Path, ImageSet, int, Consumer)} does,
+     * reporting the task {@value #TASK} in grids summed to {@code progress}.
+     */
+    public static ExactEvaluation run(Session session, Path vqvae, Path prior, ImageSet images, int chunk,
+                                      Consumer<Plan> planned, ProgressListener progress) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(planned, "planned");
@@ -55,8 +66,10 @@ public record ExactEvaluation(double bitsPerDim, long components, double seconds
         ExactModel model = new ExactModel(session.backend(), p, decoder, chunk, MAX_GRIDS);
         planned.accept(new Plan(model.components(), p.latentShape(), chunk, session.backend().name()));
         long t0 = System.nanoTime();
-        double bpd = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
-                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH).bitsPerDim(session.backend(), model);
+        Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
+                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
+        double bpd = ProgressListener.track(progress, TASK, model.components(), "grids",
+                summed -> evaluator.bitsPerDim(session.backend(), model, summed));
         return new ExactEvaluation(bpd, model.components(), (System.nanoTime() - t0) / 1e9);
     }
 }

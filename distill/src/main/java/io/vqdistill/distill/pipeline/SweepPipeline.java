@@ -28,6 +28,8 @@ import java.util.function.Consumer;
 public final class SweepPipeline {
     /** The file name of the rows. */
     public static final String CSV = "sweep.csv";
+    /** The name of the task {@link ProgressListener}s hear about. */
+    public static final String TASK = "sweep";
 
     private final SearchCatalog searches;
 
@@ -75,6 +77,17 @@ public final class SweepPipeline {
      * {@code images}.
      */
     public Result run(Session session, SweepRequest request, ImageSet images, Listener listener) {
+        return run(session, request, images, listener, ProgressListener.NONE);
+    }
+
+    /**
+     * Runs the sweep as {@link #run(Session, SweepRequest, ImageSet, Listener)} does, reporting the task
+     * {@value #TASK} to {@code progress} in the units of {@link Sweep#work(int)}: N for the mixture of
+     * N, counted as its grids are decoded and its images measured. {@code listener} hears each row
+     * while the task runs.
+     */
+    public Result run(Session session, SweepRequest request, ImageSet images, Listener listener,
+                      ProgressListener progress) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(listener, "listener");
@@ -89,8 +102,9 @@ public final class SweepPipeline {
                 Distiller.DEFAULT_DECODE_BATCH, "the VQ-VAE checkpoint " + request.vqvae()),
                 request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator);
         listener.started(strategy);
-        Consumer<Sweep.Row> progress = listener::measured;
-        List<Sweep.Row> rows = sweep.run(request.maxExponent(), request.seed(), request.mode(), progress);
+        Consumer<Sweep.Row> measured = listener::measured;
+        List<Sweep.Row> rows = ProgressListener.track(progress, TASK, Sweep.work(request.maxExponent()), "components",
+                work -> sweep.run(request.maxExponent(), request.seed(), request.mode(), measured, work));
         Result result = new Result(strategy.name(), rows, request.out().resolve(CSV));
         AtomicFolder.update(request.out(), staging -> {
             Sweep.writeCsv(staging.resolve(CSV), rows);

@@ -3,6 +3,7 @@ package io.vqdistill.distill.search;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.BeamScoring;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
@@ -12,10 +13,12 @@ import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -29,21 +32,31 @@ import java.util.SplittableRandom;
  * s without replacement from it by Gumbel-top-k (stochastic). Each (class, start) pair is a slot
  * that owns B = N / (s |C|) of the result (the remainder goes one each to the first slots, in the
  * order slot 0 of every class, then slot 1, ...; with N &lt; s |C| only the first N slots own one).</li>
- * <li>Slots whose starts coincide share one beam of their summed width, so no grid is found twice.
- * Every beam then grows over the remaining positions in raster order, each candidate carrying its
- * per-class scores h_c = log p(c) p(z_&lt;=i | c) and ranked by the class-marginal
- * m = sum_c p(c) h_c (in log space), deterministically or by stochastic beam search; one prior call
- * per position serves every beam and class together (see {@link BeamEngine}).</li>
- * <li>A beam's grids are dealt to its slots in turn, best first, and the result interleaves the
- * slots: every slot's best grid (slot 0 of each class, then slot 1, ...), then every slot's second,
- * and so on, so every prefix of the result holds the classes in equal shares, up to one.</li>
+ * <li>Every slot grows one beam over the remaining positions in raster order, of width
+ * max(its share, {@link SearchOptions#beamWidth()}) (at most the start's number of completions),
+ * deterministically or by stochastic beam search. With {@link BeamScoring#PER_CLASS} (the default,
+ * Algorithm 1 calling Algorithm 2 with the class set {c}) a slot's beam ranks its prefixes by
+ * log p(z_&lt;=i | c) of the slot's class; with {@link BeamScoring#CLASS_MARGINAL} by the
+ * class-marginal m = log sum_c p(c) p(z_&lt;=i | c), and slots whose starts coincide then share one
+ * beam of their summed width. One batched prior answer per position (split only by the block bound)
+ * serves every beam and class together, from one prefix batch of the whole beam that the prior may
+ * cache per-prefix work in (see {@link BeamEngine}).</li>
+ * <li>Beams of different classes may find the same grid. Each beam therefore keeps, at the last
+ * position, as many extra candidates as the other slots with its start own, and the grids are dealt
+ * in turns, slot 0 of every class, then slot 1, ...: each slot takes the best grid of its beam that no
+ * slot took before, until it holds its share. The result interleaves the slots in that order: every
+ * slot's first grid, then every slot's second, and so on, so every prefix of the result holds the
+ * classes in equal shares, up to one.</li>
  * </ol>
  *
- * A start with fewer than B completions cannot fill its slots; the grids missing then come from
- * further starts, in decreasing order of their class-marginal probability, and are appended at the
- * end without a class tag (-1). When N reaches the number of grids, all are enumerated, sorted by
- * log p(z). Scores are the class-marginal log p(z). A fixed prefix is kept by every grid and the
- * search starts at the position after it.
+ * When the slots cannot fill N (a start with fewer completions than its share, or duplicates a beam
+ * could not replace), the grids missing are the best ones by p(z) not yet found, from one
+ * deterministic class-marginal beam over all completions, appended at the end without a class tag
+ * (-1). When N reaches the number of grids, all are enumerated, sorted by log p(z). Scores are the
+ * class-marginal log p(z), computed for the found grids in batches of
+ * {@link SearchOptions#enumerationChunk()} under the per-class ranking, or NaN without
+ * {@link SearchOptions#scoreGrids()}. A fixed prefix is kept by
+ * every grid and the search starts at the position after it. Progress is reported in prior rows.
  */
 public final class BeamSearch implements LatentSearch {
     /** The name it is registered under. */
@@ -75,7 +88,7 @@ public final class BeamSearch implements LatentSearch {
         }
     }
 
-    /** One beam: a starting code, the slots sharing it (none for a filler) and its width. */
+    /** One beam: a starting code, the slots it serves and its width. */
     private static final class Beam {
         final int code;
         final List<Slot> slots = new ArrayList<>();
@@ -84,44 +97,127 @@ public final class BeamSearch implements LatentSearch {
         Beam(int code) {
             this.code = code;
         }
+
+        int quota() {
+            return slots.stream().mapToInt(s -> s.quota).sum();
+        }
+    }
+
+    /** A grid as a hash key. */
+    private record Grid(int[] codes) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Grid g && Arrays.equals(g.codes, codes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(codes);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(codes);
+        }
     }
 
     @Override
     public LatentSet search(Prior prior, SearchRequest request) {
         PriorCalls calls = PriorCalls.of(NAME + " search", prior, request);
+        Progress progress = new Progress(request.progress());
         int n = request.count();
         if (n >= calls.completions()) {
-            return Enumerated.best(calls, n, options);
+            return Enumerated.best(calls, n, options, progress);
         }
+        boolean perClass = options.beamScoring() == BeamScoring.PER_CLASS;
         SplittableRandom rng = options.stochastic() ? new SplittableRandom(request.seed()) : null;
         int classes = calls.classes();
         int k = calls.codebookSize();
         int from = calls.firstFree();
+        int steps = calls.positions() - from - 1;
         double[] prefixJoint = calls.prefixLogJoint();
         double[] startLogProbs = startLogProbs(calls);
-        double[][] startJoint = new double[k][classes];
-        double[] startMarginal = new double[k];
-        for (int code = 0; code < k; code++) {
-            for (int c = 0; c < classes; c++) {
-                startJoint[code][c] = prefixJoint[c] + startLogProbs[c * k + code];
-            }
-            startMarginal[code] = Numerics.logSumExp(startJoint[code]);
-        }
         List<Slot> slots = slots(startLogProbs, classes, k, n, rng);
-        List<Beam> beams = beams(slots, startMarginal, n, PriorCalls.power(k, calls.positions() - from - 1));
+        long capacity = PriorCalls.power(k, steps);
+        List<Beam> beams = perClass ? ownBeams(slots, capacity) : sharedBeams(slots, capacity);
         List<BeamEngine.Entry> roots = new ArrayList<>();
         int[] widths = new int[beams.size()];
+        int[] extras = new int[beams.size()];
+        int[] groupClasses = new int[beams.size()];
         for (int g = 0; g < beams.size(); g++) {
             Beam beam = beams.get(g);
             int[] codes = calls.prefixGrid();
             codes[from] = beam.code;
-            roots.add(new BeamEngine.Entry(g, codes, startJoint[beam.code], startMarginal[beam.code],
-                    startMarginal[beam.code]));
+            double[] joint = new double[perClass ? 1 : classes];
+            for (int c = 0; c < classes; c++) {
+                double h = prefixJoint[c] + startLogProbs[c * k + beam.code];
+                if (!perClass) {
+                    joint[c] = h;
+                } else if (c == beam.slots.get(0).cls) {
+                    joint[0] = h;
+                }
+            }
+            double score = perClass ? joint[0] : Numerics.logSumExp(joint);
+            roots.add(new BeamEngine.Entry(g, codes, joint, score, score));
             widths[g] = beam.width;
+            groupClasses[g] = beam.slots.get(0).cls;
+            if (perClass) {
+                for (Beam other : beams) {
+                    if (other != beam && other.code == beam.code) {
+                        extras[g] += other.quota();
+                    }
+                }
+            }
         }
-        List<List<BeamEngine.Entry>> found = new BeamEngine(calls, options.maxBlockElements())
-                .run(roots, from + 1, widths, rng);
-        return assemble(calls, slots, beams, found);
+        int rowsPerEntry = perClass ? 1 : classes;
+        progress.expect(classes + BeamEngine.expectedRows(widths, steps, k, rowsPerEntry)
+                + (perClass && options.scoreGrids() ? (long) n * classes : 0));
+        progress.advance(classes);
+        List<List<BeamEngine.Entry>> found = new BeamEngine(calls, options.maxBlockElements(), progress)
+                .run(roots, from + 1, widths, perClass ? extras : null,
+                        new BeamEngine.Ranking(perClass ? groupClasses : null, perClass), rng);
+        Set<Grid> taken = new HashSet<>();
+        if (perClass) {
+            dealDistinct(beams, found, taken);
+        } else {
+            dealShared(beams, found, taken);
+        }
+        List<BeamEngine.Entry> ordered = new ArrayList<>();
+        List<Integer> tags = new ArrayList<>();
+        int rounds = slots.stream().mapToInt(s -> s.found.size()).max().orElse(0);
+        for (int t = 0; t < rounds; t++) {
+            for (Slot s : slots) {
+                if (t < s.found.size()) {
+                    ordered.add(s.found.get(t));
+                    tags.add(s.cls);
+                }
+            }
+        }
+        if (ordered.size() < n) {
+            for (BeamEngine.Entry e : topUp(calls, taken, n - ordered.size(), progress)) {
+                ordered.add(e);
+                tags.add(-1);
+            }
+        }
+        int p = calls.positions();
+        int m = ordered.size();
+        int[] codes = new int[m * p];
+        int[] tagArray = new int[m];
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(ordered.get(i).codes(), 0, codes, i * p, p);
+            tagArray[i] = tags.get(i);
+        }
+        double[] scores;
+        if (!options.scoreGrids()) {
+            scores = new double[m];
+            Arrays.fill(scores, Double.NaN);
+        } else if (perClass) {
+            scores = calls.marginalLogProbs(codes, options.enumerationChunk(), progress);
+        } else {
+            scores = ordered.stream().mapToDouble(BeamEngine.Entry::logScore).toArray();
+        }
+        progress.finish();
+        return new LatentSet(calls.shape(), codes, tagArray, scores);
     }
 
     /** log p(z_i | prefix, c) at the first free position for every class: |C| * K values, class after class. */
@@ -181,96 +277,115 @@ public final class BeamSearch implements LatentSearch {
         return slots;
     }
 
-    /**
-     * One beam per distinct start shared by its slots, of their summed quota up to the number of
-     * completions of a start; then filler beams on unused starts, most probable first, until N grids
-     * can be found.
-     */
-    private static List<Beam> beams(List<Slot> slots, double[] startMarginal, int n, long capacity) {
-        Map<Integer, Beam> byCode = new LinkedHashMap<>();
+    /** The width of a beam serving {@code quota} grids: at least the option's, at most the start's completions. */
+    private int width(long quota, long capacity) {
+        return (int) Math.min(Math.min(Integer.MAX_VALUE, capacity), Math.max(quota, options.beamWidth()));
+    }
+
+    /** Per-class ranking: one beam per slot that owns grids. */
+    private List<Beam> ownBeams(List<Slot> slots, long capacity) {
+        List<Beam> beams = new ArrayList<>();
         for (Slot s : slots) {
             if (s.quota > 0) {
-                Beam beam = byCode.computeIfAbsent(s.code, Beam::new);
+                Beam beam = new Beam(s.code);
                 beam.slots.add(s);
-                beam.width += s.quota;
+                beam.width = width(s.quota, capacity);
+                beams.add(beam);
             }
-        }
-        long total = 0;
-        for (Beam beam : byCode.values()) {
-            beam.width = (int) Math.min(beam.width, capacity);
-            total += beam.width;
-        }
-        List<Beam> beams = new ArrayList<>(byCode.values());
-        List<Integer> unused = new ArrayList<>();
-        for (int code = 0; code < startMarginal.length; code++) {
-            if (!byCode.containsKey(code)) {
-                unused.add(code);
-            }
-        }
-        unused.sort(Comparator.comparingDouble((Integer code) -> startMarginal[code]).reversed()
-                .thenComparing(Comparator.naturalOrder()));
-        for (int i = 0; i < unused.size() && total < n; i++) {
-            Beam filler = new Beam(unused.get(i));
-            filler.width = (int) Math.min(capacity, n - total);
-            total += filler.width;
-            beams.add(filler);
         }
         return beams;
     }
 
-    /** Deals each beam's grids to its slots and interleaves the slots; filler grids go last, best first. */
-    private static LatentSet assemble(PriorCalls calls, List<Slot> slots, List<Beam> beams,
-                                      List<List<BeamEngine.Entry>> found) {
-        List<BeamEngine.Entry> fillers = new ArrayList<>();
+    /** Class-marginal ranking: one beam per distinct start, shared by its slots, of their summed quota. */
+    private List<Beam> sharedBeams(List<Slot> slots, long capacity) {
+        Map<Integer, Beam> byCode = new LinkedHashMap<>();
+        for (Slot s : slots) {
+            if (s.quota > 0) {
+                byCode.computeIfAbsent(s.code, Beam::new).slots.add(s);
+            }
+        }
+        for (Beam beam : byCode.values()) {
+            beam.width = width(beam.quota(), capacity);
+        }
+        return new ArrayList<>(byCode.values());
+    }
+
+    /**
+     * Per-class beams: in turns over the slots in dealing order, each slot takes the best grid of its
+     * beam that no slot took before, until it holds its quota or its beam runs out.
+     */
+    private static void dealDistinct(List<Beam> beams, List<List<BeamEngine.Entry>> found, Set<Grid> taken) {
+        int[] next = new int[beams.size()];
+        boolean progress = true;
+        while (progress) {
+            progress = false;
+            for (int g = 0; g < beams.size(); g++) {
+                Slot slot = beams.get(g).slots.get(0);
+                List<BeamEngine.Entry> grids = found.get(g);
+                if (slot.found.size() >= slot.quota) {
+                    continue;
+                }
+                while (next[g] < grids.size() && !taken.add(new Grid(grids.get(next[g]).codes()))) {
+                    next[g]++;
+                }
+                if (next[g] < grids.size()) {
+                    slot.found.add(grids.get(next[g]++));
+                    progress = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * Shared beams (distinct starts, so distinct grids): each beam's best grids go to its slots in
+     * turn until they hold their quotas.
+     */
+    private static void dealShared(List<Beam> beams, List<List<BeamEngine.Entry>> found, Set<Grid> taken) {
         for (int g = 0; g < beams.size(); g++) {
             Beam beam = beams.get(g);
-            List<BeamEngine.Entry> grids = found.get(g);
-            if (beam.slots.isEmpty()) {
-                fillers.addAll(grids);
-                continue;
-            }
             int next = 0;
-            for (BeamEngine.Entry e : grids) {
+            int room = beam.quota();
+            for (BeamEngine.Entry e : found.get(g)) {
+                if (room-- == 0) {
+                    break;
+                }
                 while (beam.slots.get(next).found.size() >= beam.slots.get(next).quota) {
                     next = (next + 1) % beam.slots.size();
                 }
                 beam.slots.get(next).found.add(e);
+                taken.add(new Grid(e.codes()));
                 next = (next + 1) % beam.slots.size();
             }
         }
-        fillers.sort(Comparator.comparingDouble(BeamEngine.Entry::logMarginal).reversed()
-                .thenComparing(BeamEngine.Entry::codes, Arrays::compare));
-        List<BeamEngine.Entry> ordered = new ArrayList<>();
-        List<Integer> tags = new ArrayList<>();
-        int rounds = slots.stream().mapToInt(s -> s.found.size()).max().orElse(0);
-        for (int t = 0; t < rounds; t++) {
-            for (Slot s : slots) {
-                if (t < s.found.size()) {
-                    ordered.add(s.found.get(t));
-                    tags.add(s.cls);
-                }
+    }
+
+    /**
+     * The {@code missing} grids of highest p(z) that are not {@code taken}, from one deterministic
+     * class-marginal beam over every completion of the prefix, wide enough to hold them.
+     */
+    private List<BeamEngine.Entry> topUp(PriorCalls calls, Set<Grid> taken, int missing, Progress progress) {
+        int width = (int) Math.min(calls.completions(), (long) taken.size() + missing);
+        double[] joint = calls.prefixLogJoint();
+        double score = Numerics.logSumExp(joint);
+        int steps = calls.positions() - calls.firstFree();
+        progress.expect(BeamEngine.expectedRows(new int[] {width}, steps, calls.codebookSize(), calls.classes()));
+        List<BeamEngine.Entry> all = new BeamEngine(calls, options.maxBlockElements(), progress)
+                .run(List.of(new BeamEngine.Entry(0, calls.prefixGrid(), joint, score, score)), calls.firstFree(),
+                        new int[] {width}, null, new BeamEngine.Ranking(null, false), null).get(0);
+        List<BeamEngine.Entry> out = new ArrayList<>();
+        for (BeamEngine.Entry e : all) {
+            if (out.size() < missing && taken.add(new Grid(e.codes()))) {
+                out.add(e);
             }
         }
-        for (BeamEngine.Entry e : fillers) {
-            ordered.add(e);
-            tags.add(-1);
-        }
-        int p = calls.positions();
-        int m = ordered.size();
-        int[] codes = new int[m * p];
-        int[] classes = new int[m];
-        double[] scores = new double[m];
-        for (int i = 0; i < m; i++) {
-            System.arraycopy(ordered.get(i).codes(), 0, codes, i * p, p);
-            classes[i] = tags.get(i);
-            scores[i] = ordered.get(i).logMarginal();
-        }
-        return new LatentSet(calls.shape(), codes, classes, scores);
+        return out;
     }
 
     @Override
     public String toString() {
         return NAME + " (" + (options.stochastic() ? "stochastic" : "deterministic") + ", s = "
-                + options.beamStarts() + ")";
+                + options.beamStarts() + (options.beamScoring() == BeamScoring.CLASS_MARGINAL
+                ? ", class-marginal ranking" : "") + (options.beamWidth() > 0 ? ", width " + options.beamWidth() : "")
+                + ")";
     }
 }

@@ -9,6 +9,7 @@ import java.util.PriorityQueue;
  * Exact answers by enumeration: the N grids of highest class-marginal p(z) among those that keep
  * the prefix, best first (ties by enumeration order), without a class tag. Only (index, score)
  * pairs are held while streaming; the grids are regenerated from their indices at the end.
+ * Progress counts |C| prior rows per grid.
  */
 final class Enumerated {
     private Enumerated() {
@@ -27,11 +28,12 @@ final class Enumerated {
     /**
      * The best {@code n} grids of the enumeration (all of them when n >= their number), best first.
      */
-    static LatentSet best(PriorCalls calls, int n, SearchOptions options) {
+    static LatentSet best(PriorCalls calls, int n, SearchOptions options, Progress progress) {
         GridEnumeration all = GridEnumeration.of(calls, options.maxEnumeratedGrids());
+        progress.expect(all.count() * calls.classes());
         int keep = (int) Math.min(n, all.count());
         PriorityQueue<Scored> heap = new PriorityQueue<>(keep + 1, Enumerated::worstFirst);
-        all.forEachChunk(options.enumerationChunk(), (first, codes, logProbs) -> {
+        all.forEachChunk(options.enumerationChunk(), progress, (first, codes, logProbs) -> {
             for (int g = 0; g < logProbs.length; g++) {
                 Scored s = new Scored(first + g, Double.isNaN(logProbs[g]) ? Double.NEGATIVE_INFINITY : logProbs[g]);
                 if (heap.size() < keep) {
@@ -53,6 +55,7 @@ final class Enumerated {
             System.arraycopy(all.grids(ranked[i].index(), 1), 0, codes, i * p, p);
             scores[i] = ranked[i].score();
         }
+        progress.finish();
         return new LatentSet(calls.shape(), codes, classes, scores);
     }
 }

@@ -13,7 +13,8 @@ import java.util.Objects;
  * scoring them by the class-marginal p(z) in chunks of {@link SearchOptions#enumerationChunk()}, and
  * returns all of them when N is at least their number, else the exact N most probable. Results are
  * sorted by log p(z), best first, without class tags (-1). Feasible only for tiny grids: more than
- * {@link SearchOptions#maxEnumeratedGrids()} grids is an error. The seed is not used.
+ * {@link SearchOptions#maxEnumeratedGrids()} grids is an error. The seed is not used. Progress
+ * counts |C| prior rows per grid.
  */
 public final class ExhaustiveSearch implements LatentSearch {
     /** The name it is registered under. */
@@ -35,7 +36,7 @@ public final class ExhaustiveSearch implements LatentSearch {
     @Override
     public LatentSet search(Prior prior, SearchRequest request) {
         PriorCalls calls = PriorCalls.of(NAME + " search", prior, request);
-        return Enumerated.best(calls, request.count(), options);
+        return Enumerated.best(calls, request.count(), options, new Progress(request.progress()));
     }
 
     @Override

@@ -94,13 +94,18 @@ public final class GridEnumeration {
      * {@link Prior#marginalLogProb} call.
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
+        forEachChunk(chunk, null, consumer);
+    }
+
+    /** {@link #forEachChunk(int, ChunkConsumer)}, counting |C| prior rows per grid on {@code progress} (or null). */
+    void forEachChunk(int chunk, Progress progress, ChunkConsumer consumer) {
         if (chunk < 1) {
             throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
         for (long first = 0; first < count; first += chunk) {
             int n = (int) Math.min(chunk, count - first);
             int[] codes = grids(first, n);
-            consumer.accept(first, codes, calls.marginalLogProbs(codes, n));
+            consumer.accept(first, codes, calls.marginalLogProbs(codes, n, progress));
         }
     }
 }

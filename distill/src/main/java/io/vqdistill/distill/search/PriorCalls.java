@@ -8,6 +8,7 @@ import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.model.PrefixBatch;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.SearchRequest;
 import java.util.Arrays;
@@ -191,14 +192,35 @@ final class PriorCalls {
         try (TensorScope scope = TensorScope.open()) {
             Tensor g = backend.of(grids, rows, positions());
             Tensor c = backend.of(classes, rows);
-            Tensor lp = prior.nextLogProbs(g, c, position);
-            if (lp.dtype() != DType.FLOAT32 || lp.rank() != 2 || lp.shape(0) != rows || lp.shape(1) != codebookSize()) {
-                throw new VqdistillException("the prior's nextLogProbs at position " + position + " returned "
-                        + lp.dtype().label() + " " + Shapes.format(lp.shape()) + ", expected float32 [" + rows + ", "
-                        + codebookSize() + "]");
-            }
-            return scope.keep(lp);
+            return scope.keep(checked(prior.nextLogProbs(g, c, position), rows, position));
         }
+    }
+
+    /**
+     * A batch of prefixes at {@code position} for repeated next-code answers and extensions: the
+     * prior's own (which may keep per-row state) when {@code cached}, else the stateless one.
+     *
+     * @param grids   rows * h*w codes, row after row; positions from {@code position} on are ignored
+     * @param classes one class per row
+     */
+    PrefixBatch prefixes(long[] grids, long[] classes, int position, boolean cached) {
+        int rows = classes.length;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor g = backend.of(grids, rows, positions());
+            Tensor c = backend.of(classes, rows);
+            return cached ? prior.prefixes(g, c, position) : PrefixBatch.uncached(prior, g, c, position);
+        }
+    }
+
+    /** {@code logProbs}, a next-code answer for {@code rows} rows, after checking that it is FLOAT32 [rows, K]. */
+    Tensor checked(Tensor logProbs, int rows, int position) {
+        if (logProbs.dtype() != DType.FLOAT32 || logProbs.rank() != 2 || logProbs.shape(0) != rows
+                || logProbs.shape(1) != codebookSize()) {
+            throw new VqdistillException("the prior's next-code answer at position " + position + " is "
+                    + logProbs.dtype().label() + " " + Shapes.format(logProbs.shape()) + ", expected float32 ["
+                    + rows + ", " + codebookSize() + "]");
+        }
+        return logProbs;
     }
 
     /**
@@ -207,6 +229,14 @@ final class PriorCalls {
      * @param codes n * h*w codes, grid after grid
      */
     double[] marginalLogProbs(int[] codes, int chunk) {
+        return marginalLogProbs(codes, chunk, null);
+    }
+
+    /**
+     * {@link #marginalLogProbs(int[], int)}, counting |C| prior rows per grid on {@code progress}
+     * (which may be null) after each chunk.
+     */
+    double[] marginalLogProbs(int[] codes, int chunk, Progress progress) {
         int p = positions();
         int n = codes.length / p;
         double[] out = new double[n];
@@ -223,6 +253,9 @@ final class PriorCalls {
                             + ", expected [" + len + "]");
                 }
                 System.arraycopy(lp.toDoubleArray(), 0, out, start, len);
+            }
+            if (progress != null) {
+                progress.advance((long) len * classes);
             }
         }
         return out;

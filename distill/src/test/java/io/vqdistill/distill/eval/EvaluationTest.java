@@ -23,12 +23,15 @@ import io.vqdistill.distill.toy.Brute;
 import io.vqdistill.distill.toy.TableDecoder;
 import io.vqdistill.distill.toy.TablePrior;
 import io.vqdistill.models.data.ImageSet;
+import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -131,5 +134,40 @@ class EvaluationTest {
         List<Sweep.Row> rows = sweep.run(3, 0, Sweep.Mode.SEARCH_EACH, r -> { });
         assertThat(rows).extracting(Sweep.Row::components).containsExactly(1, 2, 4, 4);
         assertThat(rows.get(3).bitsPerDim()).isEqualTo(rows.get(2).bitsPerDim());
+    }
+
+    @Test
+    void theSweepCsvKeepsItsColumnsAndFormatsAndQuotesANameHoldingAComma() throws Exception {
+        List<Sweep.Row> rows = List.of(new Sweep.Row("beam, deterministic", 1, 1, 40, 7.123456789, 12.3456, 0.5, 1),
+                new Sweep.Row("say \"top\"", 2, 2, 81, 6.5, 0, 0.25, 2.0005));
+        String csv = Sweep.csv(rows);
+        assertThat(csv).isEqualTo(Sweep.CSV_HEADER + "\n"
+                + "\"beam, deterministic\",1,1,40,7.123457,12.346,0.500,1.000\n"
+                + "\"say \"\"top\"\"\",2,2,81,6.500000,0.000,0.250,2.001\n");
+        try (CSVParser parser = CSVParser.parse(new StringReader(csv), Sweep.CSV_FORMAT.builder().setHeader()
+                .setSkipHeaderRecord(true).get())) {
+            assertThat(parser.getHeaderNames()).containsExactly(Sweep.CSV_HEADER.split(","));
+            List<CSVRecord> records = parser.getRecords();
+            assertThat(records).extracting(r -> r.get("search")).containsExactly("beam, deterministic", "say \"top\"");
+            assertThat(records).extracting(r -> Double.parseDouble(r.get("bpd"))).containsExactly(7.123457, 6.5);
+            assertThat(records).extracting(r -> Integer.parseInt(r.get("n"))).containsExactly(1, 2);
+        }
+    }
+
+    @Test
+    void aSweepReportsItsWorkInComponentsUpToTheTotal() {
+        Evaluator evaluator = new Evaluator(images(5), PixelEncoding.DEQUANTISED, 1, 2);
+        Sweep sweep = new Sweep(new BeamSearch(SearchOptions.defaults().withBeamStarts(2)), PRIOR,
+                new Distiller(BACKEND, DECODER, 3), Weighting.uniform(), evaluator);
+        List<Long> work = new ArrayList<>();
+        List<Integer> rowsSeen = new ArrayList<>();
+        sweep.run(3, 3, Sweep.Mode.PREFIXES, r -> rowsSeen.add(work.size()), work::add);
+        assertThat(Sweep.work(3)).isEqualTo(15);
+        assertThat(work).isSortedAccordingTo(Long::compare).last().isEqualTo(15L);
+        assertThat(work).allMatch(w -> w >= 0 && w <= 15);
+        assertThat(rowsSeen).hasSize(4);
+        for (int e = 0; e < 4; e++) {
+            assertThat(work.get(rowsSeen.get(e) - 1)).as("done after N = 2^%d", e).isEqualTo((2L << e) - 1);
+        }
     }
 }

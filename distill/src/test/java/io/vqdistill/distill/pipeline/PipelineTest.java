@@ -15,6 +15,9 @@ import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.DagCircuit;
+import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.distill.eval.Evaluator;
@@ -327,8 +330,105 @@ class PipelineTest {
             assertThat(Inpainting.Mask.CENTRE.hides(14, 14, 28, 28)).isTrue();
             assertThat(Inpainting.Mask.CENTRE.hides(2, 14, 28, 28)).isFalse();
             assertThat(Inpainting.Mask.BOTTOM.label()).isEqualTo("bottom");
-            assertThatThrownBy(() -> Sampling.draw(c, 2, 1)).isInstanceOf(InvalidArgumentException.class)
+            assertThatThrownBy(() -> Sampling.draw(c, 2, 1, Sampling.Draw.PIXELS)).isInstanceOf(InvalidArgumentException.class)
                     .hasMessage("the circuit has 6 variables, not a square image");
         }
+    }
+
+    /** Records what a pipeline reports: "start TASK TOTAL UNIT", each "done N", and "end". */
+    private static final class Recorder implements ProgressListener {
+        final List<String> events = new ArrayList<>();
+
+        @Override
+        public void started(String task, long total, String unit) {
+            events.add("start " + task + " " + total + " " + unit);
+        }
+
+        @Override
+        public void advanced(long done) {
+            events.add("done " + done);
+        }
+
+        @Override
+        public void finished() {
+            events.add("end");
+        }
+    }
+
+    @Test
+    void eachLongStepReportsItsTaskDoneOverTotalAndItsEnd() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path out = dir.resolve("c");
+        ImageSet test = images(1200, 4);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            Recorder distil = new Recorder();
+            List<String> searched = new ArrayList<>();
+            INJECTOR.getInstance(DistillationPipeline.class).run(session,
+                    DistillationRequest.builder(dir, dir, "exhaustive", 81, out).build(),
+                    s -> searched.add("searched after " + distil.events.size() + " events"), distil);
+            assertThat(distil.events).containsExactly("start search 81 grids", "done 81", "end",
+                    "start decode 81 components", "done 81", "end");
+            assertThat(searched).containsExactly("searched after 3 events");
+
+            Recorder evaluate = new Recorder();
+            CircuitEvaluation e = CircuitEvaluation.of(session.circuit(out), test, 3, evaluate);
+            assertThat(evaluate.events).containsExactly("start evaluate 1200 images", "done 500", "done 1000",
+                    "done 1200", "end");
+            assertThat(e.bitsPerDim()).isEqualTo(CircuitEvaluation.of(session.circuit(out), test, 3).bitsPerDim());
+
+            Recorder exact = new Recorder();
+            ExactEvaluation.run(session, dir, dir, test, 30, plan -> { }, exact);
+            assertThat(exact.events).containsExactly("start exact 81 grids", "done 30", "done 60", "done 81", "end");
+
+            Recorder sweep = new Recorder();
+            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
+                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, dir.resolve("sweep")), images(5, 2),
+                    new SweepPipeline.Listener() { }, sweep);
+            assertThat(sweep.events).first().isEqualTo("start sweep 7 components");
+            assertThat(sweep.events).contains("done 1", "done 3", "done 7").last().isEqualTo("end");
+        }
+    }
+
+    @Test
+    void componentMeansAreTheMeansOfTheComponentsPixelDrawsComeFrom() {
+        int n = 3;
+        int s = 4;
+        float[] mean = new float[n * s];
+        float[] logVar = new float[n * s];
+        for (int c = 0; c < n; c++) {
+            for (int p = 0; p < s; p++) {
+                mean[c * s + p] = 0.1f + 0.3f * c + 0.01f * p;
+                logVar[c * s + p] = (float) Math.log(1e-10);
+            }
+        }
+        try (ShallowMixture m = ShallowMixture.builder(LeafFamilies.create("gaussian"))
+                .parameters(Map.of("mean", BACKEND.of(mean, n, s), "log_var", BACKEND.of(logVar, n, s)))
+                .logWeights(new double[] {Math.log(0.2), Math.log(0.5), Math.log(0.3)}).build()) {
+            Sampling means = Sampling.draw(m, 40, 7, Sampling.Draw.MEANS);
+            assertThat(means.draw()).isEqualTo(Sampling.Draw.MEANS);
+            assertThat(means.side()).isEqualTo(2);
+            assertThat(means.count()).isEqualTo(40);
+            int[] components = means.components();
+            assertThat(components).hasSize(40).contains(0, 1, 2);
+            float[] v = means.values();
+            for (int i = 0; i < 40; i++) {
+                for (int p = 0; p < s; p++) {
+                    assertThat(v[i * s + p]).isEqualTo(mean[components[i] * s + p]);
+                }
+            }
+            Sampling draws = Sampling.draw(m, 40, 7, Sampling.Draw.PIXELS);
+            assertThat(draws.components()).isEmpty();
+            float[] d = draws.values();
+            for (int i = 0; i < 40; i++) {
+                assertThat(d[i * s]).as("pixel draw %d comes from component %d", i, components[i])
+                        .isCloseTo(mean[components[i] * s], org.assertj.core.data.Offset.offset(0.05f));
+            }
+            try (DagCircuit dag = m.toDag()) {
+                assertThatThrownBy(() -> Sampling.draw(dag, 2, 1, Sampling.Draw.MEANS))
+                        .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("draw pixels instead");
+                assertThat(Sampling.draw(dag, 2, 1, Sampling.Draw.PIXELS).values()).hasSize(8);
+            }
+        }
+        assertThat(Sampling.Draw.PIXELS.label()).isEqualTo("pixels");
     }
 }

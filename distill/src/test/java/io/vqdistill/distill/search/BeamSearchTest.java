@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.search.BeamScoring;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
@@ -35,9 +36,10 @@ class BeamSearchTest {
     }
 
     @Test
-    void aWideDeterministicBeamReturnsTheExactTopCompletionsOfEachStart() {
+    void aWideClassMarginalBeamReturnsTheExactTopCompletionsOfEachStart() {
         // 3 classes x 2 starts and N = 54: 9 grids per slot, as wide as the 9 prefixes of length 3 of a start
-        LatentSet found = new BeamSearch(DETERMINISTIC).search(PRIOR, SearchRequest.of(54, 0));
+        LatentSet found = new BeamSearch(DETERMINISTIC.withBeamScoring(BeamScoring.CLASS_MARGINAL))
+                .search(PRIOR, SearchRequest.of(54, 0));
         assertThat(found.size()).isEqualTo(54);
         assertThat(found.distinctGrids()).isEqualTo(54);
         byCode(found, 0).forEach((start, grids) -> assertThat(Brute.keys(grids))
@@ -103,13 +105,16 @@ class BeamSearchTest {
 
     @Test
     void oneCallPerPositionServesEveryClassAndBeam() {
-        int before = PRIOR.nextCalls();
-        new BeamSearch(SearchOptions.defaults()).search(PRIOR, SearchRequest.of(40, 1));
-        assertThat(PRIOR.nextCalls() - before).isEqualTo(SHAPE.positions());
-        before = PRIOR.nextCalls();
-        new BeamSearch(SearchOptions.defaults().withMaxBlockElements(9)).search(PRIOR, SearchRequest.of(40, 1));
-        assertThat(PRIOR.nextCalls() - before).as("blocks of one entry x 3 classes x K = 3")
-                .isGreaterThan(SHAPE.positions());
+        for (BeamScoring scoring : BeamScoring.values()) {
+            SearchOptions options = SearchOptions.defaults().withBeamScoring(scoring);
+            int before = PRIOR.nextCalls();
+            new BeamSearch(options).search(PRIOR, SearchRequest.of(40, 1));
+            assertThat(PRIOR.nextCalls() - before).as("%s", scoring).isEqualTo(SHAPE.positions());
+            before = PRIOR.nextCalls();
+            new BeamSearch(options.withMaxBlockElements(9)).search(PRIOR, SearchRequest.of(40, 1));
+            assertThat(PRIOR.nextCalls() - before).as("%s: blocks of at most 9 / K = 3 rows", scoring)
+                    .isGreaterThan(SHAPE.positions());
+        }
     }
 
     @Test

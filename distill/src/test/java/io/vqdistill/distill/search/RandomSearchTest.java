@@ -9,6 +9,7 @@ import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
+import io.vqdistill.api.search.RandomClasses;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
@@ -63,6 +64,49 @@ class RandomSearchTest {
         double[] chi = Brute.chiSquare(counts, p);
         assertThat(chi[0]).as("chi-square with %s degrees of freedom", chi[1])
                 .isLessThan(Brute.chiSquareCritical(chi[1]));
+    }
+
+    @Test
+    void classesAreUniformByDefaultAndFollowTheClassPriorWhenAsked() {
+        for (RandomClasses distribution : RandomClasses.values()) {
+            RandomSearch random = new RandomSearch(SearchOptions.defaults().withSamplingBatch(1)
+                    .withRandomClasses(distribution));
+            long[] counts = new long[3];
+            for (int seed = 0; seed < 3000; seed++) {
+                counts[random.search(PRIOR, SearchRequest.of(1, seed)).classes()[0]]++;
+            }
+            double[] p = distribution == RandomClasses.UNIFORM ? new double[] {1 / 3.0, 1 / 3.0, 1 / 3.0}
+                    : new double[] {PRIOR.classProbability(0), PRIOR.classProbability(1), PRIOR.classProbability(2)};
+            double[] chi = Brute.chiSquare(counts, p);
+            assertThat(chi[0]).as("%s: class counts %s", distribution, Arrays.toString(counts))
+                    .isLessThan(Brute.chiSquareCritical(chi[1]));
+        }
+    }
+
+    @Test
+    void withTheClassPriorTheFirstGridIsDrawnFromTheMarginal() {
+        RandomSearch random = new RandomSearch(SearchOptions.defaults().withSamplingBatch(1)
+                .withRandomClasses(RandomClasses.CLASS_PRIOR));
+        List<int[]> all = Brute.grids(SHAPE);
+        long[] counts = new long[all.size()];
+        for (int seed = 0; seed < 4000; seed++) {
+            counts[index(random.search(PRIOR, SearchRequest.of(1, seed)).grid(0))]++;
+        }
+        double[] p = all.stream().mapToDouble(g -> Math.exp(PRIOR.marginalLogProb(g))).toArray();
+        double[] chi = Brute.chiSquare(counts, p);
+        assertThat(chi[0]).as("chi-square with %s degrees of freedom", chi[1])
+                .isLessThan(Brute.chiSquareCritical(chi[1]));
+    }
+
+    @Test
+    void theDrawsDependOnNeitherTheBatchesNorTheBlocks() {
+        LatentSet reference = new RandomSearch(SearchOptions.defaults()).search(PRIOR, SearchRequest.of(30, 6));
+        for (SearchOptions options : List.of(SearchOptions.defaults().withSamplingBatch(1),
+                SearchOptions.defaults().withSamplingBatch(7), SearchOptions.defaults().withMaxBlockElements(6))) {
+            LatentSet found = new RandomSearch(options).search(PRIOR, SearchRequest.of(30, 6));
+            assertThat(found.codes()).as("%s", options).containsExactly(reference.codes());
+            assertThat(found.classes()).as("%s", options).containsExactly(reference.classes());
+        }
     }
 
     @Test

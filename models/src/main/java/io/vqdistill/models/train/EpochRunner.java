@@ -24,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -331,7 +330,7 @@ public abstract class EpochRunner {
             state.history.add(m);
             List<SafeTensors.Entry> entries = new ArrayList<>(engine.weights());
             entries.addAll(engine.optimiserState());
-            commitEpoch(out, checkpoint, bestWeights, csv(state.history),
+            commitEpoch(out, checkpoint, bestWeights, MetricsCsv.format(state.history),
                     SafeTensors.content(STATE_WEIGHTS, entries, Map.of(EPOCH_METADATA, Integer.toString(epoch))),
                     state.toJson());
             listener.epochDone(m);
@@ -377,23 +376,6 @@ public abstract class EpochRunner {
     private Provenance provenance(int epochs, int bestEpoch) {
         return Provenance.now(training.seed(), dataDescription(), backend.name(), backend.version(), epochs, bestEpoch,
                 provenanceDetails());
-    }
-
-    private static String csv(List<EpochMetrics> history) {
-        StringBuilder s = new StringBuilder("epoch,seconds,best");
-        for (String k : history.get(0).values().keySet()) {
-            s.append(',').append(k);
-        }
-        s.append('\n');
-        for (EpochMetrics m : history) {
-            s.append(m.epoch()).append(',').append(String.format(Locale.ROOT, "%.3f", m.seconds())).append(',')
-                    .append(m.best());
-            for (double v : m.values().values()) {
-                s.append(',').append(String.format(Locale.ROOT, "%.6g", v));
-            }
-            s.append('\n');
-        }
-        return s.toString();
     }
 
     /** A 64-bit mix of the run seed and the epoch (SplitMix64's finaliser). */

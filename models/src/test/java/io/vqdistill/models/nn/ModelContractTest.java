@@ -12,6 +12,7 @@ import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.PrefixBatch;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
@@ -273,6 +274,64 @@ public abstract class ModelContractTest {
     }
 
     @Test
+    void prefixBatchesAnswerAsTheReferenceWhileTheyAreExtended() {
+        PriorSpec spec = ReferenceModels.tinyPrior();
+        ReferenceModels.PixelCnn ref = new ReferenceModels.PixelCnn(spec, 28);
+        Path d = dir.resolve("prior-prefixes");
+        ref.write(d);
+        int p = spec.latent().positions();
+        int k = spec.latent().codebookSize();
+        SplittableRandom r = new SplittableRandom(8);
+        for (int start : new int[] {0, 6}) {
+            int n = start == 0 ? 11 : PortablePixelCnn.CHUNK + 5;
+            long[] grids = randomGrids(n, p, k, 4 + start);
+            long[] classes = new long[n];
+            for (int i = 0; i < n; i++) {
+                classes[i] = r.nextInt(3);
+            }
+            try (Prior prior = loader.loadPrior(d)) {
+                PrefixBatch batch = prior.prefixes(backend.of(grids, n, p), backend.of(classes, n), start);
+                try {
+                    for (int pos = start; pos < p; pos++) {
+                        assertThat(batch.position()).isEqualTo(pos);
+                        assertThat(batch.size()).isEqualTo(n);
+                        double[] expected = ref.logProbs(grids, classes);
+                        double[] want = new double[n * k];
+                        for (int i = 0; i < n; i++) {
+                            System.arraycopy(expected, (i * p + pos) * k, want, i * k, k);
+                        }
+                        assertClose("prefix batch at position " + pos, batch.nextLogProbs(0, n).toFloatArray(), want);
+                        int from = n / 3;
+                        assertClose("rows [" + from + ", " + n + ") at position " + pos,
+                                batch.nextLogProbs(from, n).toFloatArray(),
+                                java.util.Arrays.copyOfRange(want, from * k, n * k));
+                        // the next rows: random parents, repeats allowed, each extended by a random code
+                        int m = n + r.nextInt(-2, 3);
+                        int[] parents = new int[m];
+                        int[] codes = new int[m];
+                        long[] nextGrids = randomGrids(m, p, k, pos);
+                        long[] nextClasses = new long[m];
+                        for (int i = 0; i < m; i++) {
+                            parents[i] = r.nextInt(n);
+                            codes[i] = r.nextInt(k);
+                            System.arraycopy(grids, parents[i] * p, nextGrids, i * p, pos);
+                            nextGrids[i * p + pos] = codes[i];
+                            nextClasses[i] = classes[parents[i]];
+                        }
+                        batch = batch.extend(parents, codes);
+                        grids = nextGrids;
+                        classes = nextClasses;
+                        n = m;
+                    }
+                    assertThat(batch.position()).isEqualTo(p);
+                } finally {
+                    batch.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void priorLogProbAndMarginalMatchTheReference() {
         PriorSpec spec = ReferenceModels.tinyPrior();
         ReferenceModels.PixelCnn ref = new ReferenceModels.PixelCnn(spec, 22);
@@ -326,6 +385,36 @@ public abstract class ModelContractTest {
             for (int i = 0; i < tail.length; i++) {
                 assertThat((double) all[from + i]).isCloseTo(tail[i], org.assertj.core.data.Offset.offset(1e-5));
             }
+        }
+    }
+
+    @Test
+    void theMarginalOfManyGridsIsTheLogSumExpOfTheClassJoints() {
+        Path d = prior(29, "prior-marginal");
+        PriorSpec spec = ReferenceModels.tinyPrior();
+        int p = spec.latent().positions();
+        int n = PortablePixelCnn.CHUNK / 3 + 17;
+        long[] grids = randomGrids(n, p, spec.latent().codebookSize(), 5);
+        try (Prior prior = loader.loadPrior(d)) {
+            float[] marginal = prior.marginalLogProb(backend.of(grids, n, p)).toFloatArray();
+            float[] logPc = prior.classLogPrior().toFloatArray();
+            double[][] joint = new double[3][];
+            for (int c = 0; c < 3; c++) {
+                long[] classes = new long[n];
+                java.util.Arrays.fill(classes, c);
+                float[] lp = prior.logProb(backend.of(grids, n, p), backend.of(classes, n)).toFloatArray();
+                joint[c] = new double[n];
+                for (int i = 0; i < n; i++) {
+                    joint[c][i] = logPc[c] + lp[i];
+                }
+            }
+            double[] want = new double[n];
+            for (int i = 0; i < n; i++) {
+                double max = Math.max(joint[0][i], Math.max(joint[1][i], joint[2][i]));
+                want[i] = max + Math.log(Math.exp(joint[0][i] - max) + Math.exp(joint[1][i] - max)
+                        + Math.exp(joint[2][i] - max));
+            }
+            assertClose("log p(z) of " + n + " grids", marginal, want);
         }
     }
 

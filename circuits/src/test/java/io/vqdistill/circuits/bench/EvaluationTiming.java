@@ -1,0 +1,217 @@
+package io.vqdistill.circuits.bench;
+
+import io.vqdistill.api.Backend;
+import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.DType;
+import io.vqdistill.api.Tensor;
+import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.circuit.Precision;
+import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.Numerics;
+import io.vqdistill.circuits.ShallowMixture;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.circuits.leaf.CategoricalFamily;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+/**
+ * A command-line runner (test scope, not a unit test) that times whole evaluations on a real engine
+ * and checks them against a float64 brute force on the host; run it with a backend module's test
+ * class path:
+ * <pre>
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND gaussian N B CHECK PROTOTYPES DUPLICATES
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND categorical N B MNIST_IDX
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND circuit DIR B MNIST_IDX [check]
+ * </pre>
+ * {@code gaussian} uses {@link DecodedLeaves} (28 x 28; PROTOTYPES stroke images, near duplicates
+ * when DUPLICATES is true) and images near its components, checking the first CHECK;
+ * {@code categorical} N random categorical components over the MNIST levels of the first B images
+ * of an IDX file; {@code circuit} a stored mixture on the dequantised first B images. Each line
+ * gives the load average read from /proc/loadavg before the measurement.
+ */
+public final class EvaluationTiming {
+    private EvaluationTiming() {
+    }
+
+    /**
+     * Runs one measurement.
+     *
+     * @param args backend name, workload and its arguments, as in the class documentation
+     */
+    public static void main(String[] args) throws IOException {
+        Locale.setDefault(Locale.ROOT);
+        try (Backend backend = BackendSelector.discover().select(args[0], BackendOptions.defaults())) {
+            System.out.printf("# %s%n", backend.version());
+            switch (args[1]) {
+                case "gaussian" -> gaussian(backend, Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                        Integer.parseInt(args[4]), Integer.parseInt(args[5]), Boolean.parseBoolean(args[6]));
+                case "categorical" -> categorical(backend, Integer.parseInt(args[2]), Integer.parseInt(args[3]),
+                        Path.of(args[4]));
+                case "circuit" -> circuit(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
+                        args.length > 5 ? Integer.parseInt(args[5]) : 0);
+                default -> throw new IllegalArgumentException("unknown workload " + args[1]);
+            }
+        }
+    }
+
+    private static void gaussian(Backend backend, int n, int b, int check, int prototypes, boolean duplicates) {
+        DecodedLeaves d = DecodedLeaves.generate(784, n, prototypes, duplicates, 1);
+        System.out.printf("# decoded-looking Gaussian leaves: N = %d, S = %d, %.0f%% of stds at the clamp, %d"
+                + " prototypes, near duplicates: %s; B = %d images near components%n", n, d.variables(),
+                100 * d.clampedShare(), prototypes, duplicates, b);
+        float[] images = d.images(b, new SplittableRandom(2));
+        try (ShallowMixture m = d.mixture(backend); Tensor x = backend.of(images, b, d.variables())) {
+            evaluate(backend, m, x, images, check);
+        }
+    }
+
+    private static void circuit(Backend backend, Path dir, int b, Path idx, int check) throws IOException {
+        float[] images = dequantised(idx, b, 784);
+        try (Circuit c = CircuitFiles.read(dir, backend); Tensor x = backend.of(images, b, 784)) {
+            System.out.printf("# circuit %s (%s), B = %d dequantised images of %s%n", dir, c, b, idx);
+            evaluate(backend, (ShallowMixture) c, x, images, check);
+        }
+    }
+
+    private static void evaluate(Backend backend, ShallowMixture m, Tensor x, float[] images, int check) {
+        int b = Math.toIntExact(x.shape(0));
+        int s = m.numVariables();
+        try (Tensor w = backend.zeros(DType.FLOAT32, s, m.components())) {
+            time("matmul [B, S] x [S, N] (warm-up)", () -> x.slice(0, 0, Math.min(b, 64)).matmul(w));
+            time("matmul [B, S] x [S, N]", () -> x.matmul(w));
+        }
+        time("FAST log-likelihood, first call (prepares the kernel)", () -> m.logLikelihood(x.slice(0, 0, 1)));
+        double[] fast = time("FAST log-likelihood", () -> m.logLikelihood(x));
+        time("FAST log-likelihood, again", () -> m.logLikelihood(x));
+        if (check > 0) {
+            Tensor head = x.slice(0, 0, check);
+            double[] precise = time("DOUBLE log-likelihood of the first " + check,
+                    () -> m.logLikelihood(head, Precision.DOUBLE));
+            head.close();
+            double[] exact = bruteForce(m, images, check);
+            report("FAST", fast, exact, s);
+            report("DOUBLE", precise, exact, s);
+        }
+    }
+
+    private static void categorical(Backend backend, int n, int b, Path idx) throws IOException {
+        int s = 784;
+        int v = 256;
+        float[] levels = levels(idx, b, s);
+        System.out.printf("# categorical leaves: N = %d random components over %d levels, S = %d; B = %d MNIST"
+                + " images%n", n, v, s, b);
+        ShallowMixture m;
+        try (TensorScope scope = TensorScope.open()) {
+            SplittableRandom rng = new SplittableRandom(3);
+            int distinct = 64;
+            float[] table = new float[distinct * s * v];
+            for (int k = 0; k < table.length; k++) {
+                table[k] = (float) (k % v == 0 ? 3 + rng.nextGaussian() : rng.nextGaussian());
+            }
+            long[] pick = new long[n];
+            for (int j = 0; j < n; j++) {
+                pick[j] = rng.nextInt(distinct);
+            }
+            Tensor logits = backend.of(table, distinct, s, v).gather(0, backend.of(pick, n));
+            m = TensorScope.outside(() -> ShallowMixture.builder(new CategoricalFamily(v))
+                    .parameters(Map.of("logits", logits)).build());
+        }
+        try (m; Tensor x = backend.of(levels, b, s)) {
+            time("log-likelihood, first call (prepares the kernel)", () -> m.logLikelihood(x.slice(0, 0, 1)));
+            time("log-likelihood", () -> m.logLikelihood(x));
+        }
+    }
+
+    private static double[] bruteForce(ShallowMixture m, float[] images, int count) {
+        int s = m.numVariables();
+        int n = m.components();
+        double[] mean = m.parameters().get("mean").toDoubleArray();
+        double[] logVar = m.parameters().get("log_var").toDoubleArray();
+        double[] w = m.logWeights();
+        double[] out = new double[count];
+        double[] scores = new double[n];
+        for (int r = 0; r < count; r++) {
+            for (int j = 0; j < n; j++) {
+                double t = w[j];
+                for (int i = 0; i < s; i++) {
+                    double lv = logVar[j * s + i];
+                    double d = images[r * s + i] - mean[j * s + i];
+                    t += -0.5 * (Math.log(2 * Math.PI) + lv + d * d / Math.exp(lv));
+                }
+                scores[j] = t;
+            }
+            out[r] = Numerics.logSumExp(scores);
+        }
+        return out;
+    }
+
+    private static void report(String what, double[] got, double[] exact, int s) {
+        double worst = 0;
+        double worstShare = 0;
+        double sum = 0;
+        for (int r = 0; r < exact.length; r++) {
+            double e = Math.abs(got[r] - exact[r]);
+            worst = Math.max(worst, e);
+            worstShare = Math.max(worstShare, e / (1e-2 + 1e-5 * Math.abs(exact[r])));
+            sum += got[r] - exact[r];
+        }
+        System.out.printf("%s vs float64 brute force on %d images: max |error| %.3g nats, max error / (1e-2 +"
+                + " 1e-5 |log p|) %.3f, BPD difference %.3g%n", what, exact.length, worst, worstShare,
+                -sum / exact.length / (s * Math.log(2)));
+    }
+
+    private static double[] time(String what, Supplier<Tensor> computation) {
+        String load = load();
+        long start = System.nanoTime();
+        double[] out;
+        try (Tensor t = computation.get()) {
+            out = t.toDoubleArray();
+        }
+        System.out.printf("%s: %.2f s (load average before: %s)%n", what, (System.nanoTime() - start) / 1e9, load);
+        return out;
+    }
+
+    private static String load() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static byte[] idxImages(Path idx, int b, int s) throws IOException {
+        byte[] all = Files.readAllBytes(idx);
+        if (all.length < 16 + (long) b * s) {
+            throw new IllegalArgumentException(idx + " holds fewer than " + b + " images of " + s + " pixels");
+        }
+        return all;
+    }
+
+    /** The first b images' levels, as floats. */
+    private static float[] levels(Path idx, int b, int s) throws IOException {
+        byte[] all = idxImages(idx, b, s);
+        float[] out = new float[b * s];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = all[16 + k] & 0xff;
+        }
+        return out;
+    }
+
+    /** The first b images dequantised to (p + u)/256 with a seeded u. */
+    private static float[] dequantised(Path idx, int b, int s) throws IOException {
+        byte[] all = idxImages(idx, b, s);
+        SplittableRandom rng = new SplittableRandom(4);
+        float[] out = new float[b * s];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = (float) (((all[16 + k] & 0xff) + rng.nextDouble()) / 256);
+        }
+        return out;
+    }
+}

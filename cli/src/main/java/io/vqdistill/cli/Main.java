@@ -2,8 +2,6 @@ package io.vqdistill.cli;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
-import com.google.inject.ProvisionException;
-import io.vqdistill.api.VqdistillException;
 import io.vqdistill.cli.commands.BackendsCommand;
 import io.vqdistill.cli.commands.BenchCommand;
 import io.vqdistill.cli.commands.DataCommand;
@@ -18,6 +16,8 @@ import io.vqdistill.cli.commands.ServeCommand;
 import io.vqdistill.cli.commands.SweepCommand;
 import io.vqdistill.cli.commands.TrainCommand;
 import io.vqdistill.distill.inject.PipelineModule;
+import java.io.PrintWriter;
+import java.util.TreeSet;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -65,25 +65,70 @@ public final class Main implements Runnable {
     }
 
     /**
-     * The command line whose commands come from {@code injector}, with vqdistill's error handling: a
-     * failure of the exception family prints one clear message and exits with status 2.
+     * The command line whose commands come from {@code injector}, with vqdistill's error handling
+     * ({@link Failures}): a failure of the exception family prints one clear message and exits with
+     * status 2, running out of memory exits with status 3, and no failure prints a stack trace. An
+     * unknown command is an error (status 2) even with {@code --help}.
      */
     public static CommandLine commandLine(Injector injector) {
         CommandLine cl = new CommandLine(Main.class, new InjectorFactory(injector));
-        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            // a failure while Guice provides something arrives wrapped; its cause is the message
-            Throwable cause = e instanceof ProvisionException && e.getCause() != null ? e.getCause() : e;
-            if (cause instanceof VqdistillException || cause instanceof IllegalArgumentException) {
-                commandLine.getErr().println("error: " + cause.getMessage());
-                return 2;
-            }
-            throw e;
-        });
+        cl.setExecutionStrategy(Main::execute);
+        cl.setParameterExceptionHandler(Main::invalidInput);
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) ->
+                Failures.report(e, commandLine, commandLine.getErr()));
         return cl;
+    }
+
+    /**
+     * Runs the last subcommand of {@code parsed}; arguments picocli left unmatched (which it accepts
+     * silently when {@code --help} is given) are an error first, and running out of memory is
+     * reported as {@link Failures} says.
+     */
+    private static int execute(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (!p.unmatched().isEmpty()) {
+                throw new CommandLine.UnmatchedArgumentException(p.commandSpec().commandLine(), p.unmatched());
+            }
+        }
+        try {
+            return new CommandLine.RunLast().execute(parsed);
+        } catch (OutOfMemoryError e) {
+            CommandLine last = parsed.asCommandLineList().get(parsed.asCommandLineList().size() - 1);
+            return Failures.report(e, last, last.getErr());
+        }
+    }
+
+    /**
+     * A command line picocli cannot parse: an unknown command is named with the list of commands; any
+     * other problem is printed with picocli's suggestions and a pointer to {@code --help}.
+     */
+    private static int invalidInput(CommandLine.ParameterException e, String[] args) {
+        CommandLine c = e.getCommandLine();
+        PrintWriter err = c.getErr();
+        String name = c.getCommandSpec().qualifiedName();
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !c.getSubcommands().isEmpty()
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+            err.println("error: unknown command '" + u.getUnmatched().get(0) + "'; the commands of '" + name
+                    + "' are: " + String.join(", ", new TreeSet<>(c.getSubcommands().keySet())));
+        } else {
+            err.println("error: " + e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        }
+        err.println("Try '" + name + " --help' for the usage.");
+        err.flush();
+        return Failures.INVALID;
     }
 
     /** Runs the command and exits with its status. */
     public static void main(String[] args) {
-        System.exit(commandLine(createInjector()).execute(args));
+        int status;
+        try {
+            status = commandLine(createInjector()).execute(args);
+        } catch (OutOfMemoryError e) {
+            status = Failures.report(e, null, new PrintWriter(System.err, true));
+        } catch (RuntimeException e) {
+            status = Failures.report(e, null, new PrintWriter(System.err, true));
+        }
+        System.exit(status);
     }
 }

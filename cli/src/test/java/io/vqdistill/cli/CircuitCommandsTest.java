@@ -18,6 +18,7 @@ import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.Inpainting;
 import io.vqdistill.distill.pipeline.Sampling;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.models.data.Mnist;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -30,6 +31,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.knowm.xchart.XYChart;
 
@@ -249,6 +251,67 @@ class CircuitCommandsTest {
             assertThat(r.status()).as(command[0]).isEqualTo(2);
             assertThat(r.err()).as(command[0]).contains(missing.toString()).contains("no such folder");
         }
+    }
+
+    @Test
+    @Timeout(120)
+    void namedPipesAreReportedAsWhatTheyAre() throws Exception {
+        Path pipe = CliFixtures.mkfifo(dir.resolve("pipe"));
+        Run r = run("evaluate", "--circuit", pipe.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: --circuit " + pipe + " is a named pipe (FIFO), not a circuit folder");
+        Path pipeJson = Files.createDirectories(dir.resolve("pipe-json"));
+        CliFixtures.mkfifo(pipeJson.resolve(CircuitFiles.JSON));
+        r = run("evaluate", "--circuit", pipeJson.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("its circuit.json is a named pipe (FIFO), not a regular file");
+        Path pipeData = Files.createDirectories(dir.resolve("pipe-data"));
+        for (String f : Mnist.FILES) {
+            if (f.equals(Mnist.TEST_LABELS)) {
+                CliFixtures.mkfifo(pipeData.resolve(f));
+            } else {
+                Files.copy(data.resolve(f), pipeData.resolve(f));
+            }
+        }
+        r = run("evaluate", "--backend", "djl", "--circuit", circuit.toString(), "--data", pipeData.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: " + pipeData.resolve(Mnist.TEST_LABELS)
+                + ": file: is a named pipe (FIFO), not a regular file").doesNotContain("not found");
+        CliFixtures.assertNoStackTrace(r);
+    }
+
+    @Test
+    void tooManySamplesAreRefusedBeforeAnyEngineStarts() {
+        Run r = run("sample", "--circuit", circuit.toString(), "--count", "2000000000", "--out",
+                dir.resolve("many.png").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: sample --count 2000000000 needs about ")
+                .contains("for 2000000000 samples of 784 pixels drawn at scale 2").contains("lower --count or --scale");
+        assertThat(r.out()).isEmpty();
+        assertThat(dir.resolve("many.png")).doesNotExist();
+    }
+
+    @Test
+    void aCircuitAwaitingRecoveryAfterAKillIsReadNotReportedMissing() throws Exception {
+        Path killed = Files.createDirectories(dir.resolve("killed"));
+        for (String f : new String[] {CircuitFiles.JSON, CircuitFiles.TENSORS}) {
+            Files.copy(circuit.resolve(f), killed.resolve(f));
+        }
+        try (AutoCloseable hook = AtomicFolder.installFaultHook(new AtomicFolder.FaultHook() {
+            @Override
+            public void at(AtomicFolder.Boundary boundary, Path folder) {
+                if (boundary == AtomicFolder.Boundary.MOVED_ASIDE) {
+                    throw new IllegalStateException("killed");
+                }
+            }
+        })) {
+            assertThatThrownBy(() -> AtomicFolder.update(killed, s -> s.writeString("note.txt", "new")))
+                    .hasMessage("killed");
+        }
+        assertThat(killed).as("a kill between the renames left the folder aside").doesNotExist();
+        String out = ok("evaluate", "--backend", "djl", "--circuit", killed.toString(), "--data", data.toString());
+        assertThat(out).contains("test BPD");
+        assertThat(killed.resolve(CircuitFiles.JSON)).as("restored").exists();
     }
 
     @Test

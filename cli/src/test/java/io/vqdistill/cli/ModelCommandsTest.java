@@ -3,6 +3,7 @@ package io.vqdistill.cli;
 import static io.vqdistill.cli.CliFixtures.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,6 +67,33 @@ class ModelCommandsTest {
     private static double bpd(String out, String label) {
         int at = out.indexOf(label) + label.length();
         return Double.parseDouble(out.substring(at, out.indexOf(' ', at)));
+    }
+
+    @Test
+    void aLimitBeyondTheDataRecordsAndPrintsTheNumbersUsed() {
+        Path vq = dir.resolve("vq-limit");
+        String out = run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "100000",
+                "--out", vq.toString(), "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "2,2,2,2",
+                "--res-blocks", "0", "--epochs", "1", "--batch", "8");
+        assertThat(out).contains("note: --limit 100000 asks for more than the 40 training images; using 40/10000/20"
+                + " training/validation/test images").doesNotContain("limited to 100000");
+        assertThat(Checkpoint.read(vq, Checkpoint.KIND_VQVAE).provenance().data()).contains("40 train")
+                .doesNotContain("100000").doesNotContain("limited");
+    }
+
+    @Test
+    void aCheckpointFolderHeldByAnotherWriterIsAnErrorBeforeAnyWork() {
+        Path out = dir.resolve("held");
+        try (AtomicFolder.Writer held = AtomicFolder.open(out)) {
+            CliFixtures.Run r = CliFixtures.execute("train", "vqvae", "--backend", "djl", "--data", data.toString(),
+                    "--limit", "40", "--out", out.toString(), "--grid", "2", "--codebook", "4", "--dim", "2",
+                    "--channels", "2,2,2,2", "--res-blocks", "0", "--epochs", "1", "--batch", "8");
+            assertThat(r.status()).isEqualTo(2);
+            assertThat(r.err()).startsWith("error: " + out.toAbsolutePath() + " is being written by another writer"
+                    + " (pid " + ProcessHandle.current().pid());
+            assertThat(r.out()).as("no backend started, nothing trained").isEmpty();
+            CliFixtures.assertNoStackTrace(r);
+        }
     }
 
     @Test

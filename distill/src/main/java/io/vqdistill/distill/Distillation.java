@@ -36,10 +36,21 @@ public record Distillation(ShallowMixture mixture, Map<String, String> provenanc
      * provenance and {@code extra} facts (seed, search, data), which win on equal keys.
      */
     public void save(Path dir, Map<String, String> extra) {
+        save(dir, extra, 0);
+    }
+
+    /**
+     * Writes the mixture as {@link #save(Path, Map)} does, recording that its latents' class tags come
+     * from the {@code numClasses} classes of the prior they were searched under (readers then check
+     * every tag against it).
+     *
+     * @param numClasses the prior's class count; 0 when unknown (nothing is recorded)
+     */
+    public void save(Path dir, Map<String, String> extra, int numClasses) {
         Objects.requireNonNull(dir, "dir");
         Map<String, String> all = new LinkedHashMap<>(provenance);
         all.putAll(extra);
-        CircuitFiles.write(dir, mixture, all);
+        CircuitFiles.write(dir, mixture, all, numClasses);
     }
 
     /** Releases the mixture. */

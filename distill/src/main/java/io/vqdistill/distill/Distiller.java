@@ -38,6 +38,7 @@ public final class Distiller {
     private final Decoder decoder;
     private final LeafFamily family;
     private final int decodeBatch;
+    private final String source;
 
     /** A distiller decoding {@value #DEFAULT_DECODE_BATCH} grids per call. */
     public Distiller(Backend backend, Decoder decoder) {
@@ -52,6 +53,19 @@ public final class Distiller {
      *                                  is below 1
      */
     public Distiller(Backend backend, Decoder decoder, int decodeBatch) {
+        this(backend, decoder, decodeBatch, null);
+    }
+
+    /**
+     * A distiller decoding {@code decodeBatch} grids per call, whose errors about the decoder's output
+     * name {@code source}, where the decoder came from (e.g. {@code the VQ-VAE checkpoint /runs/vqvae}).
+     *
+     * @param source where the decoder came from, for messages; null when unknown
+     * @throws InvalidArgumentException when the decoder's leaf family is not registered, or the batch
+     *                                  is below 1
+     */
+    public Distiller(Backend backend, Decoder decoder, int decodeBatch, String source) {
+        this.source = source;
         this.backend = Objects.requireNonNull(backend, "backend");
         this.decoder = Objects.requireNonNull(decoder, "decoder");
         if (decodeBatch < 1) {
@@ -210,6 +224,7 @@ public final class Distiller {
                 }
                 Map<String, Tensor> leaves = decoder.decode(backend.of(batch, len, p));
                 check(leaves, len, s);
+                requireFinite(leaves, latents, start);
                 leaves.forEach((name, t) -> parts.computeIfAbsent(name, k -> new ArrayList<>()).add(t));
                 decoded.accept(start + len);
             }
@@ -218,6 +233,48 @@ public final class Distiller {
                     : list.get(0).backend().concat(list, 0))));
             return out;
         }
+    }
+
+    /**
+     * Throws unless every decoded parameter of the batch starting at component {@code start} is finite,
+     * naming the decoder's source, the component, its grid and class, and the pixel.
+     */
+    private void requireFinite(Map<String, Tensor> decoded, LatentSet latents, int start) {
+        for (LeafFamily.Parameter q : family.parameters()) {
+            Tensor t = decoded.get(q.name());
+            double total;
+            try (Tensor zeroIfFinite = t.sub(t); Tensor sum = zeroIfFinite.sumAll()) {
+                total = sum.item();
+            }
+            if (total == 0) {
+                continue;
+            }
+            float[] values = t.toFloatArray();
+            long event = 1;
+            for (long e : q.eventShape()) {
+                event *= e;
+            }
+            for (int i = 0; i < values.length; i++) {
+                if (!Float.isFinite(values[i])) {
+                    throw new VqdistillException(nonFinite(q.name(), values[i], latents, start + (int) (i
+                            / (event * decoder.imageShape().pixels())), (int) (i / event % decoder.imageShape()
+                            .pixels())));
+                }
+            }
+        }
+    }
+
+    private String nonFinite(String parameter, float value, LatentSet latents, int component, int pixel) {
+        int p = latents.shape().positions();
+        int[] grid = Arrays.copyOfRange(latents.codes(), component * p, (component + 1) * p);
+        int cls = latents.classes()[component];
+        int side = decoder.imageShape().height() * decoder.imageShape().width();
+        int w = decoder.imageShape().width();
+        return (source == null ? "the decoder" : "the decoder of " + source) + " gave " + value + " for "
+                + family.name() + " parameter '" + parameter + "' of component " + component + " (grid "
+                + Arrays.toString(grid) + (cls >= 0 ? ", class " + cls : "") + ") at pixel " + pixel + " (row "
+                + pixel % side / w + ", column " + pixel % w + "): its weights are finite, but its output is not;"
+                + " the network has diverged or overflows for this grid: retrain it";
     }
 
     private void check(Map<String, Tensor> decoded, int len, int s) {

@@ -262,6 +262,7 @@ public final class SafeTensors {
      * the last one. Values are not checked; see {@link #requireFinite}.
      */
     public static SafeTensors read(Path file) {
+        FileKind.rejectSpecial(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {

@@ -22,6 +22,7 @@ import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.formats.AtomicFolder;
+import io.vqdistill.formats.FileKind;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
@@ -222,6 +223,7 @@ public final class CircuitFiles {
     }
 
     private static String sha256(Path file) {
+        FileKind.rejectSpecial(file);
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
@@ -328,6 +330,7 @@ public final class CircuitFiles {
     }
 
     private static JsonNode readJson(Path file) {
+        FileKind.rejectSpecial(file);
         try {
             JsonNode node = MAPPER.readTree(Files.readString(file));
             if (node == null || !node.isObject()) {

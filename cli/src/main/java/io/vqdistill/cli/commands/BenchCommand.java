@@ -3,10 +3,13 @@ package io.vqdistill.cli.commands;
 import io.vqdistill.api.Backend;
 import io.vqdistill.circuits.bench.MixtureBenchmark;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -19,7 +22,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Times the Gaussian shallow-mixture log-likelihood (N components over S pixels for B images)",
             "next to the same backend's plain [B,S]x[S,N] matrix product, and prints seconds and GFLOP/s.",
-            "Prints one CSV row per (N, B) after a header."})
+            "Prints one CSV row per (N, B) after a header. A request whose estimated memory exceeds the free Java",
+            "heap or the machine's memory is refused before it starts."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Mixin
@@ -50,6 +54,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Flags.atLeastOne("--variables", variables);
+        Flags.atLeastOne("--repeats", repeats);
+        components.forEach(n -> Flags.atLeastOne("--components", n));
+        batches.forEach(b -> Flags.atLeastOne("--batch", b));
+        MemoryBudget.bench(Collections.max(components), Collections.max(batches), variables);
         PrintWriter out = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice())) {
             Backend backend = session.backend();

@@ -1,8 +1,12 @@
 package io.vqdistill.cli.commands;
 
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
+import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
@@ -16,6 +20,7 @@ import io.vqdistill.models.ModelLoader;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,6 +38,11 @@ import picocli.CommandLine.Option;
             + "OUT/circuit.json and OUT/circuit.safetensors. Prints the search and distillation wall times; on a terminal, "
             + "progress bars of the search and the decoding go to standard error.")
 public final class DistillCommand implements Callable<Integer> {
+    /** The most EM updates {@code --em-iterations} accepts. */
+    public static final int MAX_EM_ITERATIONS = 10_000;
+    /** The options that matter only to EM weights. */
+    private static final List<String> EM_ONLY = List.of("--em-images", "--em-iterations", "--data", "--split-seed",
+            "--limit");
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -56,11 +66,12 @@ public final class DistillCommand implements Callable<Integer> {
     String weights;
 
     @Option(names = "--em-images", paramLabel = "N", defaultValue = "10000",
-            description = "training images EM fits the weights on (default: ${DEFAULT-VALUE})")
+            description = "training images EM fits the weights on (default: ${DEFAULT-VALUE}); --data, --split-seed"
+                + " and --limit choose them, for --weights em only")
     int emImages;
 
     @Option(names = "--em-iterations", paramLabel = "N", defaultValue = "20",
-            description = "at most this many EM updates (default: ${DEFAULT-VALUE})")
+            description = "at most this many EM updates, 1.." + MAX_EM_ITERATIONS + " (default: ${DEFAULT-VALUE})")
     int emIterations;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "the circuit folder to write")
@@ -81,11 +92,26 @@ public final class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Flags.components(components);
-        mixture.checkSearch(searches);
         WeightingKind weighting = Flags.weights(weights);
-        DistillationRequest.Builder request = mixture.request(components, out);
         if (weighting == WeightingKind.EM) {
             Flags.atLeastOne("--em-images", emImages);
+            Flags.inRange("--em-iterations", emIterations, 1, MAX_EM_ITERATIONS);
+        } else {
+            CommandLine.ParseResult given = spec.commandLine().getParseResult();
+            List<String> emOnly = EM_ONLY.stream().filter(given::hasMatchedOption).toList();
+            if (!emOnly.isEmpty()) {
+                throw new InvalidArgumentException(String.join(", ", emOnly) + (emOnly.size() == 1 ? " applies"
+                        : " apply") + " only to --weights em (they choose the training images EM fits the weights"
+                        + " on); --weights " + weights + " reads no images: drop " + (emOnly.size() == 1 ? "it"
+                        : "them"));
+            }
+        }
+        ModelPaths.Checked models = mixture.check(searches);
+        Flags.outputFolder("--out", out, "circuit", CircuitFiles::exists);
+        MemoryBudget.distillation("distill --components " + components, components, models.pixels(),
+                models.leafFamily(), "--components");
+        DistillationRequest.Builder request = mixture.request(components, out);
+        if (weighting == WeightingKind.EM) {
             request.em(dataOptions.split().train(), emImages, emIterations);
         } else {
             request.weighting(weighting);

@@ -3,6 +3,7 @@ package io.vqdistill.cli.commands;
 import io.vqdistill.cli.data.TestImageOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.distill.pipeline.ExactEvaluation;
@@ -54,6 +55,8 @@ public final class ExactCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Flags.atLeastOne("--chunk", chunk);
+        ModelPaths.Checked checked = models.check();
+        MemoryBudget.distillation("exact --chunk " + chunk, chunk, checked.pixels(), checked.leafFamily(), "--chunk");
         ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {

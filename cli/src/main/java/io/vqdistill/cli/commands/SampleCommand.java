@@ -3,6 +3,7 @@ package io.vqdistill.cli.commands;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.render.Pictures;
 import io.vqdistill.distill.pipeline.Sampling;
 import io.vqdistill.distill.pipeline.Session;
@@ -58,8 +59,14 @@ public final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CircuitInput.check(circuit);
+        CircuitInput.Header header = CircuitInput.check(circuit);
         Flags.atLeastOne("--count", count);
+        Flags.atLeastOne("--columns", columns);
+        Flags.atLeastOne("--scale", scale);
+        long pixels = Math.max(1, header.variables());
+        MemoryBudget.check("sample --count " + count, 3 * MemoryBudget.FLOAT * count * pixels * scale * scale,
+                MemoryBudget.FLOAT * count * (2 * pixels + header.components()), "for " + count + " samples of "
+                        + pixels + " pixels drawn at scale " + scale, "--count or --scale");
         Sampling.Draw what = Flags.choice(Sampling.Draw.class, draw, "--draw");
         try (Session session = sessions.open(backendOptions.choice())) {
             Pictures.samples(spec.commandLine().getOut(), Sampling.draw(session.circuit(circuit), count, seed, what),

@@ -3,6 +3,8 @@ package io.vqdistill.cli.commands;
 import io.vqdistill.cli.data.TestImageOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
+import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.LinePlot;
@@ -16,10 +18,12 @@ import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.distill.pipeline.SweepPipeline;
 import io.vqdistill.distill.pipeline.SweepRequest;
 import io.vqdistill.distill.pipeline.WeightingKind;
+import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.data.ImageSet;
 import jakarta.inject.Inject;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,6 +45,8 @@ import picocli.CommandLine.Option;
             + "parameter count, BPD and the timings) and OUT/sweep.png, a line plot with the --reference values "
             + "(e.g. the exact model's) as dashed lines.")
 public final class SweepCommand implements Callable<Integer> {
+    /** The plot's file name in the output folder. */
+    private static final String PNG = "sweep.png";
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -70,7 +76,8 @@ public final class SweepCommand implements Callable<Integer> {
                 + "repeatable")
     List<String> references = new ArrayList<>();
 
-    @Option(names = "--out", paramLabel = "DIR", required = true, description = "folder of sweep.csv and sweep.png")
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "folder of sweep.csv and sweep.png,"
+            + " written as a whole when the sweep ends")
     Path out;
 
     @CommandLine.Spec
@@ -88,11 +95,15 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Flags.inRange("--max-exponent", maxExponent, 0, SweepRequest.MAX_EXPONENT);
-        mixture.checkSearch(searches);
         Map<String, Double> lines = Flags.references(references);
         WeightingKind weighting = WeightingKind.byLabel(weights).filter(k -> k != WeightingKind.EM)
                 .orElseThrow(() -> new InvalidArgumentException("unknown --weights '" + weights + "' for a sweep;"
                         + " known: uniform, prior"));
+        ModelPaths.Checked models = mixture.check(searches);
+        Flags.outputFolder("--out", out, "sweep", dir -> AtomicFolder.read(dir,
+                d -> Files.isRegularFile(d.resolve(SweepPipeline.CSV))));
+        MemoryBudget.distillation("sweep --max-exponent " + maxExponent, 1L << maxExponent, models.pixels(),
+                models.leafFamily(), "--max-exponent");
         SweepRequest request = mixture.sweep(maxExponent, each ? Sweep.Mode.SEARCH_EACH : Sweep.Mode.PREFIXES,
                 weighting, out);
         ImageSet test = testImages.load();
@@ -113,12 +124,17 @@ public final class SweepCommand implements Callable<Integer> {
                             + " s, distil %.2f s, evaluate %.2f s)", r.components(), r.parameters(), r.bitsPerDim(),
                             r.searchSeconds(), r.distillSeconds(), r.evaluateSeconds()));
                 }
+
+                @Override
+                public void writing(SweepPipeline.Result result, AtomicFolder.Staging staging) {
+                    List<Sweep.Row> rows = result.rows();
+                    LinePlot.writePng(LinePlot.chart("bits per dimension of " + result.search() + " mixtures",
+                            result.search(), LinePlot.exponents(rows.stream().map(Sweep.Row::requested).toList()),
+                            rows.stream().mapToDouble(Sweep.Row::bitsPerDim).toArray(), lines),
+                            staging.resolve(PNG));
+                }
             }, bars);
-            List<Sweep.Row> rows = result.rows();
-            Path png = out.resolve("sweep.png");
-            LinePlot.writePng(LinePlot.chart("bits per dimension of " + result.search() + " mixtures",
-                    result.search(), LinePlot.exponents(rows.stream().map(Sweep.Row::requested).toList()),
-                    rows.stream().mapToDouble(Sweep.Row::bitsPerDim).toArray(), lines), png);
+            Path png = out.resolve(PNG);
             w.printf("wrote %s and %s%n", result.csv(), png);
             w.flush();
         }

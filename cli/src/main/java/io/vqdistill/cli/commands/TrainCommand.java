@@ -2,6 +2,8 @@ package io.vqdistill.cli.commands;
 
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.Flags;
+import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.NetworkSpecs;
 import io.vqdistill.cli.options.OptimisationOptions;
 import io.vqdistill.cli.options.ProgressOptions;
@@ -10,6 +12,7 @@ import io.vqdistill.cli.render.TrainingProgress;
 import io.vqdistill.distill.pipeline.ModelTraining;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
+import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
@@ -97,8 +100,13 @@ public final class TrainCommand implements Runnable {
         public Integer call() {
             VqVaeSpec model = NetworkSpecs.vqVae(grid, codebook, dim, channels, resBlocks, head, beta);
             TrainingSpec training = optimisation.spec(1e-3);
+            Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
             DataSplit data = dataOptions.split();
+            int batch = Math.min(training.batchSize(), data.train().size());
+            MemoryBudget.training("train vqvae --batch " + training.batchSize(), batch, model.image().pixels(),
+                    model.channels().stream().mapToInt(Integer::intValue).sum() + model.embeddingDim());
             PrintWriter w = spec.commandLine().getOut();
+            DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
             try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.vqVae(session, model, training, data, out,
@@ -160,10 +168,17 @@ public final class TrainCommand implements Runnable {
 
         @Override
         public Integer call() {
+            NetworkSpecs.checkPrior(layers, channels, headHidden, firstKernel, kernel);
+            TrainingSpec training = optimisation.spec(3e-4);
+            NetworkSpecs.requireVqVae("--vqvae", vqvae);
+            Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
             DataSplit data = dataOptions.split();
             PriorSpec model = NetworkSpecs.prior(vqvae, data, layers, channels, headHidden, firstKernel, kernel);
-            TrainingSpec training = optimisation.spec(3e-4);
+            int batch = Math.min(training.batchSize(), data.train().size());
+            MemoryBudget.training("train prior --batch " + training.batchSize(), batch, model.latent().positions(),
+                    2L * layers * channels);
             PrintWriter w = spec.commandLine().getOut();
+            DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
             try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.prior(session, model, training, vqvae, data, out,

@@ -4,6 +4,8 @@ import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.Mnist;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** Where the data is and how it is split, shared by every command that reads MNIST. */
@@ -26,7 +28,17 @@ public final class DataOptions {
 
     /** The split these options describe; the folder is made absolute so provenance strings compare. */
     public DataSplit split() {
-        return split(data, splitSeed, limit);
+        return split(data, splitSeed, limit, "--limit");
+    }
+
+    /** The data folder, {@code --data}. */
+    public Path folder() {
+        return data;
+    }
+
+    /** The {@code --limit} given, or null. */
+    public Integer limit() {
+        return limit;
     }
 
     /**
@@ -37,13 +49,36 @@ public final class DataOptions {
      * @throws InvalidArgumentException when {@code limit} is below 5, naming --limit
      */
     public static DataSplit split(Path data, long splitSeed, Integer limit) {
+        return split(data, splitSeed, limit, "--limit");
+    }
+
+    /**
+     * As {@link #split(Path, long, Integer)}, naming the limit {@code flag} as typed (e.g.
+     * {@code --train-images}) in its error.
+     *
+     * @throws InvalidArgumentException when {@code limit} is below 5, naming {@code flag}
+     */
+    public static DataSplit split(Path data, long splitSeed, Integer limit, String flag) {
+        if (limit != null && limit < 5) {
+            throw new InvalidArgumentException(flag + " must be >= 5, found " + limit);
+        }
         DataSplit s = Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed);
         if (limit != null) {
-            if (limit < 5) {
-                throw new InvalidArgumentException("--limit must be >= 5, found " + limit);
-            }
             s = s.limit(limit, limit / 5, limit / 5);
         }
         return s;
+    }
+
+    /**
+     * A note when {@code limit} asked for more images than {@code used} holds, saying how many are
+     * used; empty otherwise.
+     */
+    public static Optional<String> limitNote(String flag, Integer limit, DataSplit used) {
+        if (limit == null || limit <= used.train().size()) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(Locale.ROOT, "note: %s %d asks for more than the %,d training images;"
+                + " using %d/%d/%d training/validation/test images", flag, limit, used.train().size(),
+                used.train().size(), used.validation().size(), used.test().size()));
     }
 }

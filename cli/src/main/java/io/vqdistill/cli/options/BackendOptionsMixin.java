@@ -8,7 +8,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** The options every command that computes shares: which backend, which device, how many threads. */
 public final class BackendOptionsMixin {
@@ -22,9 +25,28 @@ public final class BackendOptionsMixin {
             description = "auto, cpu, gpu or gpu:N (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "intra-op CPU threads; 0 lets the engine choose (default: ${DEFAULT-VALUE})")
     int threads;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    /**
+     * Sets {@code --threads}, at most the machine's cores: an engine asked for far more threads than
+     * cores may never finish creating its session.
+     *
+     * @throws ParameterException naming the flag, the value and the cores
+     */
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "intra-op CPU threads, 1 to the machine's cores; 0 lets the engine choose (default:"
+                    + " ${DEFAULT-VALUE})")
+    void threads(int value) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (value < 0 || value > cores) {
+            throw new ParameterException(mixee.commandLine(), "--threads must be in [0, " + cores + "] (0 lets the"
+                    + " engine choose; this machine has " + cores + " cores), found " + value);
+        }
+        threads = value;
+    }
 
     /** The intra-op CPU threads asked for; 0 lets the engine choose. */
     public int threads() {

@@ -1,5 +1,6 @@
 package io.vqdistill.cli.options;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.distill.eval.Sweep;
 import io.vqdistill.distill.pipeline.DistillationRequest;
 import io.vqdistill.distill.pipeline.SearchCatalog;
@@ -40,6 +41,25 @@ public final class MixtureOptions {
      */
     public void checkSearch(SearchCatalog searches) {
         searches.get(search, deterministic);
+    }
+
+    /**
+     * Checks, before any work, the search's name, {@code --min-std}, and the two checkpoints' settings
+     * against each other ({@link ModelPaths#check()}), and returns what the checkpoints describe.
+     *
+     * @throws io.vqdistill.api.InvalidArgumentException naming the flag at fault
+     */
+    public ModelPaths.Checked check(SearchCatalog searches) {
+        checkSearch(searches);
+        if (minStd != null && !(minStd > 0 && minStd <= 1)) {
+            throw new InvalidArgumentException("--min-std must be in (0, 1], found " + minStd);
+        }
+        ModelPaths.Checked checked = models.check();
+        if (minStd != null && !checked.leafFamily().equals("gaussian")) {
+            throw new InvalidArgumentException("--min-std needs gaussian leaves, but the VQ-VAE of --vqvae "
+                    + models.vqvae() + " has " + checked.leafFamily() + " leaves");
+        }
+        return checked;
     }
 
     /** A request for {@code components} grids saved to {@code out}, with these options; uniform weights. */

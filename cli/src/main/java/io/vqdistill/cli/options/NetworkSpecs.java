@@ -1,5 +1,6 @@
 package io.vqdistill.cli.options;
 
+import io.vqdistill.api.FormatException;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
@@ -24,6 +25,35 @@ public final class NetworkSpecs {
      */
     public static VqVaeSpec vqVae(int grid, int codebook, Integer dim, List<Integer> channels, Integer resBlocks,
                                   String head, Double beta) {
+        Flags.atLeastOne("--grid", grid);
+        Flags.atLeastOne("--codebook", codebook);
+        if (dim != null) {
+            Flags.atLeastOne("--dim", dim);
+        }
+        if (channels != null) {
+            channels.forEach(c -> Flags.atLeastOne("--channels", c));
+        }
+        if (resBlocks != null && resBlocks < 0) {
+            throw new InvalidArgumentException("--res-blocks must be >= 0, found " + resBlocks);
+        }
+        if (beta != null && !(beta >= 0 && !Double.isInfinite(beta))) {
+            throw new InvalidArgumentException("--beta must be finite and >= 0, found " + beta);
+        }
+        try {
+            DecoderHead.parse(head);
+        } catch (InvalidArgumentException e) {
+            throw new InvalidArgumentException("--head: " + e.getMessage(), e);
+        }
+        int stages;
+        try {
+            stages = VqVaeSpec.sides(ImageShape.MNIST.height(), grid).length - 1;
+        } catch (InvalidArgumentException e) {
+            throw new InvalidArgumentException("--grid " + grid + ": " + e.getMessage(), e);
+        }
+        if (channels != null && channels.size() != stages) {
+            throw new InvalidArgumentException("--channels needs one entry per downsampling stage: a " + grid + "x"
+                    + grid + " grid takes " + stages + ", found " + channels);
+        }
         VqVaeSpec d = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(grid, grid, codebook),
                 DecoderHead.parse(head));
         return new VqVaeSpec(d.image(), d.latent(), dim == null ? d.embeddingDim() : dim,
@@ -40,6 +70,7 @@ public final class NetworkSpecs {
      */
     public static PriorSpec prior(Path vqvae, DataSplit data, int layers, int channels, int headHidden,
                                   int firstKernel, int kernel) {
+        checkPrior(layers, channels, headHidden, firstKernel, kernel);
         Checkpoint vq = Checkpoint.read(vqvae, Checkpoint.KIND_VQVAE);
         LatentShape latent = VqVaeSpec.fromJson(vq.architecture(), Checkpoint.configFile(vqvae)).latent();
         if (!vq.provenance().data().equals(data.description())) {
@@ -48,5 +79,34 @@ public final class NetworkSpecs {
                     + "': use the same --data, --split-seed and --limit");
         }
         return new PriorSpec(latent, data.train().numClasses(), layers, channels, headHidden, firstKernel, kernel);
+    }
+
+    /**
+     * Checks the prior's architecture flags, before any work.
+     *
+     * @throws InvalidArgumentException naming {@code --layers}, {@code --channels}, {@code --head-hidden},
+     *                                  {@code --first-kernel} or {@code --kernel}
+     */
+    public static void checkPrior(int layers, int channels, int headHidden, int firstKernel, int kernel) {
+        Flags.atLeastOne("--layers", layers);
+        Flags.atLeastOne("--channels", channels);
+        Flags.atLeastOne("--head-hidden", headHidden);
+        Flags.oddAtLeast("--first-kernel", firstKernel, 3);
+        Flags.oddAtLeast("--kernel", kernel, 3);
+    }
+
+    /**
+     * Checks that {@code dir}, given as {@code flag}, holds a VQ-VAE checkpoint, reading its configuration
+     * only.
+     *
+     * @throws FormatException naming the flag and the file when it does not
+     */
+    public static VqVaeSpec requireVqVae(String flag, Path dir) {
+        try {
+            return VqVaeSpec.fromJson(Checkpoint.read(dir, Checkpoint.KIND_VQVAE).architecture(),
+                    Checkpoint.configFile(dir));
+        } catch (FormatException e) {
+            throw new FormatException(flag + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -32,8 +32,19 @@ public final class OptimisationOptions {
             + " initialisation, shuffling and dequantisation noise (default: ${DEFAULT-VALUE})")
     long seed;
 
-    /** The training these options describe, with {@code defaultLearningRate} unless {@code --lr} is given. */
+    /**
+     * The training these options describe, with {@code defaultLearningRate} unless {@code --lr} is given.
+     *
+     * @throws io.vqdistill.api.InvalidArgumentException naming {@code --lr}, {@code --batch},
+     *                                                  {@code --epochs} or {@code --patience} when out of range
+     */
     public TrainingSpec spec(double defaultLearningRate) {
+        if (learningRate != null) {
+            Flags.positive("--lr", learningRate);
+        }
+        Flags.atLeastOne("--batch", batch);
+        Flags.atLeastOne("--epochs", epochs);
+        Flags.atLeastOne("--patience", patience);
         return new TrainingSpec(learningRate == null ? defaultLearningRate : learningRate, batch, epochs, patience,
                 seed);
     }

@@ -1,6 +1,7 @@
 package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
@@ -15,6 +16,7 @@ import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.models.data.ImageSet;
 import jakarta.inject.Inject;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -70,6 +72,7 @@ public final class DistillationPipeline {
         LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
+        requireSameGrids(raw, request.vqvae(), prior, request.prior());
         Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());
         Map<String, String> provenance = new LinkedHashMap<>();
         if (request.minStd() != null) {
@@ -108,11 +111,12 @@ public final class DistillationPipeline {
             provenance.put("search", strategy.name());
             provenance.put("seed", Long.toString(request.seed()));
             provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
-            Distiller distiller = new Distiller(backend, decoder);
+            Distiller distiller = new Distiller(backend, decoder, Distiller.DEFAULT_DECODE_BATCH,
+                    "the VQ-VAE checkpoint " + request.vqvae());
             Weighting chosen = weighting;
             try (Distillation d = ProgressListener.track(progress, DECODE_TASK, latents.size(), "components",
                     decoded -> distiller.distil(latents, chosen, decoded))) {
-                d.save(request.out(), provenance);
+                d.save(request.out(), provenance, prior.numClasses());
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),
                         d.mixture().parameterCount(), d.mixture().leafFamily().name(),
@@ -123,6 +127,20 @@ public final class DistillationPipeline {
             if (emData != null) {
                 emData.close();
             }
+        }
+    }
+
+    /**
+     * Checks that {@code prior} models the grids {@code decoder} takes (grid and codebook size), before
+     * any search.
+     *
+     * @throws InvalidArgumentException naming both checkpoint folders and their grids
+     */
+    static void requireSameGrids(Decoder decoder, Path vqvae, Prior prior, Path priorDir) {
+        if (!decoder.latentShape().equals(prior.latentShape())) {
+            throw new InvalidArgumentException("the prior in " + priorDir + " models " + prior.latentShape()
+                    + " grids, but the VQ-VAE in " + vqvae + " decodes " + decoder.latentShape() + " grids: give the"
+                    + " prior trained on this VQ-VAE");
         }
     }
 

@@ -10,7 +10,9 @@ import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.eval.Sweep;
 import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.formats.AtomicFolder;
 import jakarta.inject.Inject;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -19,7 +21,9 @@ import java.util.function.Consumer;
 /**
  * Runs a {@link Sweep}: distils mixtures of N = 2^0 .. 2^k grids found by one latent search, measures
  * each on a data set with the default dequantisation seed, and writes the rows as
- * {@value #CSV} in the request's folder.
+ * {@value #CSV} in the request's folder. The folder is written as one {@link AtomicFolder} commit
+ * (with whatever the listener adds, such as a plot), so a sweep killed at any instant leaves the
+ * previous results whole.
  */
 public final class SweepPipeline {
     /** The file name of the rows. */
@@ -43,6 +47,14 @@ public final class SweepPipeline {
 
         /** One N was measured. */
         default void measured(Sweep.Row row) {
+        }
+
+        /**
+         * Adds files to the sweep's folder: called while its new version is staged, after
+         * {@value SweepPipeline#CSV}; what it writes into {@code staging} is committed together with
+         * the CSV, in one step.
+         */
+        default void writing(Result result, AtomicFolder.Staging staging) throws IOException {
         }
     }
 
@@ -82,17 +94,22 @@ public final class SweepPipeline {
         LatentSearch strategy = searches.get(request.search(), request.deterministic());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
+        DistillationPipeline.requireSameGrids(raw, request.vqvae(), prior, request.prior());
         Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());
         Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
                 CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
-        Sweep sweep = new Sweep(strategy, prior, new Distiller(session.backend(), decoder),
+        Sweep sweep = new Sweep(strategy, prior, new Distiller(session.backend(), decoder,
+                Distiller.DEFAULT_DECODE_BATCH, "the VQ-VAE checkpoint " + request.vqvae()),
                 request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator);
         listener.started(strategy);
         Consumer<Sweep.Row> measured = listener::measured;
         List<Sweep.Row> rows = ProgressListener.track(progress, TASK, Sweep.work(request.maxExponent()), "components",
                 work -> sweep.run(request.maxExponent(), request.seed(), request.mode(), measured, work));
-        Path csv = request.out().resolve(CSV);
-        Sweep.writeCsv(csv, rows);
-        return new Result(strategy.name(), rows, csv);
+        Result result = new Result(strategy.name(), rows, request.out().resolve(CSV));
+        AtomicFolder.update(request.out(), staging -> {
+            Sweep.writeCsv(staging.resolve(CSV), rows);
+            listener.writing(result, staging);
+        });
+        return result;
     }
 }

@@ -150,6 +150,67 @@ class PipelineTest {
     }
 
     @Test
+    void theCircuitRecordsThePriorsClassCount() throws Exception {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path out = dir.resolve("classes");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session,
+                    DistillationRequest.builder(Path.of("vq"), Path.of("pr"), "beam", 4, out).build(), s -> { });
+        }
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve(CircuitFiles.JSON).toFile())
+                .path("latents").path("num_classes").asInt()).isEqualTo(models.prior.numClasses()).isEqualTo(3);
+    }
+
+    @Test
+    void aPriorOfOtherGridsIsRefusedBeforeTheSearch() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        models.prior = io.vqdistill.distill.toy.TablePrior.random(BACKEND, new LatentShape(2, 2, 4),
+                new double[] {0.5, 0.5}, 1.0, 3);
+        Path out = dir.resolve("other-grids");
+        List<String> events = new ArrayList<>();
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            DistillationRequest request = DistillationRequest.builder(Path.of("vq"), Path.of("pr"), "beam", 4, out)
+                    .build();
+            assertThatThrownBy(() -> INJECTOR.getInstance(DistillationPipeline.class).run(session, request,
+                    s -> events.add("searched"))).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessage("the prior in pr models 2x2 K=4 grids, but the VQ-VAE in vq decodes 2x2 K=3 grids:"
+                            + " give the prior trained on this VQ-VAE");
+            assertThatThrownBy(() -> INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(
+                    Path.of("vq"), Path.of("pr"), "top", false, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null,
+                    out), images(3, 1), new SweepPipeline.Listener() { })).hasMessageContaining("the prior in pr");
+        }
+        assertThat(events).isEmpty();
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aNonFiniteDecoderOutputNamesTheCheckpointComponentGridAndPixel() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        models.decoded = m -> {
+            Map<String, io.vqdistill.api.Tensor> out = new java.util.LinkedHashMap<>(m);
+            io.vqdistill.api.Tensor mean = m.get("mean");
+            float[] v = mean.toFloatArray();
+            if (v.length > IMAGE.pixels()) {
+                v[IMAGE.pixels() + 4] = Float.NaN;
+            }
+            out.put("mean", BACKEND.of(v, mean.shape()));
+            return out;
+        };
+        Path out = dir.resolve("nan");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            DistillationRequest request = DistillationRequest.builder(Path.of("runs/vq"), Path.of("pr"), "beam", 4,
+                    out).deterministic(true).build();
+            assertThatThrownBy(() -> INJECTOR.getInstance(DistillationPipeline.class).run(session, request, s -> { }))
+                    .isInstanceOf(VqdistillException.class)
+                    .hasMessageStartingWith("the decoder of the VQ-VAE checkpoint runs/vq gave NaN for gaussian"
+                            + " parameter 'mean' of component 1 (grid [")
+                    .hasMessageContaining("], class ")
+                    .hasMessageContaining(") at pixel 4 (row 1, column 1)");
+        }
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void emWeightsAreFittedOnTheFirstTrainingImages() {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
@@ -237,12 +298,21 @@ class PipelineTest {
                         public void measured(Sweep.Row row) {
                             events.add("N = " + row.requested());
                         }
+
+                        @Override
+                        public void writing(SweepPipeline.Result result, io.vqdistill.formats.AtomicFolder.Staging
+                                staging) throws java.io.IOException {
+                            assertThat(staging.exists(SweepPipeline.CSV)).as("the CSV is staged first").isTrue();
+                            assertThat(out.resolve(SweepPipeline.CSV)).as("nothing is committed yet").doesNotExist();
+                            staging.writeString("plot.txt", result.rows().size() + " rows");
+                        }
                     });
             assertThat(r.rows()).hasSize(3);
             assertThat(r.csv()).isEqualTo(out.resolve(SweepPipeline.CSV));
         }
         assertThat(events).containsExactly("started top", "N = 1", "N = 2", "N = 4");
         assertThat(Files.readAllLines(out.resolve(SweepPipeline.CSV))).hasSize(4).first().isEqualTo(Sweep.CSV_HEADER);
+        assertThat(Files.readString(out.resolve("plot.txt"))).as("committed with the CSV").isEqualTo("3 rows");
     }
 
     @Test

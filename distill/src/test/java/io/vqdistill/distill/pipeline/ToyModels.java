@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * A model loader of toy networks: every folder holds the same table decoder and table prior. It
@@ -21,7 +22,9 @@ import java.util.Map;
  */
 final class ToyModels implements ModelLoader {
     final TableDecoder decoder;
-    final TablePrior prior;
+    TablePrior prior;
+    /** Applied to every decoder output (to inject faults); the identity unless a test sets it. */
+    UnaryOperator<Map<String, Tensor>> decoded = m -> m;
     final List<String> loaded = new ArrayList<>();
     final List<String> closed = new ArrayList<>();
 
@@ -56,7 +59,7 @@ final class ToyModels implements ModelLoader {
 
             @Override
             public Map<String, Tensor> decode(Tensor codes) {
-                return decoder.decode(codes);
+                return decoded.apply(decoder.decode(codes));
             }
 
             @Override

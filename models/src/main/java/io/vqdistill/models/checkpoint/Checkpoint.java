@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.formats.AtomicFolder;
+import io.vqdistill.formats.FileKind;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
@@ -153,6 +154,11 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
 
     private static Checkpoint readConfig(Path dir) {
         Path file = configFile(dir);
+        FileKind dirKind = FileKind.of(dir);
+        if (dirKind != FileKind.FOLDER && dirKind != FileKind.MISSING) {
+            throw FormatException.of(dir, "folder", "is " + dirKind.words() + ", not a checkpoint folder");
+        }
+        FileKind.rejectSpecial(file);
         JsonNode n;
         try {
             n = JSON.readTree(Files.readString(file));

@@ -24,12 +24,17 @@ public record DataSplit(ImageSet train, ImageSet validation, ImageSet test, Stri
         }
     }
 
-    /** The same split with at most {@code maxTrain}, {@code maxValidation} and {@code maxTest} images (the first ones). */
+    /**
+     * The same split with at most {@code maxTrain}, {@code maxValidation} and {@code maxTest} images (the
+     * first ones). The description records the numbers of images actually kept ({@code limited to
+     * 5000/1000/1000}), and nothing when the limits keep every image.
+     */
     public DataSplit limit(int maxTrain, int maxValidation, int maxTest) {
-        return new DataSplit(
-                train.range(0, Math.min(maxTrain, train.size())),
-                validation.range(0, Math.min(maxValidation, validation.size())),
-                test.range(0, Math.min(maxTest, test.size())),
-                description + " limited to " + maxTrain + "/" + maxValidation + "/" + maxTest);
+        int t = Math.min(maxTrain, train.size());
+        int v = Math.min(maxValidation, validation.size());
+        int s = Math.min(maxTest, test.size());
+        boolean all = t == train.size() && v == validation.size() && s == test.size();
+        return new DataSplit(train.range(0, t), validation.range(0, v), test.range(0, s),
+                all ? description : description + " limited to " + t + "/" + v + "/" + s);
     }
 }

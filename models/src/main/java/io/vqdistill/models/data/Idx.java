@@ -1,6 +1,7 @@
 package io.vqdistill.models.data;
 
 import io.vqdistill.api.FormatException;
+import io.vqdistill.formats.FileKind;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -37,6 +38,7 @@ public final class Idx {
 
     /** Reads a whole IDX file of unsigned bytes, raw or gzip-compressed. */
     public static IdxArray read(Path file) {
+        FileKind.rejectSpecial(file);
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");

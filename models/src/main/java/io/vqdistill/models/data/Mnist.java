@@ -3,7 +3,7 @@ package io.vqdistill.models.data;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
-import java.nio.file.Files;
+import io.vqdistill.formats.FileKind;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,16 +61,27 @@ public final class Mnist {
 
     /**
      * The path of one of the four files in {@code folder}: the raw name if present, else the name
-     * with {@code .gz}. Neither present is a {@link FormatException} naming both.
+     * with {@code .gz}. Neither present is a {@link FormatException} naming both; a folder that is
+     * missing or not a folder, or a name that is a folder, named pipe or device, is one saying what it
+     * is (nothing is opened).
      */
     public static Path locate(Path folder, String name) {
-        Path raw = folder.resolve(name);
-        if (Files.isRegularFile(raw)) {
-            return raw;
+        FileKind folderKind = FileKind.of(folder);
+        if (folderKind != FileKind.FOLDER) {
+            throw FormatException.of(folder, "folder", (folderKind == FileKind.MISSING ? "not found"
+                    : "is " + folderKind.words() + ", not a folder") + "; it must hold " + String.join(", ", FILES)
+                    + ", each raw or .gz");
         }
+        Path raw = folder.resolve(name);
         Path gz = folder.resolve(name + ".gz");
-        if (Files.isRegularFile(gz)) {
-            return gz;
+        for (Path p : List.of(raw, gz)) {
+            FileKind k = FileKind.of(p);
+            if (k == FileKind.REGULAR_FILE) {
+                return p;
+            }
+            if (k != FileKind.MISSING) {
+                throw FormatException.of(p, "file", "is " + k.words() + ", not a regular file");
+            }
         }
         throw FormatException.of(raw, "file", "not found (nor " + gz.getFileName() + "); the folder must hold "
                 + String.join(", ", FILES) + ", each raw or .gz");

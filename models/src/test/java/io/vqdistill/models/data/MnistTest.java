@@ -10,7 +10,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class MnistTest {
@@ -41,6 +43,42 @@ class MnistTest {
         Files.delete(dir.resolve(Mnist.TEST_LABELS));
         assertThatThrownBy(() -> Mnist.load(dir)).isInstanceOf(FormatException.class)
                 .hasMessageContaining(Mnist.TEST_LABELS).hasMessageContaining(".gz").hasMessageContaining("not found");
+    }
+
+    @Test
+    @Timeout(30)
+    void aNamedPipeInPlaceOfAFileIsReportedAsWhatItIsAndNeverOpened() throws Exception {
+        IdxFiles.writeMnist(dir, 20, 10, false);
+        Files.delete(dir.resolve(Mnist.TEST_LABELS));
+        Process p = new ProcessBuilder("mkfifo", dir.resolve(Mnist.TEST_LABELS).toString()).start();
+        Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo");
+        assertThatThrownBy(() -> Mnist.load(dir)).isInstanceOf(FormatException.class)
+                .hasMessageContaining(Mnist.TEST_LABELS).hasMessageContaining("is a named pipe (FIFO), not a regular file")
+                .hasMessageNotContaining("not found");
+        assertThatThrownBy(() -> Idx.read(dir.resolve(Mnist.TEST_LABELS))).isInstanceOf(FormatException.class)
+                .hasMessageContaining("named pipe");
+    }
+
+    @Test
+    void aMissingOrWrongFolderIsNamedAsSuch() throws Exception {
+        assertThatThrownBy(() -> Mnist.load(dir.resolve("none"))).isInstanceOf(FormatException.class)
+                .hasMessageContaining("none: folder: not found");
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertThatThrownBy(() -> Mnist.load(file)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("file: folder: is a regular file, not a folder");
+    }
+
+    @Test
+    void aLimitBeyondTheDataRecordsTheNumbersUsed() throws Exception {
+        IdxFiles.writeMnist(dir, 30, 12, false);
+        DataSplit split = Mnist.load(dir).split(0, 10);
+        DataSplit limited = split.limit(8, 4, 4);
+        assertThat(limited.description()).endsWith(" limited to 8/4/4");
+        DataSplit beyond = split.limit(100_000, 20_000, 20_000);
+        assertThat(beyond.train().size()).isEqualTo(20);
+        assertThat(beyond.description()).isEqualTo(split.description()).doesNotContain("100000");
+        DataSplit partly = split.limit(100_000, 5, 20_000);
+        assertThat(partly.description()).endsWith(" limited to 20/5/12");
     }
 
     @Test

@@ -295,6 +295,9 @@ final class PortablePixelCnn implements Prior {
                     throw new InvalidArgumentException("prefixes: every position of the grids is filled");
                 }
                 int k = l.codebookSize();
+                if (from == to) {
+                    return backend.of(new float[0], 0, k);
+                }
                 int row = position / l.width();
                 int cols = position % l.width() + 1;
                 if (rowBias == null) {

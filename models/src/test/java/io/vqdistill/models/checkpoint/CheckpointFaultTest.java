@@ -37,7 +37,16 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the file and the tensor or field. The quickstart checkpoints still read under the stricter checks.
  */
 class CheckpointFaultTest {
-    private static final Path QUICKSTART = Path.of("/work/fixtures/quickstart");
+    /** The quickstart's VQ-VAE and prior checkpoints as an earlier version wrote them (test resources). */
+    private static final Path QUICKSTART = quickstart();
+
+    private static Path quickstart() {
+        try {
+            return Path.of(CheckpointFaultTest.class.getResource("quickstart").toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
     private static final VqVaeSpec SPEC = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(4, 4, 16),
             DecoderHead.GAUSSIAN);
 

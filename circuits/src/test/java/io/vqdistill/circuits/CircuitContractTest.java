@@ -53,8 +53,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * enumerating every joint state (likelihoods sum to 1, marginals are sums over completions,
  * conditionals follow Bayes' rule, the mode maximises the max-product value, sample frequencies pass
  * a chi-square test); Gaussian mixtures against the direct double-precision formula, with standard
- * deviations down to 1e-3. A backend's test module extends this class and returns its backend from
- * {@link #createBackend()}; this module runs it on the fake backend and on a float32-GEMM variant.
+ * deviations down to 1e-3; and the {@link Precision} contract at both precisions on
+ * {@link DecodedLeaves decoded-looking leaves} (std at the clamp on most pixels, means near 0 and 1,
+ * dequantised images, near duplicates too) against an independent float64 brute force: likelihoods,
+ * bits per dimension, marginals, posteriors and the MPE. A backend's test module extends this class
+ * and returns its backend from {@link #createBackend()}; this module runs it on the fake backend and
+ * on a float32-GEMM variant.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class CircuitContractTest {

@@ -6,11 +6,14 @@ import io.vqdistill.api.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Runs a query over batches of rows so that its temporaries stay within a memory budget. */
-final class Batches {
+/**
+ * Runs a query over batches of rows so that its temporaries stay within a memory budget; shared by
+ * the circuit implementations of this module and its subpackages.
+ */
+public final class Batches {
     /** What a query computes for one batch of examples. */
     @FunctionalInterface
-    interface Query {
+    public interface Query {
         /**
          * The result for rows of x and observed (observed may be null); its first axis is the batch.
          */
@@ -25,7 +28,7 @@ final class Batches {
      * null) and joins the results along axis 0. With no rows at all, returns an empty FLOAT32 tensor
      * of shape [0, width], or [0] when {@code width} is negative.
      */
-    static Tensor run(Tensor x, Tensor observed, int rows, long width, Query query) {
+    public static Tensor run(Tensor x, Tensor observed, int rows, long width, Query query) {
         long b = x.shape(0);
         if (b == 0) {
             return width < 0 ? x.backend().zeros(DType.FLOAT32, 0) : x.backend().zeros(DType.FLOAT32, 0, width);

@@ -12,8 +12,11 @@ import io.vqdistill.api.circuit.LeafParameters;
 import java.util.Arrays;
 import java.util.Objects;
 
-/** Argument checks shared by every query: shapes, dtypes, backend and the support of observed values. */
-final class Evidence {
+/**
+ * Argument checks shared by every query of every circuit implementation: shapes, dtypes, backend and
+ * the support of observed values.
+ */
+public final class Evidence {
     private Evidence() {
     }
 
@@ -22,7 +25,7 @@ final class Evidence {
      *
      * @param observed null when every entry counts as observed
      */
-    static int check(String query, Backend backend, LeafFamily family, int variables, Tensor x, Tensor observed) {
+    public static int check(String query, Backend backend, LeafFamily family, int variables, Tensor x, Tensor observed) {
         Objects.requireNonNull(x, query + ": x is null");
         if (x.backend() != backend) {
             throw new InvalidArgumentException(query + ": x belongs to backend " + x.backend().name()
@@ -72,7 +75,7 @@ final class Evidence {
     }
 
     /** Checks a count of samples. */
-    static void checkCount(String query, int n) {
+    public static void checkCount(String query, int n) {
         if (n < 0) {
             throw new InvalidArgumentException(query + ": the number of samples must be >= 0, found " + n);
         }

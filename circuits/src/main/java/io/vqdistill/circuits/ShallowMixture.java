@@ -50,8 +50,8 @@ import java.util.random.RandomGenerator;
  * before you are done with it. Not thread-safe.
  */
 public final class ShallowMixture implements Circuit {
-    /** Largest number of elements of one temporary tensor (64 MiB of float32). */
-    static final long BUDGET = 1L << 24;
+    /** Largest number of elements of one temporary tensor (64 MiB of float32), for every circuit kind. */
+    public static final long BUDGET = 1L << 24;
     /** Largest |logsumexp| of normalised log weights. */
     public static final double WEIGHT_TOLERANCE = 1e-4;
     private static final int FUSED_BLOCK = 16384;

@@ -48,8 +48,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The contract every backend honours for circuits: each query of {@link ShallowMixture} and
- * {@link DagCircuit} against ground truth. Discrete circuits of several shapes are checked by
+ * The contract every backend honours for circuits: each query of {@link ShallowMixture},
+ * {@link DagCircuit} and {@link io.vqdistill.circuits.layered.LayeredCircuit} against ground truth. Discrete circuits of several shapes are checked by
  * enumerating every joint state (likelihoods sum to 1, marginals are sums over completions,
  * conditionals follow Bayes' rule, the mode maximises the max-product value, sample frequencies pass
  * a chi-square test); Gaussian mixtures against the direct double-precision formula, with standard
@@ -79,6 +79,9 @@ public abstract class CircuitContractTest {
         discrete.add(Fixtures.deep(backend, 3, 4, 2, rng));
         discrete.add(Fixtures.deep(backend, 2, 5, 3, rng));
         discrete.add(Fixtures.productRoot(backend, 3, 4, rng));
+        discrete.add(Fixtures.layered(backend, 3, 2, 2, new int[] {1}, 2, 3, rng));
+        discrete.add(Fixtures.layered(backend, 3, 1, 4, new int[] {1}, 2, 2, rng));
+        discrete.add(Fixtures.layered(backend, 2, 2, 3, new int[] {2}, 3, 2, rng));
     }
 
     @AfterAll

@@ -4,6 +4,8 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.circuits.layered.LayeredCircuit;
+import io.vqdistill.circuits.layered.LayeredSpec;
 import io.vqdistill.circuits.leaf.BernoulliFamily;
 import io.vqdistill.circuits.leaf.CategoricalFamily;
 import io.vqdistill.circuits.leaf.GaussianFamily;
@@ -216,6 +218,29 @@ final class Fixtures {
         int[] right = region(b, rest, 1, rng);
         b.product(left, right[0]);
         return withLeaves(backend, "product root with a sum of sums, S=" + variables, b.build(), values, rng);
+    }
+
+    /**
+     * An Einsum network over a {@code height x width} image with random weights and random discrete
+     * leaves; its reference evaluates the same network built as a DAG ({@link LayeredCircuit#toDag()})
+     * unit by unit.
+     */
+    static Discrete layered(Backend backend, int values, int height, int width, int[] pieces, int leaves, int sums,
+                            Random rng) {
+        LayeredSpec spec = new LayeredSpec(height, width, pieces, leaves, sums);
+        DiscreteLeaves l = discreteLeaves(values, spec.variables() * leaves, rng);
+        Map<String, Tensor> params = l.tensors(backend, spec.variables(), leaves);
+        List<Tensor> weights = LayeredCircuit.randomWeights(spec, backend, rng);
+        try {
+            LayeredCircuit c = LayeredCircuit.create(spec, l.family(), params, weights);
+            try (DagCircuit dag = c.toDag()) {
+                return new Discrete("Einsum network " + spec + ", " + l.family().name(), c,
+                        new Reference(dag.structure(), l), values);
+            }
+        } finally {
+            params.values().forEach(Tensor::close);
+            weights.forEach(Tensor::close);
+        }
     }
 
     private static Discrete withLeaves(Backend backend, String name, CircuitStructure s, int values, Random rng) {

@@ -20,6 +20,8 @@ import io.vqdistill.circuits.CircuitStructure;
 import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
+import io.vqdistill.circuits.layered.LayeredCircuit;
+import io.vqdistill.circuits.layered.LayeredSpec;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.formats.FileKind;
@@ -45,7 +47,7 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * Reads and writes circuits as a folder holding {@code circuit.json} (format, structure summary,
+ * Reads and writes circuits (shallow mixtures, DAGs and layered Einsum networks) as a folder holding {@code circuit.json} (format, structure summary,
  * leaf family and options, provenance, and the SHA-256 of the tensor file) and
  * {@code circuit.safetensors} (every number), as documented in {@code circuits/FORMAT.md}. The
  * folder is written as one unit by {@link AtomicFolder} under a writer's lock: a reader sees the
@@ -67,6 +69,10 @@ public final class CircuitFiles {
     public static final String SHALLOW_MIXTURE = "shallow_mixture";
     /** The {@code kind} of a {@link DagCircuit}. */
     public static final String DAG = "dag";
+    /** The {@code kind} of a {@link LayeredCircuit}. */
+    public static final String LAYERED = "layered";
+    /** The {@code structure.type} of a Poon–Domingos {@link LayeredCircuit}. */
+    public static final String POON_DOMINGOS = "poon_domingos";
 
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Set<String> DAG_TENSORS = Set.of("unit_kind", "unit_variable", "child_offsets", "children",
@@ -75,6 +81,8 @@ public final class CircuitFiles {
             "parameter_count", "tensors_sha256", "provenance");
     private static final Set<String> MIXTURE_FIELDS = union(COMMON_FIELDS, "components", "latents");
     private static final Set<String> DAG_FIELDS = union(COMMON_FIELDS, "units", "edges", "inputs");
+    private static final Set<String> LAYERED_FIELDS = union(COMMON_FIELDS, "structure");
+    private static final String SUM_WEIGHTS = "sum_weights_";
 
     private CircuitFiles() {
     }
@@ -82,7 +90,7 @@ public final class CircuitFiles {
     // ---- writing ------------------------------------------------------------------------------
 
     /**
-     * Writes {@code circuit} (a {@link ShallowMixture} or a {@link DagCircuit}) into folder
+     * Writes {@code circuit} (a {@link ShallowMixture}, a {@link DagCircuit} or a {@link LayeredCircuit}) into folder
      * {@code dir}, created if missing, replacing an earlier circuit there; other files in the
      * folder are kept. The class count of the mixture's latents is not recorded; see
      * {@link #write(Path, Circuit, Map, int)}.
@@ -150,9 +158,36 @@ public final class CircuitFiles {
                 }
                 tensors.add(SafeTensors.Entry.of(name, t));
             });
+        } else if (circuit instanceof LayeredCircuit l) {
+            LayeredSpec spec = l.spec();
+            json.put("kind", LAYERED);
+            json.put("variables", l.numVariables());
+            ObjectNode structure = json.putObject("structure");
+            structure.put("type", POON_DOMINGOS);
+            structure.put("height", spec.height());
+            structure.put("width", spec.width());
+            ArrayNode pieces = structure.putArray("pieces");
+            Arrays.stream(spec.pieces()).forEach(pieces::add);
+            structure.put("leaves", spec.leaves());
+            structure.put("sums", spec.sums());
+            l.parameters().forEach((name, t) -> {
+                if (name.startsWith(SUM_WEIGHTS)) {
+                    throw new InvalidArgumentException("cannot store leaf parameter '" + name + "': names beginning"
+                            + " with " + SUM_WEIGHTS + " are taken by the sum weights");
+                }
+                tensors.add(SafeTensors.Entry.of(name, t));
+            });
+            List<Tensor> weights = l.sumWeights();
+            try {
+                for (int i = 0; i < weights.size(); i++) {
+                    tensors.add(SafeTensors.Entry.of(SUM_WEIGHTS + i, weights.get(i)));
+                }
+            } finally {
+                weights.forEach(Tensor::close);
+            }
         } else {
             throw new InvalidArgumentException("cannot store a " + circuit.getClass().getName()
-                    + "; only ShallowMixture and DagCircuit have a file format");
+                    + "; only ShallowMixture, DagCircuit and LayeredCircuit have a file format");
         }
         LeafFamily family = circuit.leafFamily();
         ObjectNode leaf = json.putObject("leaf");
@@ -262,8 +297,8 @@ public final class CircuitFiles {
     }
 
     /**
-     * Reads the circuit stored in {@code dir} onto {@code backend}: a {@link ShallowMixture} or a
-     * {@link DagCircuit}, as {@code circuit.json} says. The caller closes it.
+     * Reads the circuit stored in {@code dir} onto {@code backend}: a {@link ShallowMixture}, a
+     * {@link DagCircuit} or a {@link LayeredCircuit}, as {@code circuit.json} says. The caller closes it.
      *
      * @throws FormatException for a missing, truncated, corrupt or inconsistent file, naming the
      *                         file and the field
@@ -285,9 +320,9 @@ public final class CircuitFiles {
                     + FORMAT_VERSION + ")");
         }
         String kind = Json.requireText(json, "kind", jsonFile, "");
-        if (!kind.equals(SHALLOW_MIXTURE) && !kind.equals(DAG)) {
-            throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "' or '" + DAG + "', found '"
-                    + kind + "'");
+        if (!kind.equals(SHALLOW_MIXTURE) && !kind.equals(DAG) && !kind.equals(LAYERED)) {
+            throw FormatException.of(jsonFile, "kind", "expected '" + SHALLOW_MIXTURE + "', '" + DAG + "' or '"
+                    + LAYERED + "', found '" + kind + "'");
         }
         int variables = Json.requireInt(json, "variables", 1, jsonFile, "");
         long parameterCount = Json.requireLong(json, "parameter_count", jsonFile, "");
@@ -301,8 +336,11 @@ public final class CircuitFiles {
             throw FormatException.of(tensorFile, "tensors_sha256", "the file's SHA-256 is " + hash + " but " + JSON
                     + " records " + recorded + " (corrupted, or not written together with it)");
         }
-        Circuit circuit = kind.equals(DAG) ? readDag(jsonFile, json, st, family, variables, backend)
-                : readMixture(jsonFile, json, st, family, variables, backend);
+        Circuit circuit = switch (kind) {
+            case DAG -> readDag(jsonFile, json, st, family, variables, backend);
+            case LAYERED -> readLayered(jsonFile, json, st, family, variables, backend);
+            default -> readMixture(jsonFile, json, st, family, variables, backend);
+        };
         if (circuit.parameterCount() != parameterCount) {
             circuit.close();
             throw FormatException.of(jsonFile, "parameter_count", parameterCount + " but the tensors of " + TENSORS
@@ -455,6 +493,56 @@ public final class CircuitFiles {
             throw new FormatException(file + ": " + e.getMessage(), e);
         } finally {
             params.values().forEach(Tensor::close);
+        }
+    }
+
+    private static LayeredCircuit readLayered(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family,
+                                              int variables, Backend backend) {
+        Json.requireOnly(json, LAYERED_FIELDS, jsonFile, "");
+        JsonNode node = Json.requireObject(json, "structure", jsonFile, "");
+        Json.requireOnly(node, List.of("type", "height", "width", "pieces", "leaves", "sums"), jsonFile, "structure");
+        String type = Json.requireText(node, "type", jsonFile, "structure");
+        if (!POON_DOMINGOS.equals(type)) {
+            throw FormatException.of(jsonFile, "structure.type", "expected '" + POON_DOMINGOS + "', found '" + type
+                    + "'");
+        }
+        LayeredSpec spec;
+        try {
+            spec = new LayeredSpec(Json.requireInt(node, "height", 1, jsonFile, "structure"),
+                    Json.requireInt(node, "width", 1, jsonFile, "structure"),
+                    Json.requireIntArray(node, "pieces", 1, jsonFile, "structure"),
+                    Json.requireInt(node, "leaves", 1, jsonFile, "structure"),
+                    Json.requireInt(node, "sums", 1, jsonFile, "structure"));
+        } catch (InvalidArgumentException e) {
+            throw FormatException.of(jsonFile, "structure", e.getMessage());
+        }
+        if (spec.variables() != variables) {
+            throw FormatException.of(jsonFile, "variables", variables + " but the structure is an image of "
+                    + spec.height() + "x" + spec.width() + " pixels");
+        }
+        int layers = spec.graph().maxDepth();
+        Set<String> expected = new LinkedHashSet<>();
+        family.parameters().forEach(p -> expected.add(p.name()));
+        for (int i = 0; i < layers; i++) {
+            expected.add(SUM_WEIGHTS + i);
+        }
+        checkNames(st, expected);
+        Path file = st.file();
+        Map<String, Tensor> params = parameters(st, family, new long[] {variables, spec.leaves()}, backend);
+        List<Tensor> weights = new ArrayList<>();
+        try {
+            for (int i = 0; i < layers; i++) {
+                String name = SUM_WEIGHTS + i;
+                SafeTensors.Entry e = st.get(name, DType.FLOAT32, LayeredCircuit.weightShape(spec, i));
+                st.requireFinite(name, false);
+                weights.add(e.toTensor(backend));
+            }
+            return LayeredCircuit.create(spec, family, params, weights);
+        } catch (InvalidArgumentException | IllegalArgumentException e) {
+            throw new FormatException(file + ": " + e.getMessage(), e);
+        } finally {
+            params.values().forEach(Tensor::close);
+            weights.forEach(Tensor::close);
         }
     }
 

@@ -81,7 +81,7 @@ public abstract class CircuitContractTest {
         discrete.add(Fixtures.productRoot(backend, 3, 4, rng));
         discrete.add(Fixtures.layered(backend, 3, 2, 2, new int[] {1}, 2, 3, rng));
         discrete.add(Fixtures.layered(backend, 3, 1, 4, new int[] {1}, 2, 2, rng));
-        discrete.add(Fixtures.layered(backend, 2, 2, 3, new int[] {2}, 3, 2, rng));
+        discrete.add(Fixtures.layered(backend, 2, 1, 5, new int[] {2, 3}, 3, 2, rng));
     }
 
     @AfterAll

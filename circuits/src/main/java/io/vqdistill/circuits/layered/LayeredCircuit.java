@@ -34,7 +34,8 @@ import java.util.random.RandomGenerator;
  * <h2>Units</h2>
  * Each leaf region holds I input distributions, each fully factorised over the region's pixels: input
  * i of region r has log-density sum over pixels s in r of log f(x_s; theta_{s,i}), with one leaf of
- * the family per pixel and i (leaf parameters of leading shape [S, I]). Each inner region holds K
+ * the family per pixel and i (leaf parameters of leading shape [S, I]). With several piece sizes leaf
+ * regions overlap, and the leaf regions that hold a pixel share its leaves. Each inner region holds K
  * sum units (the root one); sum unit k of region r mixes every product of its partitions, one
  * product per partition p and pair (i, j) of units of the two halves, with weights w[r, p, k, i, j]
  * that sum to 1 over (p, i, j).
@@ -86,7 +87,8 @@ public final class LayeredCircuit implements Circuit {
     private final int leafRegions;
     private final int maxLeafSize;
     private Tensor pixelIndex;
-    private Tensor regionOfPixel;
+    private Tensor pixelCover;
+    private int maxCover;
     private Tensor leafIncoming;
     private int leafMaxIn;
     private Tensor rootChildren;
@@ -266,17 +268,28 @@ public final class LayeredCircuit implements Circuit {
 
     private void compileLeaves(int[] leafIds) {
         int[] index = new int[leafRegions * maxLeafSize];
-        int[] region = new int[variables];
+        List<List<Integer>> cover = new ArrayList<>();
+        for (int s = 0; s < variables; s++) {
+            cover.add(new ArrayList<>());
+        }
         Arrays.fill(index, variables);
         for (int r = 0; r < leafRegions; r++) {
             int[] px = graph.pixels(leafIds[r]);
             for (int a = 0; a < px.length; a++) {
                 index[r * maxLeafSize + a] = px[a];
-                region[px[a]] = r;
+                cover.get(px[a]).add(r);
             }
         }
         pixelIndex = indices(index);
-        regionOfPixel = indices(region);
+        maxCover = cover.stream().mapToInt(List::size).max().orElse(1);
+        int[] covering = new int[variables * maxCover];
+        Arrays.fill(covering, leafRegions);
+        for (int s = 0; s < variables; s++) {
+            for (int a = 0; a < cover.get(s).size(); a++) {
+                covering[s * maxCover + a] = cover.get(s).get(a);
+            }
+        }
+        pixelCover = indices(covering);
         try (TensorScope scope = TensorScope.open()) {
             for (LeafFamily.Parameter p : family.parameters()) {
                 Tensor t = parameters.get(p.name());
@@ -547,7 +560,7 @@ public final class LayeredCircuit implements Circuit {
     public Tensor conditionalMean(Tensor x, Tensor observed) {
         int b = start("conditionalMean", x, Objects.requireNonNull(observed, "observed"));
         return Batches.run(x, observed, rows(b), variables, (xb, mb) -> {
-            Tensor w = pixelFlows(xb, mb, null);
+            Tensor w = pixelFlows(xb, mb);
             return mb.where(xb, w.mul(leafMean).sum(2).transpose(1, 0));
         });
     }
@@ -556,7 +569,7 @@ public final class LayeredCircuit implements Circuit {
     public Tensor conditionalVariance(Tensor x, Tensor observed) {
         int b = start("conditionalVariance", x, Objects.requireNonNull(observed, "observed"));
         return Batches.run(x, observed, rows(b), variables, (xb, mb) -> {
-            Tensor w = pixelFlows(xb, mb, null);
+            Tensor w = pixelFlows(xb, mb);
             Tensor mean = w.mul(leafMean).sum(2).expandDims(2);
             Tensor spread = leafVariance.add(leafMean.sub(mean).square());
             return mb.where(xb.scalarLike(0), w.mul(spread).sum(2).transpose(1, 0));
@@ -626,7 +639,7 @@ public final class LayeredCircuit implements Circuit {
                         List<Pass> passes = new ArrayList<>();
                         Tensor logLikelihood = rootValue(upward(xb, null, false, passes)).sumAll();
                         List<Tensor> counts = new ArrayList<>();
-                        Tensor flows = downward(passes, xb.shape(0), counts).gather(0, regionOfPixel);
+                        Tensor flows = perPixel(downward(passes, xb.shape(0), counts));
                         return EmStatistics.of(family, xb, flows, counts, logLikelihood, to - from).keptBy(scope);
                     }
                 });
@@ -891,11 +904,21 @@ public final class LayeredCircuit implements Circuit {
                 .slice(2, 0, leaves);
     }
 
-    /** P(input i of the pixel's leaf region is active | x_o): [S, b, I]. */
-    private Tensor pixelFlows(Tensor x, Tensor observed, List<Tensor> counts) {
+    /** P(the leaf of pixel s and input i is active | x_o): [S, b, I]. */
+    private Tensor pixelFlows(Tensor x, Tensor observed) {
         List<Pass> passes = new ArrayList<>();
         upward(x, observed, false, passes);
-        return downward(passes, x.shape(0), counts).gather(0, regionOfPixel);
+        return perPixel(downward(passes, x.shape(0), null));
+    }
+
+    /**
+     * Leaf-region flows [R_leaf, b, I] summed per pixel over the leaf regions that hold it (with
+     * several piece sizes leaf regions overlap, and the leaves of a pixel are shared): [S, b, I].
+     */
+    private Tensor perPixel(Tensor leafFlows) {
+        long b = leafFlows.shape(1);
+        Tensor padded = backend.concat(List.of(leafFlows, backend.zeros(DType.FLOAT32, 1, b, leaves)), 0);
+        return padded.gather(0, pixelCover).reshape(variables, maxCover, b, leaves).sum(1);
     }
 
     /**
@@ -937,7 +960,7 @@ public final class LayeredCircuit implements Circuit {
         }
         Tensor leafFlows = gatherFlows(backend.concat(edges, 0), leafIncoming, leafRegions, leafMaxIn, b, slots)
                 .slice(2, 0, leaves);
-        Tensor input = leafFlows.argMax(2).gather(0, regionOfPixel);
+        Tensor input = perPixel(leafFlows).argMax(2);
         Tensor base = backend.arange(variables).mul((double) leaves).reshape(variables, 1);
         return input.add(base).reshape(-1);
     }

@@ -1,5 +1,9 @@
 package io.vqdistill.cli.commands;
 
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.circuits.layered.LayeredSpec;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
 import io.vqdistill.cli.options.Flags;
@@ -9,6 +13,7 @@ import io.vqdistill.cli.options.OptimisationOptions;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.cli.render.TrainingProgress;
+import io.vqdistill.distill.pipeline.EinetTraining;
 import io.vqdistill.distill.pipeline.ModelTraining;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
@@ -31,8 +36,8 @@ import picocli.CommandLine;
 
 /** {@code vqdistill train}: fits the networks the method distils from. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trains the VQ-VAE and the class-conditional prior on MNIST.",
-        subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class})
+        description = "Trains the VQ-VAE and the class-conditional prior on MNIST, or the Einsum-network baseline.",
+        subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class, TrainCommand.Einet.class})
 public final class TrainCommand implements Runnable {
 
     @CommandLine.Spec
@@ -182,6 +187,131 @@ public final class TrainCommand implements Runnable {
             try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.prior(session, model, training, vqvae, data, out,
+                        new TrainingProgress(w, progress.bars())));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code vqdistill train einet}. */
+    @Command(name = "einet", mixinStandardHelpOptions = true,
+            description = "Trains an Einsum network (a Poon-Domingos circuit of I input distributions per leaf region "
+                + "and K sums per region, evaluated as batched tensor products) by stochastic EM on the 50,000 "
+                + "training images, stops early on the 10,000 validation images and keeps the best epoch. Writes a "
+                + "circuit folder that evaluate, sample --draw pixels, inpaint and serve read, with metrics.csv and "
+                + "the last epoch in OUT/last; a killed run started again with the same options resumes.")
+    public static final class Einet implements Callable<Integer> {
+        @Mixin
+        BackendOptionsMixin backendOptions;
+
+        @Mixin
+        DataOptions dataOptions;
+
+        @Mixin
+        ProgressOptions progress;
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "the circuit folder")
+        Path out;
+
+        @Option(names = "--pieces", paramLabel = "P", split = ",", defaultValue = "7",
+                description = "split a region at multiples of these sizes along each axis (default: ${DEFAULT-VALUE};"
+                    + " the paper: 7, or 4,7)")
+        List<Integer> pieces;
+
+        @Option(names = "--leaves", paramLabel = "I", defaultValue = "10",
+                description = "input distributions per leaf region (default: ${DEFAULT-VALUE})")
+        int leaves;
+
+        @Option(names = "--sums", paramLabel = "K", defaultValue = "10",
+                description = "sum units per region (default: ${DEFAULT-VALUE})")
+        int sums;
+
+        @Option(names = "--head", paramLabel = "HEAD", defaultValue = "gaussian",
+                description = "leaves: gaussian (dequantised pixels) or categorical (256 levels) (default:"
+                    + " ${DEFAULT-VALUE})")
+        String head;
+
+        @Option(names = "--min-std", paramLabel = "S", defaultValue = "0.001",
+                description = "gaussian leaves: smallest standard deviation (default: ${DEFAULT-VALUE})")
+        double minStd;
+
+        @Option(names = "--max-std", paramLabel = "S", defaultValue = "1",
+                description = "gaussian leaves: largest standard deviation (default: ${DEFAULT-VALUE})")
+        double maxStd;
+
+        @Option(names = "--pseudo-count", paramLabel = "C", defaultValue = "0.01",
+                description = "categorical leaves: added to every level's expected count (default: ${DEFAULT-VALUE})")
+        double pseudoCount;
+
+        @Option(names = "--batch", paramLabel = "N", defaultValue = "100",
+                description = "images per E-step (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--em-frequency", paramLabel = "N", defaultValue = "50",
+                description = "batches whose statistics one M-step uses (default: ${DEFAULT-VALUE})")
+        int emFrequency;
+
+        @Option(names = "--em-step", paramLabel = "S", defaultValue = "0.5",
+                description = "step size of the stepwise M-step, in (0, 1] (default: ${DEFAULT-VALUE})")
+        double emStep;
+
+        @Option(names = "--epochs", paramLabel = "N", defaultValue = "100",
+                description = "at most this many epochs (default: ${DEFAULT-VALUE})")
+        int epochs;
+
+        @Option(names = "--patience", paramLabel = "N", defaultValue = "15",
+                description = "stop after N epochs without a better validation BPD (default: ${DEFAULT-VALUE})")
+        int patience;
+
+        @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+                description = "seeds initialisation, order and dequantisation noise (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Inject
+        Sessions sessions;
+
+        @Override
+        public Integer call() {
+            Flags.atLeastOne("--leaves", leaves);
+            Flags.atLeastOne("--sums", sums);
+            Flags.atLeastOne("--batch", batch);
+            Flags.atLeastOne("--em-frequency", emFrequency);
+            Flags.atLeastOne("--epochs", epochs);
+            Flags.atLeastOne("--patience", patience);
+            if (!head.equals("gaussian") && !head.equals("categorical")) {
+                throw new InvalidArgumentException("--head must be gaussian or categorical, found '" + head + "'");
+            }
+            if (!(emStep > 0 && emStep <= 1)) {
+                throw new InvalidArgumentException("--em-step must be in (0, 1], found " + emStep);
+            }
+            for (int p : pieces) {
+                if (p < 1 || p > 28) {
+                    throw new InvalidArgumentException("--pieces must be sizes in [1, 28], found " + p);
+                }
+            }
+            if (!(minStd > 0) || !(maxStd >= minStd) || Double.isInfinite(maxStd)) {
+                throw new InvalidArgumentException("--min-std and --max-std need 0 < min <= max, found " + minStd
+                        + " and " + maxStd);
+            }
+            if (!(pseudoCount >= 0) || Double.isInfinite(pseudoCount)) {
+                throw new InvalidArgumentException("--pseudo-count must be finite and >= 0, found " + pseudoCount);
+            }
+            Flags.outputFolder("--out", out, "Einsum network", d -> CircuitFiles.exists(d)
+                    || CircuitFiles.exists(d.resolve(EinetTraining.LAST)));
+            DataSplit data = dataOptions.split();
+            ImageShape image = data.train().shape();
+            EinetTraining.Spec training = new EinetTraining.Spec(new LayeredSpec(image.height(), image.width(),
+                    pieces.stream().mapToInt(Integer::intValue).toArray(), leaves, sums), head, minStd, maxStd,
+                    pseudoCount, batch, emFrequency, emStep, epochs, patience, seed);
+            PrintWriter w = spec.commandLine().getOut();
+            DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
+            try (Session session = sessions.open(backendOptions.choice())) {
+                Reports.trainingOn(w, session.backend(), data);
+                w.println(training.describe());
+                Reports.trained(w, EinetTraining.train(session.backend(), training, data, out,
                         new TrainingProgress(w, progress.bars())));
             }
             return 0;

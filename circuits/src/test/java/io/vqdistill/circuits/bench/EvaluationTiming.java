@@ -8,9 +8,13 @@ import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.CircuitStructure;
+import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.Numerics;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.circuits.layered.EmStatistics;
+import io.vqdistill.circuits.layered.LayeredCircuit;
 import io.vqdistill.circuits.leaf.CategoricalFamily;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,11 +32,16 @@ import java.util.function.Supplier;
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND gaussian N B CHECK PROTOTYPES DUPLICATES
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND categorical N B MNIST_IDX
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND circuit DIR B MNIST_IDX [check]
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND einet DIR B MNIST_IDX SUBSET
  * </pre>
  * {@code gaussian} uses {@link DecodedLeaves} (28 x 28; PROTOTYPES stroke images, near duplicates
  * when DUPLICATES is true) and images near its components, checking the first CHECK;
  * {@code categorical} N random categorical components over the MNIST levels of the first B images
- * of an IDX file; {@code circuit} a stored mixture on the dequantised first B images. Each line
+ * of an IDX file; {@code circuit} a stored mixture on the dequantised first B images; {@code einet}
+ * a stored Einsum network: its EM statistics (one epoch's work per image) and log-likelihoods on B
+ * dequantised images in batches of 100, next to the same network built as a {@link DagCircuit} and
+ * evaluated on the first SUBSET images, and to a plain loop over its units, one object per unit, in
+ * double precision on the host (the first SUBSET images), each also scaled to 50,000 images. Each line
  * gives the load average read from /proc/loadavg before the measurement.
  */
 public final class EvaluationTiming {
@@ -55,6 +64,8 @@ public final class EvaluationTiming {
                         Path.of(args[4]));
                 case "circuit" -> circuit(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
                         args.length > 5 ? Integer.parseInt(args[5]) : 0);
+                case "einet" -> einet(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
+                        Integer.parseInt(args[5]));
                 default -> throw new IllegalArgumentException("unknown workload " + args[1]);
             }
         }
@@ -77,6 +88,108 @@ public final class EvaluationTiming {
             System.out.printf("# circuit %s (%s), B = %d dequantised images of %s%n", dir, c, b, idx);
             evaluate(backend, (ShallowMixture) c, x, images, check);
         }
+    }
+
+    private static void einet(Backend backend, Path dir, int b, Path idx, int subset) throws IOException {
+        float[] images = dequantised(idx, b, 784);
+        int batch = 100;
+        try (LayeredCircuit c = (LayeredCircuit) CircuitFiles.read(dir, backend)) {
+            System.out.printf("# %s, %,d parameters, B = %d dequantised images of %s in batches of %d%n", c,
+                    c.parameterCount(), b, idx, batch);
+            String load = load();
+            long t0 = System.nanoTime();
+            for (int from = 0; from < b; from += batch) {
+                int to = Math.min(b, from + batch);
+                try (TensorScope scope = TensorScope.open();
+                     EmStatistics stats = c.expectedStatistics(backend.of(slice(images, from, to), to - from, 784))) {
+                    stats.logLikelihood();
+                }
+            }
+            double em = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("layered E-step (statistics of every parameter): %.2f s, %.1f s per 50,000 images (load"
+                    + " average before: %s)%n", em, em * 50_000 / b, load);
+            double[] layered = new double[b];
+            load = load();
+            t0 = System.nanoTime();
+            for (int from = 0; from < b; from += batch) {
+                int to = Math.min(b, from + batch);
+                try (TensorScope scope = TensorScope.open()) {
+                    double[] ll = c.logLikelihood(backend.of(slice(images, from, to), to - from, 784)).toDoubleArray();
+                    System.arraycopy(ll, 0, layered, from, ll.length);
+                }
+            }
+            double up = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("layered log-likelihood: %.2f s, %.1f s per 50,000 images (load average before: %s)%n",
+                    up, up * 50_000 / b, load);
+            load = load();
+            t0 = System.nanoTime();
+            try (DagCircuit dag = c.toDag()) {
+                double build = (System.nanoTime() - t0) / 1e9;
+                CircuitStructure st = dag.structure();
+                System.out.printf("DAG of the same network: %,d units, %,d edges, built in %.2f s (load average before:"
+                        + " %s)%n", st.numUnits(), st.numEdges(), build, load);
+                load = load();
+                t0 = System.nanoTime();
+                double[] general;
+                try (TensorScope scope = TensorScope.open()) {
+                    general = dag.logLikelihood(backend.of(slice(images, 0, subset), subset, 784)).toDoubleArray();
+                }
+                double dagSeconds = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("DAG log-likelihood of %d images: %.2f s, %.1f s per 50,000 images (load average"
+                        + " before: %s)%n", subset, dagSeconds, dagSeconds * 50_000 / subset, load);
+                double[] mean = dag.parameters().get("mean").toDoubleArray();
+                double[] logVar = dag.parameters().get("log_var").toDoubleArray();
+                load = load();
+                t0 = System.nanoTime();
+                double[] naive = new double[subset];
+                double[] value = new double[st.numUnits()];
+                for (int r = 0; r < subset; r++) {
+                    for (int u = 0; u < value.length; u++) {
+                        int[] ch = st.children(u);
+                        switch (st.kind(u)) {
+                            case INPUT -> {
+                                int l = st.inputIndex(u);
+                                double d = images[r * 784 + st.variable(u)] - mean[l];
+                                value[u] = -0.5 * (Math.log(2 * Math.PI) + logVar[l] + d * d * Math.exp(-logVar[l]));
+                            }
+                            case PRODUCT -> {
+                                double sum = 0;
+                                for (int k : ch) {
+                                    sum += value[k];
+                                }
+                                value[u] = sum;
+                            }
+                            case SUM -> {
+                                double[] w = st.logWeights(u);
+                                double[] terms = new double[ch.length];
+                                for (int k = 0; k < ch.length; k++) {
+                                    terms[k] = w[k] + value[ch[k]];
+                                }
+                                value[u] = Numerics.logSumExp(terms);
+                            }
+                        }
+                    }
+                    naive[r] = value[st.root()];
+                }
+                double loop = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("one object per unit, double, host loop over %d images: %.2f s, %.1f s per 50,000"
+                        + " images (load average before: %s)%n", subset, loop, loop * 50_000 / subset, load);
+                double worstDag = 0;
+                double worstLoop = 0;
+                for (int r = 0; r < subset; r++) {
+                    worstDag = Math.max(worstDag, Math.abs(general[r] - layered[r]));
+                    worstLoop = Math.max(worstLoop, Math.abs(naive[r] - layered[r]));
+                }
+                System.out.printf("largest difference to the layered log-likelihood: DAG %.2e, loop %.2e nats per"
+                        + " image%n", worstDag, worstLoop);
+            }
+        }
+    }
+
+    private static float[] slice(float[] images, int from, int to) {
+        float[] out = new float[(to - from) * 784];
+        System.arraycopy(images, from * 784, out, 0, out.length);
+        return out;
     }
 
     private static void evaluate(Backend backend, ShallowMixture m, Tensor x, float[] images, int check) {

@@ -57,8 +57,8 @@ import java.util.random.RandomGenerator;
  * sampling draws that child from its posterior. Both follow one active unit per region, so they need
  * only [R, B, P*W*W] scores per layer.
  *
- * <p>The circuit owns its tensors and releases them on {@link #close()}; create it outside any
- * {@link TensorScope} you close before you are done with it. Not thread-safe.
+ * <p>The circuit owns its tensors, which belong to no {@link TensorScope} (a scope open while it is
+ * created does not close them), and releases them on {@link #close()}. Not thread-safe.
  */
 public final class LayeredCircuit implements Circuit {
 
@@ -109,8 +109,7 @@ public final class LayeredCircuit implements Circuit {
         this.leaves = spec.leaves();
         this.slots = Math.max(spec.leaves(), spec.sums());
         Map<String, Tensor> prepared = family.prepare(Objects.requireNonNull(leafParameters, "leafParameters"));
-        family.parameters().forEach(p -> parameters.put(p.name(), prepared.get(p.name())));
-        owned.addAll(parameters.values());
+        family.parameters().forEach(p -> parameters.put(p.name(), own(prepared.get(p.name()))));
         Tensor first = parameters.values().iterator().next();
         this.backend = first.backend();
         int[] leafIds = graph.regionsAtDepth(0);

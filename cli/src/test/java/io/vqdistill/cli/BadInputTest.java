@@ -89,7 +89,7 @@ class BadInputTest {
         }
         Run sub = CliFixtures.execute("train", "nosuch", "--help");
         assertThat(sub.status()).isEqualTo(2);
-        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: prior, vqvae");
+        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: einet, prior, vqvae");
         Run option = CliFixtures.execute("evaluate", "--circuit", "c", "--no-such-flag");
         assertThat(option.status()).isEqualTo(2);
         assertThat(option.err()).contains("error: Unknown option: '--no-such-flag'")
@@ -164,6 +164,18 @@ class BadInputTest {
             {"--batch", "0", "--batch must be >= 1, found 0"}};
         for (String[] c : prior) {
             Run r = CliFixtures.execute("train", "prior", "--vqvae", dir.resolve("vq").toString(), "--out",
+                    out.toString(), c[0], c[1]);
+            assertThat(r.status()).as(c[0]).isEqualTo(2);
+            assertThat(r.err()).as(c[0]).startsWith("error: " + c[2]);
+        }
+        String[][] einet = {
+            {"--head", "bogus", "--head must be gaussian or categorical, found 'bogus'"},
+            {"--em-step", "1.5", "--em-step must be in (0, 1], found 1.5"},
+            {"--em-frequency", "0", "--em-frequency must be >= 1, found 0"},
+            {"--leaves", "0", "--leaves must be >= 1, found 0"},
+            {"--pieces", "0", "--pieces must be sizes in [1, 28], found 0"}};
+        for (String[] c : einet) {
+            Run r = CliFixtures.execute("train", "einet", "--data", dir.resolve("none").toString(), "--out",
                     out.toString(), c[0], c[1]);
             assertThat(r.status()).as(c[0]).isEqualTo(2);
             assertThat(r.err()).as(c[0]).startsWith("error: " + c[2]);

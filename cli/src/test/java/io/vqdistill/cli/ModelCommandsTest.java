@@ -134,6 +134,27 @@ class ModelCommandsTest {
     }
 
     @Test
+    void trainsAnEinsumNetworkThatTheQueryCommandsRead() throws IOException {
+        Path einet = dir.resolve("einet");
+        String out = run("train", "einet", "--data", data.toString(), "--limit", "40", "--out", einet.toString(),
+                "--pieces", "14", "--leaves", "2", "--sums", "2", "--epochs", "2", "--batch", "20",
+                "--em-frequency", "1");
+        assertThat(out).contains("einet: epochs 1..2, 2 steps per epoch").contains("validation_bpd");
+        assertThat(Files.readAllLines(einet.resolve("metrics.csv"))).hasSize(3);
+        out = run("evaluate", "--data", data.toString(), "--circuit", einet.toString());
+        assertThat(bpd(out, "test BPD ")).isBetween(0.0, 12.0);
+        Path png = dir.resolve("einet-inpaint.png");
+        out = run("inpaint", "--data", data.toString(), "--circuit", einet.toString(), "--mask", "left",
+                "--query", "mode", "--out", png.toString());
+        assertThat(out).contains("inpainted");
+        assertThat(ImageIO.read(png.toFile())).isNotNull();
+        out = run("train", "einet", "--data", data.toString(), "--limit", "40", "--out", einet.toString(),
+                "--pieces", "14", "--leaves", "2", "--sums", "2", "--epochs", "3", "--batch", "20",
+                "--em-frequency", "1");
+        assertThat(out).contains("resumed after epoch 2").contains("einet: epochs 3..3");
+    }
+
+    @Test
     void aPriorOnOtherDataThanItsVqVaeIsRefused() {
         Path vq = dir.resolve("vq-other");
         run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "20", "--out", vq.toString(),

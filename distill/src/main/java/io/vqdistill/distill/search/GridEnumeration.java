@@ -94,15 +94,32 @@ public final class GridEnumeration {
      * {@link Prior#marginalLogProb} call.
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
-        forEachChunk(chunk, null, consumer);
+        forEachChunk(0, chunk, null, consumer);
+    }
+
+    /**
+     * Visits the grids from enumeration index {@code from} on, in order, in chunks of {@code chunk}
+     * grids as {@link #forEachChunk(int, ChunkConsumer)} does (the chunks start at {@code from}).
+     *
+     * @throws InvalidArgumentException when {@code from} is outside [0, {@link #count()}]
+     */
+    public void forEachChunk(long from, int chunk, ChunkConsumer consumer) {
+        forEachChunk(from, chunk, null, consumer);
     }
 
     /** {@link #forEachChunk(int, ChunkConsumer)}, counting |C| prior rows per grid on {@code progress} (or null). */
     void forEachChunk(int chunk, Progress progress, ChunkConsumer consumer) {
+        forEachChunk(0, chunk, progress, consumer);
+    }
+
+    private void forEachChunk(long from, int chunk, Progress progress, ChunkConsumer consumer) {
         if (chunk < 1) {
             throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
-        for (long first = 0; first < count; first += chunk) {
+        if (from < 0 || from > count) {
+            throw new InvalidArgumentException("the first grid must be in [0, " + count + "], found " + from);
+        }
+        for (long first = from; first < count; first += chunk) {
             int n = (int) Math.min(chunk, count - first);
             int[] codes = grids(first, n);
             consumer.accept(first, codes, calls.marginalLogProbs(codes, n, progress));

@@ -8,7 +8,9 @@ import io.vqdistill.api.search.SearchRequest;
  * Every grid that keeps a fixed prefix, in lexicographic order (the last position varies fastest),
  * streamed in chunks together with the class-marginal log p(z) = logsumexp_c log p(c) p(z | c), so
  * that K^(h*w) grids are visited without ever being held at once. This is the enumeration behind the
- * {@code exhaustive} search and the exact model.
+ * {@code exhaustive} search and the exact model. The K grids that differ only in the last code share
+ * one prefix, so they are scored together: one whole-grid log p(z | c) and one next-code answer at the
+ * last position per class, K times fewer prior evaluations than scoring every grid.
  */
 public final class GridEnumeration {
 
@@ -90,8 +92,8 @@ public final class GridEnumeration {
     }
 
     /**
-     * Visits every grid, in order, in chunks of {@code chunk} grids, each scored by one
-     * {@link Prior#marginalLogProb} call.
+     * Visits every grid, in order, in chunks of {@code chunk} grids, each with its class-marginal
+     * log p(z) (at most {@code chunk} prior rows per prior call).
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
         forEachChunk(0, chunk, null, consumer);
@@ -122,7 +124,9 @@ public final class GridEnumeration {
         for (long first = from; first < count; first += chunk) {
             int n = (int) Math.min(chunk, count - first);
             int[] codes = grids(first, n);
-            consumer.accept(first, codes, calls.marginalLogProbs(codes, n, progress));
+            consumer.accept(first, codes, calls.firstFree() < calls.positions()
+                    ? calls.marginalLogProbsByLastCode(codes, chunk, progress)
+                    : calls.marginalLogProbs(codes, n, progress));
         }
     }
 }

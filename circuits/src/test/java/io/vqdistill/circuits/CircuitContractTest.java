@@ -883,6 +883,73 @@ public abstract class CircuitContractTest {
         }
     }
 
+    @Test
+    void categoricalMnistSizedLeavesMeetThePrecisionContract() {
+        Random rng = new Random(47);
+        int n = 24;
+        int s = 784;
+        int v = 256;
+        int b = 12;
+        // decoded-looking: most pixels sure of the background level 0, stroke pixels peaked near 255
+        float[] logits = new float[n * s * v];
+        for (int leaf = 0; leaf < n * s; leaf++) {
+            boolean stroke = (leaf % s) % 7 < 2;
+            int peak = stroke ? 255 - rng.nextInt(8) : 0;
+            for (int c = 0; c < v; c++) {
+                logits[leaf * v + c] = (float) (0.5 * rng.nextGaussian() - 0.05 * Math.abs(c - peak)
+                        + (c == peak ? 9 : 0));
+            }
+        }
+        double[][] logProbs = new double[n * s][v];
+        for (int l = 0; l < n * s; l++) {
+            for (int c = 0; c < v; c++) {
+                logProbs[l][c] = logits[l * v + c];
+            }
+            double lse = Numerics.logSumExp(logProbs[l]);
+            for (int c = 0; c < v; c++) {
+                logProbs[l][c] -= lse;
+            }
+        }
+        double[][] data = new double[b][s];
+        for (int r = 0; r < b; r++) {
+            int j = rng.nextInt(n);
+            for (int i = 0; i < s; i++) {
+                int peak = 0;
+                for (int c = 1; c < v; c++) {
+                    peak = logProbs[j * s + i][c] > logProbs[j * s + i][peak] ? c : peak;
+                }
+                data[r][i] = rng.nextInt(10) == 0 ? rng.nextInt(v) : peak;
+            }
+        }
+        ShallowMixture m;
+        try (Tensor t = backend.of(logits, n, s, v)) {
+            m = ShallowMixture.builder(new CategoricalFamily(v)).parameters(Map.of("logits", t)).build();
+        }
+        try (m; Tensor x = matrix(data, s)) {
+            double[] scores = new double[n];
+            double[] exact = new double[b];
+            for (int r = 0; r < b; r++) {
+                for (int c = 0; c < n; c++) {
+                    double t = -Math.log(n);
+                    for (int i = 0; i < s; i++) {
+                        t += logProbs[c * s + i][(int) data[r][i]];
+                    }
+                    scores[c] = t;
+                }
+                exact[r] = Numerics.logSumExp(scores);
+            }
+            assertThat(exact[0]).as("log p of the size MNIST images get").isLessThan(-300);
+            for (Precision precision : Precision.values()) {
+                double[] got = m.logLikelihood(x, precision).toDoubleArray();
+                for (int r = 0; r < b; r++) {
+                    double tolerance = precision == Precision.FAST ? fastTolerance(exact[r])
+                            : doubleTolerance(exact[r]);
+                    assertThat(got[r]).as("%s log p of row %d", precision, r).isCloseTo(exact[r], within(tolerance));
+                }
+            }
+        }
+    }
+
     // ---- the third-party leaf -----------------------------------------------------------------
 
     @Test

@@ -2,15 +2,20 @@ package io.vqdistill.cli;
 
 import static io.vqdistill.cli.CliFixtures.run;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.formats.SafeTensors;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -100,6 +105,85 @@ class DistillCommandsTest {
                 data.toString(), "--images", "train");
         assertThat(bad.status()).isEqualTo(2);
         assertThat(bad.err()).contains("--images must be test or validation, found 'train'");
+    }
+
+    private static double bpd(String printed, String label) {
+        Matcher m = Pattern.compile(label + " BPD (\\d+\\.\\d{4}) bits/dim").matcher(printed);
+        assertThat(m.find()).as(printed).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void precisionAndUnscoredSearchesReachTheirCommands() {
+        Path out = dir.resolve("unscored");
+        run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
+                "random", "--components", "6", "--no-scores", "--out", out.toString());
+        double[] scores = SafeTensors.read(out.resolve(CircuitFiles.TENSORS)).get("latent_log_probs").toDoubles();
+        assertThat(Arrays.stream(scores).allMatch(Double::isNaN)).as("--no-scores leaves log p(z) unknown").isTrue();
+        String fast = run("evaluate", "--backend", "djl", "--circuit", out.toString(), "--data", data.toString());
+        String precise = run("evaluate", "--backend", "djl", "--circuit", out.toString(), "--data", data.toString(),
+                "--precision", "double");
+        assertThat(fast).contains("fast precision");
+        assertThat(precise).contains("double precision");
+        assertThat(bpd(precise, "test")).isCloseTo(bpd(fast, "test"), within(2e-4));
+
+        CliFixtures.Run bad = CliFixtures.execute("evaluate", "--circuit", out.toString(), "--data", data.toString(),
+                "--precision", "half");
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown --precision 'half'; known: fast, double");
+        bad = CliFixtures.execute("distill", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
+                "random", "--components", "6", "--no-scores", "--weights", "prior", "--out",
+                dir.resolve("never").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("--no-scores leaves the grids' prior probabilities unknown, but --weights"
+                + " prior weighs the components by them");
+        bad = CliFixtures.execute("distill", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
+                "random", "--components", "6", "--precision", "double", "--out", dir.resolve("never").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("--precision applies only to --weights em");
+        assertThat(dir.resolve("never")).doesNotExist();
+
+        String em = run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--search", "top", "--components", "6", "--no-scores", "--weights", "em", "--precision", "double",
+                "--data", data.toString(), "--limit", "40", "--em-images", "10", "--em-iterations", "2", "--out",
+                dir.resolve("em-double").toString());
+        assertThat(em).contains("distillation (em weights): 6 components");
+        String swept = run("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--search", "beam", "--no-scores", "--precision", "double", "--max-exponent", "1", "--data",
+                data.toString(), "--limit", "5", "--out", dir.resolve("sweep-double").toString());
+        assertThat(swept).contains("N =      2:");
+    }
+
+    @Test
+    void exactContinuesFromItsStateAndRefusesAStateOfOtherOptions() throws IOException {
+        Path state = dir.resolve("exact/state.safetensors");
+        String first = run("exact", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--data", data.toString(), "--limit", "10", "--chunk", "64", "--state", state.toString());
+        assertThat(first).contains("exact model: 256 grids of 2x2 K=4 on 10 test images, chunks of 64, fast precision,"
+                + " on djl");
+        assertThat(state).exists();
+        String again = run("exact", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--data", data.toString(), "--limit", "10", "--chunk", "64", "--state", state.toString());
+        assertThat(again).contains("continuing from " + state + ": 256 of 256 grids summed");
+        assertThat(bpd(again, "ExM test")).isEqualTo(bpd(first, "ExM test"));
+        String plain = run("exact", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--data", data.toString(), "--limit", "10", "--chunk", "64", "--precision", "double");
+        assertThat(bpd(plain, "ExM test")).isCloseTo(bpd(first, "ExM test"), within(2e-4));
+
+        CliFixtures.Run bad = CliFixtures.execute("exact", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
+                prior.toString(), "--data", data.toString(), "--limit", "10", "--chunk", "32", "--state",
+                state.toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("error: the exact-model state " + state + " was made with chunk = 64, but"
+                + " this run has chunk = 32").doesNotContain("Exception");
+        bad = CliFixtures.execute("exact", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                "--data", data.toString(), "--limit", "8", "--chunk", "64", "--state", state.toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("was made with images = 10 images of");
+        bad = CliFixtures.execute("exact", "--vqvae", vq.toString(), "--prior", prior.toString(), "--data",
+                data.toString(), "--state", dir.toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("--state " + dir + " is a folder, not a file");
     }
 
     @Test

@@ -144,6 +144,7 @@ public final class Distiller {
                                     Map<String, String> provenance) {
         ShallowMixture current = start;
         try {
+            current.setPrecision(em.precision());
             Tensor data = em.data();
             int s = current.numVariables();
             if (data.dtype() != DType.FLOAT32 || data.rank() != 2 || data.shape(1) != s || data.shape(0) < 1) {
@@ -181,7 +182,7 @@ public final class Distiller {
                     logWeights[j] = Math.log(responsibility[j] / b);
                 }
                 ShallowMixture next = ShallowMixture.builder(family).parameters(current.parameters())
-                        .logWeights(logWeights).normaliseWeights().latents(latents).build();
+                        .logWeights(logWeights).normaliseWeights().latents(latents).precision(em.precision()).build();
                 current.close();
                 current = next;
             }

@@ -6,6 +6,7 @@ import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.circuits.LeafFamilies;
@@ -15,6 +16,7 @@ import io.vqdistill.distill.search.GridEnumeration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -26,8 +28,15 @@ import java.util.function.LongConsumer;
  * chunk is decoded once and evaluated as a {@link ShallowMixture} with weights p(z) normalised
  * within the chunk, and the chunk's result is shifted back by the log of the chunk's prior mass and
  * accumulated per example in float64 with a running log-add-exp. The whole circuit is never held:
- * memory is one chunk's leaf parameters. Feasible for tiny grids only (2x2 with K up to 32 on one
- * CPU).
+ * memory is one chunk's leaf parameters. Each chunk's mixture is scored at the model's
+ * {@link Precision} (matrix products in float32 for {@link Precision#FAST}). Feasible for tiny grids
+ * only (2x2 with K up to 32 on a CPU).
+ *
+ * <p>The sum can be taken in steps: a {@link Partial} holds, per example, the log-sum-exp over the
+ * grids summed so far (the first {@link Partial#grids()} of the enumeration); the model continues
+ * from one and hands out a new one after every chunk, so a caller can save it and resume an
+ * interrupted sum. A sum resumed from a partial of the same chunking adds the same chunks in the same
+ * order, so it equals the uninterrupted sum.
  */
 public final class ExactModel {
     private final Backend backend;
@@ -36,8 +45,40 @@ public final class ExactModel {
     private final LeafFamily family;
     private final GridEnumeration grids;
     private final int chunk;
+    private final Precision precision;
 
     /**
+     * How far a sum over the grids has come.
+     *
+     * @param grids   the number of grids summed: the first {@code grids} of the enumeration
+     * @param logSums per example, the log-sum-exp of log p(z) + log p(x | z) over those grids, in nats
+     *                (negative infinity before any grid)
+     */
+    public record Partial(long grids, double[] logSums) {
+        /** Validates and copies. */
+        public Partial {
+            if (grids < 0) {
+                throw new InvalidArgumentException("grids must be >= 0, found " + grids);
+            }
+            logSums = logSums.clone();
+        }
+
+        /** The start of a sum over {@code examples} examples: no grid summed. */
+        public static Partial start(int examples) {
+            double[] none = new double[examples];
+            Arrays.fill(none, Double.NEGATIVE_INFINITY);
+            return new Partial(0, none);
+        }
+
+        @Override
+        public double[] logSums() {
+            return logSums.clone();
+        }
+    }
+
+    /**
+     * A model scoring each chunk at {@link Precision#FAST}.
+     *
      * @param backend  the backend the decoder computes on
      * @param chunk    grids per chunk, >= 1
      * @param maxGrids the largest enumeration allowed, >= 1
@@ -45,6 +86,21 @@ public final class ExactModel {
      *                                  there are more than {@code maxGrids} grids
      */
     public ExactModel(Backend backend, Prior prior, Decoder decoder, int chunk, long maxGrids) {
+        this(backend, prior, decoder, chunk, maxGrids, Precision.FAST);
+    }
+
+    /**
+     * A model scoring each chunk's mixture at {@code precision}.
+     *
+     * @param backend   the backend the decoder computes on
+     * @param chunk     grids per chunk, >= 1
+     * @param maxGrids  the largest enumeration allowed, >= 1
+     * @param precision the precision of every chunk's mixture scores
+     * @throws InvalidArgumentException when the prior and decoder disagree on the grid shape, or when
+     *                                  there are more than {@code maxGrids} grids
+     */
+    public ExactModel(Backend backend, Prior prior, Decoder decoder, int chunk, long maxGrids, Precision precision) {
+        this.precision = Objects.requireNonNull(precision, "precision");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.prior = Objects.requireNonNull(prior, "prior");
         this.decoder = Objects.requireNonNull(decoder, "decoder");
@@ -70,6 +126,11 @@ public final class ExactModel {
         return chunk;
     }
 
+    /** The precision of every chunk's mixture scores. */
+    public Precision precision() {
+        return precision;
+    }
+
     /** The number of pixels S of an observation. */
     public int numVariables() {
         return decoder.imageShape().pixels();
@@ -92,49 +153,79 @@ public final class ExactModel {
      * @see #logLikelihood(Tensor)
      */
     public double[] logLikelihood(Tensor x, LongConsumer summed) {
-        Objects.requireNonNull(x, "x");
         Objects.requireNonNull(summed, "summed");
+        return logLikelihood(x, Partial.start(Math.toIntExact(x.shape(0))), partial -> summed.accept(partial.grids()))
+                .logSums();
+    }
+
+    /**
+     * Continues the sum {@code from} over the grids not yet summed, handing {@code chunkDone} the
+     * partial sum after every chunk (the last one covers all {@link #components()} grids, and is
+     * returned). The chunks start at {@code from.grids()}.
+     *
+     * @param x         FLOAT32 [B, S] on this model's backend, the examples of {@code from}
+     * @param from      a partial sum over the same examples; {@link Partial#start(int)} for a new sum
+     * @param chunkDone told each partial sum as soon as its chunk is added
+     * @return the complete sum: log p(x) per example
+     * @throws InvalidArgumentException when x is not [B, S], or {@code from} covers other examples or
+     *                                  more grids than there are
+     */
+    public Partial logLikelihood(Tensor x, Partial from, Consumer<Partial> chunkDone) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(from, "from");
+        Objects.requireNonNull(chunkDone, "chunkDone");
         int s = numVariables();
         if (x.rank() != 2 || x.shape(1) != s) {
             throw new InvalidArgumentException("x must be [B, " + s + "], found " + Shapes.format(x.shape()));
         }
-        double[] out = new double[Math.toIntExact(x.shape(0))];
-        Arrays.fill(out, Double.NEGATIVE_INFINITY);
+        double[] out = from.logSums();
+        if (out.length != x.shape(0)) {
+            throw new InvalidArgumentException("the partial sum covers " + out.length + " examples but x holds "
+                    + x.shape(0));
+        }
+        if (from.grids() > grids.count()) {
+            throw new InvalidArgumentException("the partial sum covers " + from.grids() + " grids but the model"
+                    + " has " + grids.count());
+        }
         int p = prior.latentShape().positions();
-        grids.forEachChunk(chunk, (first, codes, logProbs) -> {
+        Partial[] last = {from};
+        grids.forEachChunk(from.grids(), chunk, (first, codes, logProbs) -> {
             double mass = Numerics.logSumExp(logProbs);
             int n = logProbs.length;
-            if (mass == Double.NEGATIVE_INFINITY) {
-                summed.accept(first + n);
-                return;
+            if (mass != Double.NEGATIVE_INFINITY) {
+                double[] ll = chunkLogLikelihood(x, codes, logProbs, n, p);
+                for (int b = 0; b < out.length; b++) {
+                    out[b] = Numerics.logAddExp(out[b], ll[b] + mass);
+                }
             }
-            long[] batch = new long[codes.length];
-            for (int i = 0; i < codes.length; i++) {
-                batch[i] = codes[i];
-            }
-            Map<String, Tensor> parameters;
-            try (Tensor input = backend.of(batch, n, p)) {
-                parameters = decoder.decode(input);
-            }
-            double[] ll;
-            try (ShallowMixture mixture = ShallowMixture.builder(family).parameters(parameters).logWeights(logProbs)
-                    .normaliseWeights().build();
-                 TensorScope scope = TensorScope.open()) {
-                ll = mixture.logLikelihood(x).toDoubleArray();
-            } finally {
-                parameters.values().forEach(Tensor::close);
-            }
-            for (int b = 0; b < out.length; b++) {
-                out[b] = Numerics.logAddExp(out[b], ll[b] + mass);
-            }
-            summed.accept(first + n);
+            last[0] = new Partial(first + n, out);
+            chunkDone.accept(last[0]);
         });
-        return out;
+        return last[0];
+    }
+
+    /** log of the chunk's mixture, its weights p(z) normalised within the chunk, per example. */
+    private double[] chunkLogLikelihood(Tensor x, int[] codes, double[] logProbs, int n, int p) {
+        long[] batch = new long[codes.length];
+        for (int i = 0; i < codes.length; i++) {
+            batch[i] = codes[i];
+        }
+        Map<String, Tensor> parameters;
+        try (Tensor input = backend.of(batch, n, p)) {
+            parameters = decoder.decode(input);
+        }
+        try (ShallowMixture mixture = ShallowMixture.builder(family).parameters(parameters).logWeights(logProbs)
+                .normaliseWeights().precision(precision).build();
+             TensorScope scope = TensorScope.open()) {
+            return mixture.logLikelihood(x).toDoubleArray();
+        } finally {
+            parameters.values().forEach(Tensor::close);
+        }
     }
 
     @Override
     public String toString() {
         return "ExactModel[" + grids.count() + " grids of " + prior.latentShape() + ", " + family.name()
-                + " leaves, chunks of " + chunk + "]";
+                + " leaves, chunks of " + chunk + ", " + precision + "]";
     }
 }

@@ -2,6 +2,7 @@ package io.vqdistill.distill;
 
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.circuit.Precision;
 import java.util.Objects;
 
 /**
@@ -38,11 +39,13 @@ public sealed interface Weighting {
      * @param maxIterations the largest number of weight updates, >= 1
      * @param tolerance     EM stops once an update raises the mean log-likelihood by less than this
      *                      many nats, >= 0
+     * @param precision     the precision of the mixture's scores while EM runs
      */
-    record Em(Tensor data, int maxIterations, double tolerance) implements Weighting {
+    record Em(Tensor data, int maxIterations, double tolerance, Precision precision) implements Weighting {
         /** Validates the settings. */
         public Em {
             Objects.requireNonNull(data, "data");
+            Objects.requireNonNull(precision, "precision");
             if (maxIterations < 1) {
                 throw new InvalidArgumentException("maxIterations must be >= 1, found " + maxIterations);
             }
@@ -67,8 +70,16 @@ public sealed interface Weighting {
         return new Prior();
     }
 
-    /** EM on {@code data}: at most {@code maxIterations} updates, until one gains less than {@code tolerance} nats. */
+    /**
+     * EM on {@code data} at {@link Precision#FAST}: at most {@code maxIterations} updates, until one gains
+     * less than {@code tolerance} nats.
+     */
     static Weighting em(Tensor data, int maxIterations, double tolerance) {
-        return new Em(data, maxIterations, tolerance);
+        return em(data, maxIterations, tolerance, Precision.FAST);
+    }
+
+    /** EM as {@link #em(Tensor, int, double)}, scoring the mixture at {@code precision}. */
+    static Weighting em(Tensor data, int maxIterations, double tolerance, Precision precision) {
+        return new Em(data, maxIterations, tolerance, precision);
     }
 }

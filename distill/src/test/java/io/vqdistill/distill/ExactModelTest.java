@@ -8,6 +8,7 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
@@ -18,6 +19,7 @@ import io.vqdistill.distill.search.ExhaustiveSearch;
 import io.vqdistill.distill.toy.Brute;
 import io.vqdistill.distill.toy.TableDecoder;
 import io.vqdistill.distill.toy.TablePrior;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -87,6 +89,40 @@ class ExactModelTest {
                 gap = Math.max(gap, Math.abs(exact[r] - unweighted[r]));
             }
             assertThat(gap).as("the prior weights matter").isGreaterThan(0.1);
+        }
+    }
+
+    @Test
+    void aSumResumedFromAPartialEqualsTheUninterruptedOneAndBothPrecisionsMatchBruteForce() {
+        LatentShape shape = new LatentShape(2, 2, 3);
+        TablePrior prior = TablePrior.random(BACKEND, shape, new double[] {0.6, 0.4}, 1.2, 7);
+        TableDecoder decoder = new TableDecoder(BACKEND, shape, IMAGE, 8);
+        int rows = 5;
+        float[] x = data(rows, 9);
+        for (Precision precision : Precision.values()) {
+            ExactModel exact = new ExactModel(BACKEND, prior, decoder, 10, 1000, precision);
+            try (Tensor xs = BACKEND.of(x, rows, IMAGE.pixels())) {
+                List<ExactModel.Partial> partials = new ArrayList<>();
+                ExactModel.Partial whole = exact.logLikelihood(xs, ExactModel.Partial.start(rows), partials::add);
+                assertThat(partials).extracting(ExactModel.Partial::grids)
+                        .containsExactly(10L, 20L, 30L, 40L, 50L, 60L, 70L, 80L, 81L);
+                assertThat(partials.get(partials.size() - 1).logSums()).containsExactly(whole.logSums());
+                List<Long> after = new ArrayList<>();
+                ExactModel.Partial resumed = exact.logLikelihood(xs, partials.get(2), p -> after.add(p.grids()));
+                assertThat(after).containsExactly(40L, 50L, 60L, 70L, 80L, 81L);
+                for (int r = 0; r < rows; r++) {
+                    assertThat(resumed.logSums()[r]).isCloseTo(whole.logSums()[r], within(1e-9));
+                    float[] xr = Arrays.copyOfRange(x, r * IMAGE.pixels(), (r + 1) * IMAGE.pixels());
+                    assertThat(whole.logSums()[r]).as("%s", precision)
+                            .isCloseTo(bruteForce(prior, decoder, xr), within(1e-4));
+                }
+                assertThatThrownBy(() -> exact.logLikelihood(xs, ExactModel.Partial.start(rows + 1), p -> { }))
+                        .isInstanceOf(InvalidArgumentException.class)
+                        .hasMessage("the partial sum covers 6 examples but x holds 5");
+                assertThatThrownBy(() -> exact.logLikelihood(xs, new ExactModel.Partial(82, whole.logSums()),
+                        p -> { })).isInstanceOf(InvalidArgumentException.class)
+                        .hasMessage("the partial sum covers 82 grids but the model has 81");
+            }
         }
     }
 

@@ -28,10 +28,12 @@ public enum Precision {
      */
     FAST,
     /**
-     * Scores computed in float64 on the backend wherever the fast form would cancel (for Gaussian
-     * leaves: the expanded square as float64 matrix products), and sums that cannot cancel (one-hot or
-     * gathered log-probabilities) as in FAST. On a CPU about 1.5 (DJL, ND4J) to 4 (TensorFlow) times
-     * the time of FAST for Gaussian leaves; for users who want float64 likelihoods per image.
+     * Scores computed in float64 on the backend wherever the fast form would cancel or round (for
+     * Gaussian leaves: the expanded square as float64 matrix products; for categorical leaves: the
+     * gathered log-probabilities summed in float64); kernels whose sums cannot lose more than their
+     * terms' float32 rounding may convert their FAST scores. On a CPU about 1.5 (DJL, ND4J) to 4
+     * (TensorFlow) times the time of FAST for Gaussian leaves; for users who want float64
+     * likelihoods per image.
      */
     DOUBLE
 }

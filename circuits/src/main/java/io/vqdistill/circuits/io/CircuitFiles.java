@@ -24,20 +24,17 @@ import io.vqdistill.circuits.layered.LayeredCircuit;
 import io.vqdistill.circuits.layered.LayeredSpec;
 import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.formats.AtomicFolder;
+import io.vqdistill.formats.Digests;
 import io.vqdistill.formats.FileKind;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -215,7 +212,7 @@ public final class CircuitFiles {
                 Map.of("format", FORMAT));
         AtomicFolder.update(dir, staging -> {
             Path tensorFile = staging.write(TENSORS, tensorBytes);
-            json.put("tensors_sha256", sha256(tensorFile));
+            json.put("tensors_sha256", Digests.sha256(tensorFile));
             json.set("provenance", prov);
             staging.writeString(JSON, MAPPER.writeValueAsString(json) + "\n");
         });
@@ -255,24 +252,6 @@ public final class CircuitFiles {
         out.add(SafeTensors.Entry.of("child_offsets", offsets, u + 1L));
         out.add(SafeTensors.Entry.of("children", children, s.numEdges()));
         out.add(SafeTensors.Entry.of("edge_log_weights", weights, s.numEdges()));
-    }
-
-    private static String sha256(Path file) {
-        FileKind.rejectSpecial(file);
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
-                md.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchFileException e) {
-            throw new FormatException(file + ": file not found", e);
-        } catch (IOException e) {
-            throw new FormatException(file + ": cannot read: " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError("every JVM provides SHA-256", e);
-        }
     }
 
     // ---- reading ------------------------------------------------------------------------------
@@ -330,7 +309,7 @@ public final class CircuitFiles {
         LeafFamily family = family(jsonFile, json);
         Path tensorFile = dir.resolve(TENSORS);
         SafeTensors st = SafeTensors.read(tensorFile);
-        String hash = sha256(tensorFile);
+        String hash = Digests.sha256(tensorFile);
         String recorded = Json.requireText(json, "tensors_sha256", jsonFile, "");
         if (!hash.equals(recorded)) {
             throw FormatException.of(tensorFile, "tensors_sha256", "the file's SHA-256 is " + hash + " but " + JSON

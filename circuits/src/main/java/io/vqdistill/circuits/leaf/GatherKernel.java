@@ -28,8 +28,12 @@ import java.util.stream.IntStream;
  * and summed on the backend; the chunks are put back in the batch's order. The
  * work is n times the number of such variables per example: for images with a common background a
  * fraction of n S. Each score adds only log-probabilities and their differences (no cancelling
- * rewrite), so its float32 error is the rounding of those terms, and {@link #preciseScores} is the
- * default conversion.
+ * rewrite), so its float32 error is the rounding of those terms and of their running sum.
+ *
+ * <p>{@link #preciseScores} ({@link io.vqdistill.api.circuit.Precision#DOUBLE}) gathers from the same
+ * table made in float64 from the given log-probabilities (prepared on its first call, from the
+ * logits and offset kept by reference), and sums in float64: within float64 rounding of the
+ * term-by-term sum of the float32 log-probabilities.
  */
 final class GatherKernel implements MaskedSumKernel {
     private static final long CHUNK = 1L << 24;
@@ -40,48 +44,82 @@ final class GatherKernel implements MaskedSumKernel {
     private final int variables;
     private final int categories;
     private final int[] reference;
-    private final Tensor table;
-    private final Tensor base;
+    private final Tensor logits;
+    private final Tensor offset;
+    private final Table fast;
+    private Table precise;
+
+    /** The gathered rows and the base scores, both of one dtype. */
+    private record Table(Tensor rows, Tensor base) {
+        void close() {
+            rows.close();
+            base.close();
+        }
+    }
 
     /**
-     * @param logits prepared log-probabilities, FLOAT32 [n, S, V]
-     * @param offset [n], FLOAT32 or FLOAT64
+     * @param logits prepared log-probabilities, FLOAT32 [n, S, V], kept by reference for the float64 form
+     * @param offset [n], FLOAT32 or FLOAT64, likewise
      */
     GatherKernel(Tensor logits, Tensor offset) {
         backend = logits.backend();
+        this.logits = logits;
+        this.offset = offset;
         components = Math.toIntExact(logits.shape(0));
         variables = Math.toIntExact(logits.shape(1));
         categories = Math.toIntExact(logits.shape(2));
+        try (Tensor sum = logits.sum(0); Tensor best = sum.argMax(1)) {
+            reference = best.toIntArray();
+        }
+        fast = table(DType.FLOAT32);
+    }
+
+    /** The table and base in {@code dtype}, from the log-probabilities converted to it. */
+    private Table table(DType dtype) {
         int n = components;
         int s = variables;
         int v = categories;
         try (TensorScope scope = TensorScope.open()) {
-            reference = logits.sum(0).argMax(1).toIntArray();
             long[] at = new long[s];
             for (int i = 0; i < s; i++) {
                 at[i] = (long) i * v + reference[i];
             }
-            Tensor flat = logits.reshape(n, (long) s * v);
-            Tensor atReference = flat.gather(1, backend.of(at, s));
+            Tensor typed = logits.toType(dtype);
+            Tensor atReference = typed.reshape(n, (long) s * v).gather(1, backend.of(at, s));
             List<Tensor> rows = new ArrayList<>();
             for (int from = 0; from < s; from += PIXELS_PER_SLICE) {
                 int to = Math.min(s, from + PIXELS_PER_SLICE);
                 try (TensorScope slice = TensorScope.open()) {
                     Tensor reference = atReference.slice(1, from, to).reshape(n, to - from, 1);
-                    Tensor part = logits.slice(1, from, to).sub(reference);
+                    Tensor part = typed.slice(1, from, to).sub(reference);
                     rows.add(slice.keep(part.reshape(n, (long) (to - from) * v).transposeLast()));
                 }
             }
             rows.add(atReference.neg().transposeLast());
-            rows.add(backend.zeros(DType.FLOAT32, 1, n));
-            table = scope.keep(backend.concat(rows, 0));
-            base = scope.keep(atReference.toType(DType.FLOAT64).sum(1).add(offset.toType(DType.FLOAT64))
-                    .toType(DType.FLOAT32).reshape(1, n));
+            rows.add(backend.zeros(dtype, 1, n));
+            Tensor table = scope.keep(backend.concat(rows, 0));
+            Tensor base = scope.keep(atReference.toType(DType.FLOAT64).sum(1).add(offset.toType(DType.FLOAT64))
+                    .toType(dtype).reshape(1, n));
+            return new Table(table, base);
         }
     }
 
     @Override
     public Tensor scores(Tensor x, Tensor observed) {
+        return scores(x, observed, fast);
+    }
+
+    @Override
+    public Tensor preciseScores(Tensor x, Tensor observed) {
+        if (precise == null) {
+            precise = TensorScope.outside(() -> table(DType.FLOAT64));
+        }
+        return scores(x, observed, precise);
+    }
+
+    private Tensor scores(Tensor x, Tensor observed, Table with) {
+        Tensor table = with.rows();
+        Tensor base = with.base();
         int b = Math.toIntExact(x.shape(0));
         int s = variables;
         float[] values = x.toFloatArray();
@@ -107,7 +145,7 @@ final class GatherKernel implements MaskedSumKernel {
         }
         try (TensorScope scope = TensorScope.open()) {
             if (longest == 0) {
-                return scope.keep(base.add(backend.zeros(DType.FLOAT32, b, 1)));
+                return scope.keep(base.add(backend.zeros(base.dtype(), b, 1)));
             }
             int[] order = IntStream.range(0, b).boxed().sorted(Comparator.comparingInt(e -> -lists[e].length))
                     .mapToInt(Integer::intValue).toArray();
@@ -143,7 +181,10 @@ final class GatherKernel implements MaskedSumKernel {
 
     @Override
     public void close() {
-        table.close();
-        base.close();
+        fast.close();
+        if (precise != null) {
+            precise.close();
+            precise = null;
+        }
     }
 }

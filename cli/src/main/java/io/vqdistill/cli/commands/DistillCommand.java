@@ -8,6 +8,7 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
+import io.vqdistill.cli.options.PrecisionOption;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.distill.pipeline.DistillationPipeline;
@@ -42,7 +43,7 @@ public final class DistillCommand implements Callable<Integer> {
     public static final int MAX_EM_ITERATIONS = 10_000;
     /** The options that matter only to EM weights. */
     private static final List<String> EM_ONLY = List.of("--em-images", "--em-iterations", "--data", "--split-seed",
-            "--limit");
+            "--limit", PrecisionOption.FLAG);
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -55,6 +56,9 @@ public final class DistillCommand implements Callable<Integer> {
 
     @Mixin
     ProgressOptions progress;
+
+    @Mixin
+    PrecisionOption precision;
 
     @Option(names = "--components", paramLabel = "N", required = true,
             description = "N, the number of grids (mixture components), 1.." + DistillationRequest.MAX_COMPONENTS)
@@ -96,23 +100,25 @@ public final class DistillCommand implements Callable<Integer> {
         if (weighting == WeightingKind.EM) {
             Flags.atLeastOne("--em-images", emImages);
             Flags.inRange("--em-iterations", emIterations, 1, MAX_EM_ITERATIONS);
+            precision.precision();
         } else {
             CommandLine.ParseResult given = spec.commandLine().getParseResult();
             List<String> emOnly = EM_ONLY.stream().filter(given::hasMatchedOption).toList();
             if (!emOnly.isEmpty()) {
                 throw new InvalidArgumentException(String.join(", ", emOnly) + (emOnly.size() == 1 ? " applies"
                         : " apply") + " only to --weights em (they choose the training images EM fits the weights"
-                        + " on); --weights " + weights + " reads no images: drop " + (emOnly.size() == 1 ? "it"
+                        + " on, and how the mixture is scored while it does); --weights " + weights
+                        + " reads no images: drop " + (emOnly.size() == 1 ? "it"
                         : "them"));
             }
         }
-        ModelPaths.Checked models = mixture.check(searches);
+        ModelPaths.Checked models = mixture.check(searches, weighting);
         Flags.outputFolder("--out", out, "circuit", CircuitFiles::exists);
         MemoryBudget.distillation("distill --components " + components, components, models.pixels(),
                 models.leafFamily(), "--components");
         DistillationRequest.Builder request = mixture.request(components, out);
         if (weighting == WeightingKind.EM) {
-            request.em(dataOptions.split().train(), emImages, emIterations);
+            request.em(dataOptions.split().train(), emImages, emIterations).precision(precision.precision());
         } else {
             request.weighting(weighting);
         }

@@ -1,8 +1,10 @@
 package io.vqdistill.cli.commands;
 
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.data.TestImageOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.PrecisionOption;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
@@ -33,6 +35,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     ProgressOptions progress;
 
+    @Mixin
+    PrecisionOption precision;
+
     @Option(names = "--circuit", paramLabel = "DIR", required = true, description = "the circuit folder")
     Path circuit;
 
@@ -48,11 +53,12 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Precision chosen = precision.precision();
         CircuitInput.check(circuit);
         ImageSet test = testImages.load();
         try (Session session = sessions.open(backendOptions.choice())) {
             Reports.evaluated(spec.commandLine().getOut(), testImages.set(),
-                    CircuitEvaluation.of(session.circuit(circuit), test, seed, progress.bars()));
+                    CircuitEvaluation.of(session.circuit(circuit), test, seed, chosen, progress.bars()));
         }
         return 0;
     }

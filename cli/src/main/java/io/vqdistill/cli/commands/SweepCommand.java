@@ -6,6 +6,7 @@ import io.vqdistill.cli.options.Flags;
 import io.vqdistill.cli.options.MemoryBudget;
 import io.vqdistill.cli.options.ModelPaths;
 import io.vqdistill.cli.options.MixtureOptions;
+import io.vqdistill.cli.options.PrecisionOption;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.LinePlot;
 import io.vqdistill.cli.render.ProgressBars;
@@ -60,6 +61,9 @@ public final class SweepCommand implements Callable<Integer> {
     @Mixin
     ProgressOptions progress;
 
+    @Mixin
+    PrecisionOption precision;
+
     @Option(names = "--max-exponent", paramLabel = "K", required = true,
             description = "the largest N is 2^K, K in 0.." + SweepRequest.MAX_EXPONENT)
     int maxExponent;
@@ -99,13 +103,13 @@ public final class SweepCommand implements Callable<Integer> {
         WeightingKind weighting = WeightingKind.byLabel(weights).filter(k -> k != WeightingKind.EM)
                 .orElseThrow(() -> new InvalidArgumentException("unknown --weights '" + weights + "' for a sweep;"
                         + " known: uniform, prior"));
-        ModelPaths.Checked models = mixture.check(searches);
+        ModelPaths.Checked models = mixture.check(searches, weighting);
         Flags.outputFolder("--out", out, "sweep", dir -> AtomicFolder.read(dir,
                 d -> Files.isRegularFile(d.resolve(SweepPipeline.CSV))));
         MemoryBudget.distillation("sweep --max-exponent " + maxExponent, 1L << maxExponent, models.pixels(),
                 models.leafFamily(), "--max-exponent");
         SweepRequest request = mixture.sweep(maxExponent, each ? Sweep.Mode.SEARCH_EACH : Sweep.Mode.PREFIXES,
-                weighting, out);
+                weighting, precision.precision(), out);
         ImageSet test = testImages.load();
         PrintWriter w = spec.commandLine().getOut();
         ProgressBars bars = progress.bars();

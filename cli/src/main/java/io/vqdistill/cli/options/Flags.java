@@ -100,6 +100,31 @@ public final class Flags {
         }
     }
 
+    /**
+     * Checks, before any work, that the file {@code file} given as {@code flag} can be written: it is
+     * missing or a regular file, and no file stands where a parent folder should be.
+     *
+     * @throws InvalidArgumentException naming the flag, the file and what stands in the way
+     */
+    public static void outputFile(String flag, Path file) {
+        FileKind kind = FileKind.of(file);
+        if (kind != FileKind.REGULAR_FILE && kind != FileKind.MISSING) {
+            throw new InvalidArgumentException(flag + " " + file + " is " + kind.words() + ", not a file: choose a"
+                    + " file name");
+        }
+        Path absolute = file.toAbsolutePath().normalize();
+        for (Path p = absolute.getParent(); p != null; p = p.getParent()) {
+            FileKind k = FileKind.of(p);
+            if (k == FileKind.FOLDER) {
+                break;
+            }
+            if (k != FileKind.MISSING) {
+                throw new InvalidArgumentException(flag + " " + file + ": " + p + " is " + k.words()
+                        + ", not a folder");
+            }
+        }
+    }
+
     private static boolean isEmpty(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
             return s.findAny().isEmpty();

@@ -1,6 +1,7 @@
 package io.vqdistill.cli.options;
 
 import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.distill.eval.Sweep;
 import io.vqdistill.distill.pipeline.DistillationRequest;
 import io.vqdistill.distill.pipeline.SearchCatalog;
@@ -25,6 +26,11 @@ public final class MixtureOptions {
                 + " and backend)")
     boolean deterministic;
 
+    @Option(names = "--no-scores",
+            description = "beam and random searches: leave the grids' class-marginal log p(z) unknown instead of "
+                + "scoring every grid under every class (saves that time; not with --weights prior)")
+    boolean noScores;
+
     @Option(names = "--min-std", paramLabel = "S",
             description = "Gaussian leaves: raise every standard deviation to at least S, in (0, 1] (default: the"
                 + " decoder's own, down to 1e-3); choose S on --images validation, not on the test set")
@@ -44,13 +50,18 @@ public final class MixtureOptions {
     }
 
     /**
-     * Checks, before any work, the search's name, {@code --min-std}, and the two checkpoints' settings
+     * Checks, before any work, the search's name, {@code --no-scores} against the weighting,
+     * {@code --min-std}, and the two checkpoints' settings
      * against each other ({@link ModelPaths#check()}), and returns what the checkpoints describe.
      *
      * @throws io.vqdistill.api.InvalidArgumentException naming the flag at fault
      */
-    public ModelPaths.Checked check(SearchCatalog searches) {
+    public ModelPaths.Checked check(SearchCatalog searches, WeightingKind weighting) {
         checkSearch(searches);
+        if (noScores && weighting == WeightingKind.PRIOR) {
+            throw new InvalidArgumentException("--no-scores leaves the grids' prior probabilities unknown, but"
+                    + " --weights prior weighs the components by them: drop one of the two");
+        }
         if (minStd != null && !(minStd > 0 && minStd <= 1)) {
             throw new InvalidArgumentException("--min-std must be in (0, 1], found " + minStd);
         }
@@ -65,12 +76,13 @@ public final class MixtureOptions {
     /** A request for {@code components} grids saved to {@code out}, with these options; uniform weights. */
     public DistillationRequest.Builder request(int components, Path out) {
         return DistillationRequest.builder(models.vqvae, models.prior, search, components, out)
-                .deterministic(deterministic).seed(seed).minStd(minStd);
+                .deterministic(deterministic).scoreGrids(!noScores).seed(seed).minStd(minStd);
     }
 
-    /** A sweep up to N = 2^{@code maxExponent} with these options. */
-    public SweepRequest sweep(int maxExponent, Sweep.Mode mode, WeightingKind weighting, Path out) {
-        return new SweepRequest(models.vqvae, models.prior, search, deterministic, seed, maxExponent, mode, weighting,
-                minStd, out);
+    /** A sweep up to N = 2^{@code maxExponent} with these options, its mixtures measured at {@code precision}. */
+    public SweepRequest sweep(int maxExponent, Sweep.Mode mode, WeightingKind weighting, Precision precision,
+                              Path out) {
+        return new SweepRequest(models.vqvae, models.prior, search, deterministic, !noScores, seed, maxExponent, mode,
+                weighting, minStd, precision, out);
     }
 }

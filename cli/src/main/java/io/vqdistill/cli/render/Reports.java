@@ -33,11 +33,11 @@ public final class Reports {
 
     /** The bits per dimension of a circuit on the image set called {@code set}. */
     public static void evaluated(PrintWriter w, String set, CircuitEvaluation e) {
-        w.printf(Locale.ROOT, "%s BPD %.4f bits/dim on %d %s images (%s leaves, %,d parameters; %s) in %.2f s%n",
-                set, e.bitsPerDim(), e.images(), set, e.leafFamily(), e.parameters(),
+        w.printf(Locale.ROOT, "%s BPD %.4f bits/dim on %d %s images (%s leaves, %,d parameters; %s; %s precision)"
+                        + " in %.2f s%n", set, e.bitsPerDim(), e.images(), set, e.leafFamily(), e.parameters(),
                 e.encoding() == PixelEncoding.DEQUANTISED
                         ? "pixels dequantised to (p+u)/256, seed " + e.seed() + ", +8" : "levels, no offset",
-                e.seconds());
+                e.precision().name().toLowerCase(Locale.ROOT), e.seconds());
         w.flush();
     }
 

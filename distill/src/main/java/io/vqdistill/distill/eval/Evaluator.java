@@ -6,8 +6,11 @@ import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.circuit.Precision;
+import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.models.data.ImageSet;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.function.Function;
@@ -16,7 +19,9 @@ import java.util.function.LongConsumer;
 /**
  * Evaluates models on a fixed image set: every evaluation presents the same values (the
  * dequantisation noise is drawn from one seed, in image order), in batches, and reports the
- * log-likelihoods or the bits per dimension.
+ * log-likelihoods or the bits per dimension. Shallow-mixture circuits are scored at the evaluator's
+ * {@link Precision}; other circuits have one precision of their own (term-by-term float32 sums) and
+ * are evaluated only at {@link Precision#FAST}.
  */
 public final class Evaluator {
     /** Default images per batch. */
@@ -26,16 +31,33 @@ public final class Evaluator {
     private final PixelEncoding encoding;
     private final long seed;
     private final int batch;
+    private final Precision precision;
 
     /**
+     * An evaluator at {@link Precision#FAST}.
+     *
      * @param images   the evaluation images, at least one
      * @param encoding how pixels are presented
      * @param seed     the seed of the dequantisation noise
      * @param batch    images per model call, >= 1
      */
     public Evaluator(ImageSet images, PixelEncoding encoding, long seed, int batch) {
+        this(images, encoding, seed, batch, Precision.FAST);
+    }
+
+    /**
+     * An evaluator that scores shallow mixtures at {@code precision}.
+     *
+     * @param images    the evaluation images, at least one
+     * @param encoding  how pixels are presented
+     * @param seed      the seed of the dequantisation noise
+     * @param batch     images per model call, >= 1
+     * @param precision the precision of a shallow mixture's scores
+     */
+    public Evaluator(ImageSet images, PixelEncoding encoding, long seed, int batch, Precision precision) {
         this.images = Objects.requireNonNull(images, "images");
         this.encoding = Objects.requireNonNull(encoding, "encoding");
+        this.precision = Objects.requireNonNull(precision, "precision");
         if (images.size() < 1) {
             throw new InvalidArgumentException("the evaluation set " + images.description() + " is empty");
         }
@@ -54,6 +76,11 @@ public final class Evaluator {
     /** How pixels are presented. */
     public PixelEncoding encoding() {
         return encoding;
+    }
+
+    /** The precision of a shallow mixture's scores. */
+    public Precision precision() {
+        return precision;
     }
 
     /**
@@ -103,8 +130,18 @@ public final class Evaluator {
     public double bitsPerDim(Circuit circuit, LongConsumer imagesDone) {
         Objects.requireNonNull(circuit, "circuit");
         Objects.requireNonNull(imagesDone, "imagesDone");
-        return BitsPerDim.of(logLikelihoods(circuit.backend(), x -> circuit.logLikelihood(x).toDoubleArray(), batch,
-                imagesDone), images.shape().pixels(), encoding);
+        Function<Tensor, double[]> model;
+        if (circuit instanceof ShallowMixture mixture) {
+            model = x -> mixture.logLikelihood(x, precision).toDoubleArray();
+        } else if (precision == Precision.FAST) {
+            model = x -> circuit.logLikelihood(x).toDoubleArray();
+        } else {
+            throw new InvalidArgumentException("precision " + precision.name().toLowerCase(Locale.ROOT)
+                    + " applies to shallow mixtures only; this circuit is " + circuit.getClass().getSimpleName()
+                    + ", which sums its leaves' float32 log-densities term by term (precision fast)");
+        }
+        return BitsPerDim.of(logLikelihoods(circuit.backend(), model, batch, imagesDone), images.shape().pixels(),
+                encoding);
     }
 
     /**
@@ -121,10 +158,20 @@ public final class Evaluator {
      * {@code summed} how many of its grids are summed so far after each chunk.
      */
     public double bitsPerDim(Backend backend, ExactModel model, LongConsumer summed) {
-        Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(summed, "summed");
-        return BitsPerDim.of(logLikelihoods(backend, x -> model.logLikelihood(x, summed), images.size(),
-                done -> { }), images.shape().pixels(), encoding);
+        return bitsPerDimInOneCall(backend, x -> model.logLikelihood(x, summed));
+    }
+
+    /**
+     * Bits per dimension of a model that sees every image in one call (such as the exact model, which
+     * then decodes each of its grids once), mapping a FLOAT32 [n, S] tensor on {@code backend} to its n
+     * log-likelihoods in nats; the values presented are the same as in batches.
+     */
+    public double bitsPerDimInOneCall(Backend backend, Function<Tensor, double[]> model) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(model, "model");
+        return BitsPerDim.of(logLikelihoods(backend, model, images.size(), done -> { }), images.shape().pixels(),
+                encoding);
     }
 }

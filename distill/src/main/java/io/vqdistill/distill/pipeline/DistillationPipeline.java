@@ -69,7 +69,7 @@ public final class DistillationPipeline {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(searched, "searched");
         Objects.requireNonNull(progress, "progress");
-        LatentSearch strategy = searches.get(request.search(), request.deterministic());
+        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         requireSameGrids(raw, request.vqvae(), prior, request.prior());
@@ -105,7 +105,7 @@ public final class DistillationPipeline {
                 case PRIOR -> Weighting.prior();
                 case EM -> {
                     emData = emData(backend, decoder, request.em().train(), request.em().images());
-                    yield Weighting.em(emData, request.em().iterations(), EM_TOLERANCE);
+                    yield Weighting.em(emData, request.em().iterations(), EM_TOLERANCE, request.precision());
                 }
             };
             provenance.put("search", strategy.name());

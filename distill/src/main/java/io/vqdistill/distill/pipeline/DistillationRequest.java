@@ -1,6 +1,7 @@
 package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -14,16 +15,20 @@ import java.util.Objects;
  * @param prior         the prior's checkpoint folder, which the search queries
  * @param search        the latent search's name, as {@link SearchCatalog} knows it
  * @param deterministic whether the beam search keeps the best candidates instead of sampling them
+ * @param scoreGrids    whether the search returns every grid's class-marginal log p(z)
+ *                      ({@link io.vqdistill.api.search.SearchOptions#scoreGrids()}); prior weights need them
  * @param components    N, the number of grids asked of the search, in [1, {@value #MAX_COMPONENTS}]
  * @param seed          the seed of the search
  * @param weighting     how the components are weighted
  * @param em            the EM settings; given exactly when {@code weighting} is {@link WeightingKind#EM}
  * @param minStd        Gaussian leaves: the floor on every standard deviation, in (0, 1]; null for the
  *                      decoder's own
+ * @param precision     the precision of the mixture's scores while EM fits the weights
  * @param out           the circuit folder to write
  */
-public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic, int components,
-                                  long seed, WeightingKind weighting, Em em, Double minStd, Path out) {
+public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
+                                  int components, long seed, WeightingKind weighting, Em em, Double minStd,
+                                  Precision precision, Path out) {
     /** The largest N accepted. */
     public static final int MAX_COMPONENTS = 1 << 20;
 
@@ -50,7 +55,12 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         Objects.requireNonNull(prior, "prior");
         Objects.requireNonNull(search, "search");
         Objects.requireNonNull(weighting, "weighting");
+        Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(out, "out");
+        if (weighting == WeightingKind.PRIOR && !scoreGrids) {
+            throw InvalidArgumentException.of("scoreGrids", false, "true for prior weights, which are the grids'"
+                    + " scores");
+        }
         if (components < 1 || components > MAX_COMPONENTS) {
             throw InvalidArgumentException.of("components", components, "in [1, " + MAX_COMPONENTS + "]");
         }
@@ -60,7 +70,10 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         }
     }
 
-    /** A builder of a request with the search's defaults: stochastic, seed 1, uniform weights, no floor. */
+    /**
+     * A builder of a request with the search's defaults: stochastic, scored grids, seed 1, uniform weights,
+     * no floor, EM at {@link Precision#FAST}.
+     */
     public static Builder builder(Path vqvae, Path prior, String search, int components, Path out) {
         return new Builder(vqvae, prior, search, components, out);
     }
@@ -73,6 +86,8 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         private final int components;
         private final Path out;
         private boolean deterministic;
+        private boolean scoreGrids = true;
+        private Precision precision = Precision.FAST;
         private long seed = 1;
         private WeightingKind weighting = WeightingKind.UNIFORM;
         private Em em;
@@ -89,6 +104,18 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         /** Whether the beam search keeps the best candidates instead of sampling them. */
         public Builder deterministic(boolean value) {
             this.deterministic = value;
+            return this;
+        }
+
+        /** Whether the search returns the grids' class-marginal log p(z) (true unless set). */
+        public Builder scoreGrids(boolean value) {
+            this.scoreGrids = value;
+            return this;
+        }
+
+        /** The precision of the mixture's scores while EM fits the weights ({@link Precision#FAST} unless set). */
+        public Builder precision(Precision value) {
+            this.precision = Objects.requireNonNull(value, "precision");
             return this;
         }
 
@@ -120,8 +147,8 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
 
         /** The request. */
         public DistillationRequest build() {
-            return new DistillationRequest(vqvae, prior, search, deterministic, components, seed, weighting, em,
-                    minStd, out);
+            return new DistillationRequest(vqvae, prior, search, deterministic, scoreGrids, components, seed,
+                    weighting, em, minStd, precision, out);
         }
     }
 }

@@ -91,13 +91,13 @@ public final class SweepPipeline {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(listener, "listener");
-        LatentSearch strategy = searches.get(request.search(), request.deterministic());
+        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         DistillationPipeline.requireSameGrids(raw, request.vqvae(), prior, request.prior());
         Decoder decoder = request.minStd() == null ? raw : VarianceFloor.of(raw, request.minStd());
         Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
-                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
+                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH, request.precision());
         Sweep sweep = new Sweep(strategy, prior, new Distiller(session.backend(), decoder,
                 Distiller.DEFAULT_DECODE_BATCH, "the VQ-VAE checkpoint " + request.vqvae()),
                 request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator);

@@ -8,7 +8,9 @@ import io.vqdistill.api.search.SearchRequest;
  * Every grid that keeps a fixed prefix, in lexicographic order (the last position varies fastest),
  * streamed in chunks together with the class-marginal log p(z) = logsumexp_c log p(c) p(z | c), so
  * that K^(h*w) grids are visited without ever being held at once. This is the enumeration behind the
- * {@code exhaustive} search and the exact model.
+ * {@code exhaustive} search and the exact model. The K grids that differ only in the last code share
+ * one prefix, so they are scored together: one whole-grid log p(z | c) and one next-code answer at the
+ * last position per class, K times fewer prior evaluations than scoring every grid.
  */
 public final class GridEnumeration {
 
@@ -90,22 +92,41 @@ public final class GridEnumeration {
     }
 
     /**
-     * Visits every grid, in order, in chunks of {@code chunk} grids, each scored by one
-     * {@link Prior#marginalLogProb} call.
+     * Visits every grid, in order, in chunks of {@code chunk} grids, each with its class-marginal
+     * log p(z) (at most {@code chunk} prior rows per prior call).
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
-        forEachChunk(chunk, null, consumer);
+        forEachChunk(0, chunk, null, consumer);
+    }
+
+    /**
+     * Visits the grids from enumeration index {@code from} on, in order, in chunks of {@code chunk}
+     * grids as {@link #forEachChunk(int, ChunkConsumer)} does (the chunks start at {@code from}).
+     *
+     * @throws InvalidArgumentException when {@code from} is outside [0, {@link #count()}]
+     */
+    public void forEachChunk(long from, int chunk, ChunkConsumer consumer) {
+        forEachChunk(from, chunk, null, consumer);
     }
 
     /** {@link #forEachChunk(int, ChunkConsumer)}, counting |C| prior rows per grid on {@code progress} (or null). */
     void forEachChunk(int chunk, Progress progress, ChunkConsumer consumer) {
+        forEachChunk(0, chunk, progress, consumer);
+    }
+
+    private void forEachChunk(long from, int chunk, Progress progress, ChunkConsumer consumer) {
         if (chunk < 1) {
             throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
-        for (long first = 0; first < count; first += chunk) {
+        if (from < 0 || from > count) {
+            throw new InvalidArgumentException("the first grid must be in [0, " + count + "], found " + from);
+        }
+        for (long first = from; first < count; first += chunk) {
             int n = (int) Math.min(chunk, count - first);
             int[] codes = grids(first, n);
-            consumer.accept(first, codes, calls.marginalLogProbs(codes, n, progress));
+            consumer.accept(first, codes, calls.firstFree() < calls.positions()
+                    ? calls.marginalLogProbsByLastCode(codes, chunk, progress)
+                    : calls.marginalLogProbs(codes, n, progress));
         }
     }
 }

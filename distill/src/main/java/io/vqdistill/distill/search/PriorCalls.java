@@ -11,6 +11,7 @@ import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.PrefixBatch;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.api.search.SearchRequest;
+import io.vqdistill.circuits.Numerics;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -257,6 +258,75 @@ final class PriorCalls {
             if (progress != null) {
                 progress.advance((long) len * classes);
             }
+        }
+        return out;
+    }
+
+    /**
+     * The class-marginal log p(z) of grids listed so that grids differing only in the last code are
+     * adjacent (as an enumeration lists them): each such run is scored from two prior calls per class,
+     * log p(z_&lt;last, 0 | c) and log p(z_last | z_&lt;last, c), instead of one per grid, since
+     * log p(z | c) = log p(z_&lt;last, 0 | c) - log p(0 | z_&lt;last, c) + log p(z_last | z_&lt;last, c).
+     * Counts |C| prior rows per grid on {@code progress} (which may be null), as
+     * {@link #marginalLogProbs(int[], int, Progress)} does.
+     *
+     * @param codes n * h*w codes, grid after grid
+     * @param chunk the most rows per prior call, >= 1
+     */
+    double[] marginalLogProbsByLastCode(int[] codes, int chunk, Progress progress) {
+        int p = positions();
+        int k = codebookSize();
+        int last = p - 1;
+        int n = codes.length / p;
+        int[] runStart = new int[n + 1];
+        int runs = 0;
+        for (int j = 0; j < n; j++) {
+            if (j == 0 || !Arrays.equals(codes, j * p, j * p + last, codes, (j - 1) * p, (j - 1) * p + last)) {
+                runStart[runs++] = j;
+            }
+        }
+        runStart[runs] = n;
+        int rows = runs * classes;
+        double[] whole = new double[rows];
+        double[] next = new double[rows * k];
+        for (int from = 0; from < rows; from += chunk) {
+            int len = Math.min(chunk, rows - from);
+            long[] grids = new long[len * p];
+            long[] cls = new long[len];
+            for (int r = 0; r < len; r++) {
+                int run = (from + r) / classes;
+                cls[r] = (from + r) % classes;
+                for (int i = 0; i < last; i++) {
+                    grids[r * p + i] = codes[runStart[run] * p + i];
+                }
+            }
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor g = backend.of(grids, len, p);
+                Tensor c = backend.of(cls, len);
+                Tensor lp = prior.logProb(g, c);
+                if (lp.rank() != 1 || lp.shape(0) != len) {
+                    throw new VqdistillException("the prior's logProb returned " + Shapes.format(lp.shape())
+                            + ", expected [" + len + "]");
+                }
+                System.arraycopy(lp.toDoubleArray(), 0, whole, from, len);
+                System.arraycopy(checked(prior.nextLogProbs(g, c, last), len, last).toDoubleArray(), 0, next,
+                        from * k, len * k);
+            }
+        }
+        double[] out = new double[n];
+        double[] joint = new double[classes];
+        for (int run = 0; run < runs; run++) {
+            for (int j = runStart[run]; j < runStart[run + 1]; j++) {
+                int code = codes[j * p + last];
+                for (int c = 0; c < classes; c++) {
+                    int row = run * classes + c;
+                    joint[c] = classLogPrior[c] + whole[row] - next[row * k] + next[row * k + code];
+                }
+                out[j] = Numerics.logSumExp(joint);
+            }
+        }
+        if (progress != null) {
+            progress.advance((long) n * classes);
         }
         return out;
     }

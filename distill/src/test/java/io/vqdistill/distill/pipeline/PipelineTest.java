@@ -8,9 +8,11 @@ import com.google.inject.Injector;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendException;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.FormatException;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.VqdistillException;
 import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
@@ -28,10 +30,12 @@ import io.vqdistill.distill.inject.PipelineModule;
 import io.vqdistill.distill.plugin.LexicographicSearchProvider;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
+import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -101,6 +105,32 @@ class PipelineTest {
         assertThatThrownBy(() -> sessions.open(new BackendChoice("fake", BackendOptions.defaults(),
                 java.util.Set.of(ModelLoader.class))))
                 .isInstanceOf(BackendException.class).hasMessageContaining("has no ModelLoader capability");
+    }
+
+    @Test
+    void theCatalogueHoldsSearchesThatLeaveTheirGridsUnscored() {
+        SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
+        catalog.get(LexicographicSearchProvider.NAME, false, false);
+        assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isFalse();
+        assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isTrue();
+        catalog.get(LexicographicSearchProvider.NAME, true, false);
+        assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isFalse();
+        assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
+        catalog.get(LexicographicSearchProvider.NAME, true, true);
+        assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isTrue();
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            DistillationResult r = INJECTOR.getInstance(DistillationPipeline.class).run(session,
+                    DistillationRequest.builder(dir, dir, "random", 6, dir.resolve("unscored")).scoreGrids(false)
+                            .build(), s -> { });
+            assertThat(r.weighting()).isEqualTo("uniform");
+        }
+        try (ShallowMixture m = (ShallowMixture) CircuitFiles.read(dir.resolve("unscored"), BACKEND)) {
+            assertThat(Arrays.stream(m.latents().orElseThrow().logProbs()).allMatch(Double::isNaN)).isTrue();
+        }
+        assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "random", 6, dir).scoreGrids(false)
+                .weighting(WeightingKind.PRIOR).build()).isInstanceOf(InvalidArgumentException.class)
+                .hasMessage("scoreGrids must be true for prior weights, which are the grids' scores, got false");
     }
 
     @Test
@@ -176,8 +206,9 @@ class PipelineTest {
                     .hasMessage("the prior in pr models 2x2 K=4 grids, but the VQ-VAE in vq decodes 2x2 K=3 grids:"
                             + " give the prior trained on this VQ-VAE");
             assertThatThrownBy(() -> INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(
-                    Path.of("vq"), Path.of("pr"), "top", false, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null,
-                    out), images(3, 1), new SweepPipeline.Listener() { })).hasMessageContaining("the prior in pr");
+                    Path.of("vq"), Path.of("pr"), "top", false, true, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM,
+                    null, Precision.FAST, out), images(3, 1), new SweepPipeline.Listener() { }))
+                    .hasMessageContaining("the prior in pr");
         }
         assertThat(events).isEmpty();
         assertThat(out).doesNotExist();
@@ -228,15 +259,16 @@ class PipelineTest {
     void requestsAreCheckedBeforeAnyWork() {
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
-        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, 4, 1, WeightingKind.EM, null,
-                null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
+        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, true, 4, 1, WeightingKind.EM,
+                null, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("em must be given");
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 21, Sweep.Mode.PREFIXES,
-                WeightingKind.UNIFORM, null, dir)).isInstanceOf(InvalidArgumentException.class)
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, 1, 21, Sweep.Mode.PREFIXES,
+                WeightingKind.UNIFORM, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("maxExponent must be in [0, 20], got 21");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 2, Sweep.Mode.PREFIXES,
-                WeightingKind.EM, null, dir)).isInstanceOf(InvalidArgumentException.class)
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, 1, 2, Sweep.Mode.PREFIXES,
+                WeightingKind.EM, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("uniform or prior");
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
         try (Session session = Session.borrowing(BACKEND, new ToyModels(BACKEND, SHAPE, IMAGE))) {
@@ -268,7 +300,7 @@ class PipelineTest {
 
             List<ExactEvaluation.Plan> plans = new ArrayList<>();
             ExactEvaluation exact = ExactEvaluation.run(session, dir, dir, test, 10, plans::add);
-            assertThat(plans).containsExactly(new ExactEvaluation.Plan(81, SHAPE, 10, "fake"));
+            assertThat(plans).containsExactly(new ExactEvaluation.Plan(81, SHAPE, 10, "fake", Precision.FAST, 0));
             double expected = new Evaluator(test, PixelEncoding.DEQUANTISED, CircuitEvaluation.DEFAULT_SEED,
                     Evaluator.DEFAULT_BATCH).bitsPerDim(BACKEND, new ExactModel(BACKEND, models.prior,
                     models.decoder, 10, 100));
@@ -281,14 +313,71 @@ class PipelineTest {
     }
 
     @Test
+    void aKilledExactRunContinuesFromItsStateToTheUninterruptedSumAndOtherOptionsAreRefused() throws Exception {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        ImageSet test = images(9, 6);
+        Path vq = Files.createDirectories(dir.resolve("vq"));
+        Path pr = Files.createDirectories(dir.resolve("pr"));
+        Files.write(vq.resolve(Checkpoint.WEIGHTS), new byte[] {1, 2, 3});
+        Files.write(pr.resolve(Checkpoint.WEIGHTS), new byte[] {4, 5, 6});
+        Path state = dir.resolve("state/exact.safetensors");
+        ExactEvaluation.Settings settings = new ExactEvaluation.Settings(10, Precision.FAST, state);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            double uninterrupted = ExactEvaluation.run(session, vq, pr, test, 10, plan -> { }).bitsPerDim();
+            ProgressListener killer = new ProgressListener() {
+                @Override
+                public void advanced(long done) {
+                    if (done == 40) {
+                        throw new IllegalStateException("killed after 40 grids");
+                    }
+                }
+            };
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, settings, plan -> { }, killer))
+                    .hasMessage("killed after 40 grids");
+            List<ExactEvaluation.Plan> plans = new ArrayList<>();
+            Recorder progress = new Recorder();
+            ExactEvaluation resumed = ExactEvaluation.run(session, vq, pr, test, settings, plans::add, progress);
+            assertThat(plans).containsExactly(new ExactEvaluation.Plan(81, SHAPE, 10, "fake", Precision.FAST, 40));
+            assertThat(progress.events).containsExactly("start exact 81 grids", "done 40", "done 50", "done 60",
+                    "done 70", "done 80", "done 81", "end");
+            assertThat(resumed.resumed()).isEqualTo(40);
+            assertThat(resumed.bitsPerDim()).isCloseTo(uninterrupted, org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(ExactEvaluation.run(session, vq, pr, test, settings, plan -> { }, ProgressListener.NONE)
+                    .bitsPerDim()).as("a complete state is only reported").isEqualTo(resumed.bitsPerDim());
+
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, new ExactEvaluation.Settings(20,
+                    Precision.FAST, state), plan -> { }, ProgressListener.NONE))
+                    .isInstanceOf(InvalidArgumentException.class)
+                    .hasMessage("the exact-model state " + state + " was made with chunk = 10, but this run has chunk"
+                            + " = 20; run with the same options, or remove the state to start again");
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, new ExactEvaluation.Settings(10,
+                    Precision.DOUBLE, state), plan -> { }, ProgressListener.NONE))
+                    .isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("was made with precision = fast, but this run has precision = double");
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, images(9, 7), settings, plan -> { },
+                    ProgressListener.NONE)).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("was made with images_sha256 = ");
+            Files.write(pr.resolve(Checkpoint.WEIGHTS), new byte[] {4, 5, 7});
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, settings, plan -> { },
+                    ProgressListener.NONE)).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("was made with prior_weights_sha256 = ");
+            Files.writeString(state, "not a state");
+            assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, settings, plan -> { },
+                    ProgressListener.NONE)).isInstanceOf(FormatException.class)
+                    .hasMessageStartingWith(state.toString());
+        }
+    }
+
+    @Test
     void sweepsWriteTheirRowsAndReportEachAsItComes() throws Exception {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         SweepPipeline pipeline = INJECTOR.getInstance(SweepPipeline.class);
         List<String> events = new ArrayList<>();
         Path out = dir.resolve("sweep");
         try (Session session = Session.borrowing(BACKEND, models)) {
-            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
-                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, out), images(5, 2), new SweepPipeline.Listener() {
+            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, true, 1, 2,
+                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out), images(5, 2),
+                    new SweepPipeline.Listener() {
                         @Override
                         public void started(io.vqdistill.api.search.LatentSearch search) {
                             events.add("started " + search.name());
@@ -381,9 +470,9 @@ class PipelineTest {
             assertThat(exact.events).containsExactly("start exact 81 grids", "done 30", "done 60", "done 81", "end");
 
             Recorder sweep = new Recorder();
-            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
-                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, dir.resolve("sweep")), images(5, 2),
-                    new SweepPipeline.Listener() { }, sweep);
+            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, true, 1,
+                    2, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, dir.resolve("sweep")),
+                    images(5, 2), new SweepPipeline.Listener() { }, sweep);
             assertThat(sweep.events).first().isEqualTo("start sweep 7 components");
             assertThat(sweep.events).contains("done 1", "done 3", "done 7").last().isEqualTo("end");
         }

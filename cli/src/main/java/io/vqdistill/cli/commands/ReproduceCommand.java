@@ -91,8 +91,8 @@ public final class ReproduceCommand implements Callable<Integer> {
     private static final List<Inpainting.Mask> MASKS = List.of(Inpainting.Mask.LEFT, Inpainting.Mask.RIGHT,
             Inpainting.Mask.TOP, Inpainting.Mask.BOTTOM, Inpainting.Mask.CENTRE);
     /** Curves of the paper's Figure 2 that this framework does not build yet, by the name a curve file must have. */
-    private static final Map<String, String> BASELINES = Map.of("cm", "continuous mixtures (CM)", "einet",
-            "EinsumNetworks (EiNet)");
+    private static final List<Map.Entry<String, String>> BASELINES = List.of(Map.entry("cm",
+            "continuous mixtures (CM)"), Map.entry("einet", "EinsumNetworks (EiNet)"));
     /** The scale marker file of a reproduction folder. */
     static final String SCALE_FILE = "scale.txt";
 
@@ -129,6 +129,7 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     private PrintWriter w;
     private ProgressBars bars;
+    private ImageSet testSet;
     private long start;
 
     /** One VQ-VAE with its prior and the names of its mixtures. */
@@ -165,8 +166,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         AtomicFiles.writeString(marker, scale.name() + "\n");
 
         DataSplit split = DataOptions.split(data, 0, scale.trainLimit(), "--scale");
-        ImageSet test = CircuitInput.first(Mnist.load(data).test(), Math.min(scale.evalImages(),
-                Mnist.load(data).test().size()), "--scale");
+        testSet = Mnist.load(data).test();
+        ImageSet test = CircuitInput.first(testSet, Math.min(scale.evalImages(), testSet.size()), "--scale");
         Source four = new Source(4, dir.resolve("models/vqvae-4x4"), dir.resolve("models/prior-4x4"));
         Source two = new Source(2, dir.resolve("models/vqvae-2x2"), dir.resolve("models/prior-2x2"));
         Path classifier = dir.resolve("models/classifier");
@@ -402,11 +403,11 @@ public final class ReproduceCommand implements Callable<Integer> {
         Charts.writePng(Charts.bpdOverlay("Figure 2: test BPD against model size (dotted: source VQ-VAE sizes)",
                 curves, sizes), figure("figure2-bpd.png"));
         List<String> missing = new ArrayList<>();
-        BASELINES.forEach((key, what) -> {
-            if (extra.stream().noneMatch(n -> n.startsWith(key))) {
-                missing.add(what);
+        for (Map.Entry<String, String> b : BASELINES) {
+            if (extra.stream().noneMatch(n -> n.startsWith(b.getKey()))) {
+                missing.add(b.getValue());
             }
-        });
+        }
         StringBuilder s = new StringBuilder("figures/figure2-bpd.png, figure2-bpd.csv, figure2-vqvae-sizes.csv.");
         for (Charts.Curve c : curves) {
             double best = Double.POSITIVE_INFINITY;
@@ -431,7 +432,7 @@ public final class ReproduceCommand implements Callable<Integer> {
     /** Figures 3 and 8: every circuit inpaints the same test images under each mask. */
     private String figure3(Session session, ReproductionScale scale) {
         List<Path> models = circuits();
-        ImageSet shown = Mnist.load(data).test().range(0, scale.inpaintImages());
+        ImageSet shown = testSet.range(0, Math.min(scale.inpaintImages(), testSet.size()));
         int k = shown.size();
         int columns = MASKS.size() * k;
         ImageGrid grid = new ImageGrid((models.size() + 1) * columns, columns, 28, 28, 2);
@@ -484,7 +485,7 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     /** Figure 5: the classes of each model's samples, of the test labels and of the classifier on the test set. */
     private String figure5(Session session, Path classifierDir, ReproductionScale scale) {
-        ImageSet test = Mnist.load(data).test();
+        ImageSet test = testSet;
         Map<String, long[]> series = new LinkedHashMap<>();
         StringBuilder s = new StringBuilder("figures/figure5-classes.png, figure5-classes.csv.");
         try (Classifier classifier = session.loader().loadClassifier(classifierDir)) {
@@ -533,7 +534,7 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     /** Figure 6: corner plots of log p(x, z) of 4 random components against the top 4 by p(z). */
     private String figure6(Session session, Path random, Path top, ReproductionScale scale) {
-        ImageSet images = Mnist.load(data).test().range(0, scale.cornerImages());
+        ImageSet images = testSet.range(0, Math.min(scale.cornerImages(), testSet.size()));
         CsvTable t = CsvTable.of("model", "image", "component", "log_joint");
         List<BufferedImage> panels = new ArrayList<>();
         StringBuilder s = new StringBuilder("figures/figure6-corner.png, figure6-corner.csv (log p(x, z) in nats).");
@@ -598,7 +599,17 @@ public final class ReproduceCommand implements Callable<Integer> {
     private String summary(ReproductionScale scale, Map<String, String> figures) {
         StringBuilder s = new StringBuilder();
         s.append("# Reproduction at scale ").append(scale.name()).append("\n\n");
-        s.append(String.format(Locale.ROOT, "Run in %s on %s. Sizes: %s.%n%n", Reports.clock(seconds()), data, scale));
+        s.append(String.format(Locale.ROOT, "This run took %s (earlier runs into the same folder may have trained"
+                + " the models) on the data in %s.%n%n", Reports.clock(seconds()), data));
+        s.append(String.format(Locale.ROOT, "Sizes: VQ-VAEs with 4x4 (K = %d) and 2x2 (K = %d) grids, D = %d, "
+                + "channels %s and %s, %d residual blocks, %d epochs on %s training images; priors of %d gated layers,"
+                + " %d channels, %d epochs; classifier %d epochs on %s training images; N = 2^0 .. 2^%d; BPD on %d "
+                + "test images; %d samples per model; corner plots on %d test images.%n%n", scale.codebook4(),
+                scale.codebook2(), scale.dim(), scale.channels4(), scale.channels2(), scale.resBlocks(),
+                scale.vqvaeEpochs(), scale.trainLimit() == null ? "all" : scale.trainLimit(), scale.priorLayers(),
+                scale.priorChannels(), scale.priorEpochs(), scale.classifierEpochs(),
+                scale.classifierLimit() == null ? "all" : scale.classifierLimit(), scale.maxExponent(),
+                scale.evalImages(), scale.samples(), scale.cornerImages()));
         figures.forEach((k, v) -> s.append("## ").append(k).append("\n\n").append(v).append("\n\n"));
         s.append("## Not produced\n\n");
         s.append("- Figure 1 (CDF of p(z) by enumerating the prior) needs the streamed enumeration of every grid.\n");

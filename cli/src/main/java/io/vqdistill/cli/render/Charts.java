@@ -41,6 +41,8 @@ public final class Charts {
     public static final int CELL = 210;
     /** Bins of a corner plot's histograms. */
     public static final int BINS = 30;
+    /** How far right of its point a point's label is centred, in decades of the parameter axis. */
+    private static final double LABEL_SHIFT = 0.15;
     private static final Color[] PALETTE = {new Color(31, 119, 180), new Color(214, 39, 40), new Color(140, 86, 75),
         new Color(127, 127, 127), new Color(148, 103, 189), new Color(44, 160, 44), new Color(255, 127, 14),
         new Color(23, 190, 207), new Color(188, 189, 34), new Color(227, 119, 194)};
@@ -177,7 +179,7 @@ public final class Charts {
             s.setXYSeriesRenderStyle(c.line() ? XYSeries.XYSeriesRenderStyle.Line : XYSeries.XYSeriesRenderStyle.Scatter);
             if (c.labels() != null) {
                 for (int p = 0; p < xs.length; p++) {
-                    chart.addAnnotation(new AnnotationText(c.labels()[p], xs[p], c.bpd()[p], false));
+                    chart.addAnnotation(new AnnotationText(c.labels()[p], xs[p] + LABEL_SHIFT, c.bpd()[p], false));
                 }
             }
         }
@@ -240,11 +242,11 @@ public final class Charts {
 
     private static XYChart scatter(String x, String y, double[] xs, double[] ys, Color colour) {
         XYChart chart = cellChart(x, y);
-        chart.getStyler().setMarkerSize(3);
+        chart.getStyler().setMarkerSize(4);
         XYSeries s = chart.addSeries("points", xs, ys);
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         s.setMarker(SeriesMarkers.CIRCLE);
-        s.setMarkerColor(new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 90));
+        s.setMarkerColor(new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 150));
         return chart;
     }
 

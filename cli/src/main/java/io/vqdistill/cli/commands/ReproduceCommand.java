@@ -551,7 +551,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                     t = t.with(name, i, z, j.at(i, z));
                 }
             }
-            panels.add(Charts.corner(name + ": " + j.components() + " components, " + j.images() + " test images",
+            panels.add(Charts.corner(String.format(Locale.ROOT, "%s: %d components, %d test images (axes from the"
+                    + " %.0f%% quantile)", name, j.components(), j.images(), 100 * Charts.CORNER_TAIL),
                     names, columns, Charts.colour(panel == 0 ? 4 : 5)));
             s.append(String.format(Locale.ROOT, "%n- %s: mean pairwise correlation of the components' log p(x, z) "
                     + "%.3f", name, meanCorrelation(columns)));

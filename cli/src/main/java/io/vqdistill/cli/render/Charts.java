@@ -10,6 +10,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,6 +42,10 @@ public final class Charts {
     public static final int CELL = 210;
     /** Bins of a corner plot's histograms. */
     public static final int BINS = 30;
+    /** The ratio of the largest to the smallest value above which a value axis is logarithmic. */
+    private static final double LOG_SPAN = 3;
+    /** The share of the lowest values of each variable a corner plot leaves outside its axes. */
+    public static final double CORNER_TAIL = 0.05;
     /** How far right of its point a point's label is centred, in decades of the parameter axis. */
     private static final double LABEL_SHIFT = 0.15;
     private static final Color[] PALETTE = {new Color(31, 119, 180), new Color(214, 39, 40), new Color(140, 86, 75),
@@ -151,15 +156,26 @@ public final class Charts {
             lo = Math.min(lo, symlog(v));
             hi = Math.max(hi, symlog(v));
         }
+        double yLo = Double.POSITIVE_INFINITY;
+        double yHi = Double.NEGATIVE_INFINITY;
+        for (Curve c : curves) {
+            for (double v : c.bpd()) {
+                yLo = Math.min(yLo, v);
+                yHi = Math.max(yHi, v);
+            }
+        }
+        boolean logY = yLo > 0 && yHi / yLo > LOG_SPAN;
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
-                .xAxisTitle("parameters (symmetric log scale)").yAxisTitle("test bits per dimension").build();
+                .xAxisTitle("parameters (symmetric log scale)")
+                .yAxisTitle("test bits per dimension" + (logY ? " (log scale)" : "")).build();
         white(chart.getStyler());
+        chart.getStyler().setYAxisLogarithmic(logY);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
         chart.getStyler().setXAxisMin(Math.floor(lo));
         chart.getStyler().setXAxisMax(Math.ceil(hi + 0.01));
         chart.getStyler().setxAxisTickLabelsFormattingFunction(x -> Math.abs(x - Math.rint(x)) < 1e-9
                 ? "1e" + Math.round(x) : "");
-        chart.getStyler().setYAxisDecimalPattern("0.00");
+        chart.getStyler().setYAxisDecimalPattern(logY ? "0.#" : "0.00");
         chart.getStyler().setMarkerSize(9);
         chart.getStyler().setAnnotationLineColor(Color.DARK_GRAY);
         chart.getStyler().setAnnotationLineStroke(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER,
@@ -214,10 +230,16 @@ public final class Charts {
             heading.getStyler().setPlotGridLinesVisible(false);
             heading.addSeries(" ", new double[] {0}, new double[] {0}).setMarker(SeriesMarkers.NONE);
             g.drawImage(BitmapEncoder.getBufferedImage(heading), 0, 0, null);
+            double[] from = new double[k];
+            for (int v = 0; v < k; v++) {
+                double[] sorted = columns[v].clone();
+                Arrays.sort(sorted);
+                from[v] = sorted[(int) Math.floor(CORNER_TAIL * (sorted.length - 1))];
+            }
             for (int row = 0; row < k; row++) {
                 for (int col = 0; col <= row; col++) {
-                    XYChart cell = row == col ? histogram(names[row], columns[row], colour)
-                            : scatter(names[col], names[row], columns[col], columns[row], colour);
+                    XYChart cell = row == col ? histogram(names[row], columns[row], from[row], colour)
+                            : scatter(names[col], names[row], columns[col], columns[row], from[col], from[row], colour);
                     g.drawImage(BitmapEncoder.getBufferedImage(cell), col * CELL, titleHeight + row * CELL, null);
                 }
             }
@@ -236,25 +258,33 @@ public final class Charts {
         chart.getStyler().setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         chart.getStyler().setXAxisDecimalPattern("0");
         chart.getStyler().setYAxisDecimalPattern("0");
-        chart.getStyler().setXAxisTickMarkSpacingHint(60);
+        chart.getStyler().setXAxisTickMarkSpacingHint(90);
         return chart;
     }
 
-    private static XYChart scatter(String x, String y, double[] xs, double[] ys, Color colour) {
+    private static XYChart scatter(String x, String y, double[] xs, double[] ys, double xFrom, double yFrom,
+            Color colour) {
         XYChart chart = cellChart(x, y);
         chart.getStyler().setMarkerSize(4);
-        XYSeries s = chart.addSeries("points", xs, ys);
+        List<Double> px = new ArrayList<>();
+        List<Double> py = new ArrayList<>();
+        for (int i = 0; i < xs.length; i++) {
+            if (xs[i] >= xFrom && ys[i] >= yFrom) {
+                px.add(xs[i]);
+                py.add(ys[i]);
+            }
+        }
+        XYSeries s = chart.addSeries("points", px, py);
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         s.setMarker(SeriesMarkers.CIRCLE);
         s.setMarkerColor(new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 150));
         return chart;
     }
 
-    private static XYChart histogram(String x, double[] values, Color colour) {
-        double lo = Double.POSITIVE_INFINITY;
+    private static XYChart histogram(String x, double[] values, double from, Color colour) {
+        double lo = from;
         double hi = Double.NEGATIVE_INFINITY;
         for (double v : values) {
-            lo = Math.min(lo, v);
             hi = Math.max(hi, v);
         }
         double width = hi > lo ? (hi - lo) / BINS : 1;
@@ -264,7 +294,9 @@ public final class Charts {
             edges[b] = lo + b * width;
         }
         for (double v : values) {
-            counts[Math.min(BINS - 1, (int) ((v - lo) / width))]++;
+            if (v >= lo) {
+                counts[Math.min(BINS - 1, (int) ((v - lo) / width))]++;
+            }
         }
         counts[BINS] = counts[BINS - 1];
         XYChart chart = cellChart(x, "count");

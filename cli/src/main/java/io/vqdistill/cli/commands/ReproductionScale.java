@@ -45,7 +45,7 @@ public record ReproductionScale(String name, int trainImages, int classifierImag
     /** The small run measured in docs/REPRODUCTION.md. */
     public static final ReproductionScale SMALL = new ReproductionScale("small", 5000, 0, 3, 4, 6, 64, 16, 16,
             List.of(16, 32, 32), List.of(16, 32, 32, 32), 1, 4, 32, 128, 64, 8, 1000, 10000, 500, 4,
-            "about 15 minutes on 2 shared CPU cores (measured; see docs/REPRODUCTION.md)");
+            "16 min 21 s measured on 2 CPU cores shared with other jobs (see docs/REPRODUCTION.md)");
     /** The paper's sizes: the full data, the default networks, N up to 2^14. */
     public static final ReproductionScale PAPER = new ReproductionScale("paper", 0, 0, 100, 100, 20, 512, 32, 64,
             List.of(32, 64, 64), List.of(32, 64, 64, 64), 2, 10, 64, 512, 128, 14, 10000, 10000, 500, 4,

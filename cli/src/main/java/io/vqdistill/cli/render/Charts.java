@@ -258,7 +258,7 @@ public final class Charts {
         chart.getStyler().setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
         chart.getStyler().setXAxisDecimalPattern("0");
         chart.getStyler().setYAxisDecimalPattern("0");
-        chart.getStyler().setXAxisTickMarkSpacingHint(90);
+        chart.getStyler().setXAxisTickMarkSpacingHint(120);
         return chart;
     }
 

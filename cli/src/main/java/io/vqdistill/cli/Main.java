@@ -10,6 +10,7 @@ import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
 import io.vqdistill.cli.commands.QuickstartCommand;
+import io.vqdistill.cli.commands.ReproduceCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
 import io.vqdistill.cli.commands.SampleCommand;
 import io.vqdistill.cli.commands.ServeCommand;
@@ -44,6 +45,7 @@ import picocli.CommandLine.Command;
             SweepCommand.class,
             ExactCommand.class,
             QuickstartCommand.class,
+            ReproduceCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -89,7 +89,8 @@ class BadInputTest {
         }
         Run sub = CliFixtures.execute("train", "nosuch", "--help");
         assertThat(sub.status()).isEqualTo(2);
-        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: einet, prior, vqvae");
+        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: classifier, einet,"
+                + " prior, vqvae");
         Run option = CliFixtures.execute("evaluate", "--circuit", "c", "--no-such-flag");
         assertThat(option.status()).isEqualTo(2);
         assertThat(option.err()).contains("error: Unknown option: '--no-such-flag'")

@@ -1,6 +1,7 @@
 package io.vqdistill.models;
 
 import io.vqdistill.api.Capability;
+import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.Prior;
@@ -28,4 +29,7 @@ public interface ModelLoader extends Capability {
 
     /** The prior of the prior checkpoint in {@code dir}, with its class prior log p(c). */
     Prior loadPrior(Path dir);
+
+    /** The image classifier of the classifier checkpoint in {@code dir}, in inference mode. */
+    Classifier loadClassifier(Path dir);
 }

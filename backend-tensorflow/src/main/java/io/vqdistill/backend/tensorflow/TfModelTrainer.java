@@ -1,6 +1,8 @@
 package io.vqdistill.backend.tensorflow;
 
 import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.ClassifierSpec;
+import io.vqdistill.models.train.ClassifierTrainer;
 import io.vqdistill.models.train.ModelTrainer;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.TrainingListener;
@@ -10,17 +12,30 @@ import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
 
 /**
- * Trains the VQ-VAE and the prior on TensorFlow: each run builds its network, gradients and Adam
- * updates as one graph with a session of its own ({@link TfVqVaeNet}, {@link TfPixelCnnNet}); the
+ * Trains the VQ-VAE, the prior and the image classifier on TensorFlow: each run builds its network,
+ * gradients and Adam updates as one graph with a session of its own ({@link TfVqVaeNet},
+ * {@link TfPixelCnnNet}, {@link TfClassifierNet}); the
  * epoch loop, resume and early stopping are the engine-independent
  * {@link io.vqdistill.models.train.EpochRunner}'s, and checkpoints are in PyTorch's names and
  * layouts, readable by every backend. Runs are independent: several may run at once.
  */
-final class TfModelTrainer implements ModelTrainer {
+final class TfModelTrainer implements ModelTrainer, ClassifierTrainer {
     private final TfBackend backend;
 
     TfModelTrainer(TfBackend backend) {
         this.backend = backend;
+    }
+
+    /** One capability, shown as {@code train}: it trains every network. */
+    @Override
+    public String capabilityName() {
+        return ModelTrainer.super.capabilityName();
+    }
+
+    @Override
+    public TrainingReport trainClassifier(ClassifierSpec spec, TrainingSpec training, DataSplit data, Path dir,
+            TrainingListener listener) {
+        return new TfClassifierTraining(spec, training, data, backend, dir, listener).run();
     }
 
     @Override

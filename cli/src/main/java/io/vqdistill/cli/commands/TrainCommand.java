@@ -19,6 +19,8 @@ import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.ClassifierSpec;
+import io.vqdistill.models.train.ClassifierTrainer;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
 import io.vqdistill.models.train.TrainingSpec;
@@ -36,8 +38,10 @@ import picocli.CommandLine;
 
 /** {@code vqdistill train}: fits the networks the method distils from. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trains the VQ-VAE and the class-conditional prior on MNIST, or the Einsum-network baseline.",
-        subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class, TrainCommand.Einet.class})
+        description = "Trains the VQ-VAE, the class-conditional prior and the image classifier on MNIST, or the "
+            + "Einsum-network baseline.",
+        subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class, TrainCommand.ImageClassifier.class,
+            TrainCommand.Einet.class})
 public final class TrainCommand implements Runnable {
 
     @CommandLine.Spec
@@ -312,6 +316,65 @@ public final class TrainCommand implements Runnable {
                 Reports.trainingOn(w, session.backend(), data);
                 w.println(training.describe());
                 Reports.trained(w, EinetTraining.train(session.backend(), training, data, out,
+                        new TrainingProgress(w, progress.bars())));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code vqdistill train classifier}. */
+    @Command(name = "classifier", mixinStandardHelpOptions = true,
+            description = "Trains the image classifier that labels the models' samples (the class histograms of "
+                + "reproduce): convolution stages of kernel 5 and stride 2, a hidden layer and a softmax. Stops early "
+                + "on the validation images and measures test accuracy.")
+    public static final class ImageClassifier implements Callable<Integer> {
+        @Mixin
+        BackendOptionsMixin backendOptions;
+
+        @Mixin
+        DataOptions dataOptions;
+
+        @Mixin
+        OptimisationOptions optimisation;
+
+        @Mixin
+        ProgressOptions progress;
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "the checkpoint folder")
+        Path out;
+
+        @Option(names = "--channels", paramLabel = "C", split = ",", defaultValue = "16,32",
+                description = "channels of each convolution stage (default: ${DEFAULT-VALUE})")
+        List<Integer> channels;
+
+        @Option(names = "--hidden", paramLabel = "N", defaultValue = "128",
+                description = "hidden units (default: ${DEFAULT-VALUE})")
+        int hidden;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Inject
+        Sessions sessions;
+
+        @Override
+        public Integer call() {
+            for (int c : channels) {
+                Flags.atLeastOne("--channels", c);
+            }
+            Flags.atLeastOne("--hidden", hidden);
+            TrainingSpec training = optimisation.spec(1e-3);
+            Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
+            DataSplit data = dataOptions.split();
+            ClassifierSpec model = new ClassifierSpec(ImageShape.MNIST, data.train().numClasses(), channels, hidden);
+            int batch = Math.min(training.batchSize(), data.train().size());
+            MemoryBudget.training("train classifier --batch " + training.batchSize(), batch, model.image().pixels(),
+                    channels.stream().mapToInt(Integer::intValue).sum());
+            PrintWriter w = spec.commandLine().getOut();
+            DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
+            try (Session session = sessions.open(backendOptions.choice(ClassifierTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.classifier(session, model, training, data, out,
                         new TrainingProgress(w, progress.bars())));
             }
             return 0;

@@ -1,6 +1,8 @@
 package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.ClassifierSpec;
+import io.vqdistill.models.train.ClassifierTrainer;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
 import io.vqdistill.models.train.TrainingListener;
@@ -42,5 +44,17 @@ public final class ModelTraining {
         Objects.requireNonNull(session, "session");
         return session.require(PriorTrainer.class, "train a prior").trainPrior(model, training, vqvae, data, out,
                 listener);
+    }
+
+    /**
+     * Trains an image classifier on {@code data} into the checkpoint folder {@code out}.
+     *
+     * @throws io.vqdistill.api.BackendException when the backend cannot train a classifier
+     */
+    public static TrainingReport classifier(Session session, ClassifierSpec model, TrainingSpec training,
+                                            DataSplit data, Path out, TrainingListener listener) {
+        Objects.requireNonNull(session, "session");
+        return session.require(ClassifierTrainer.class, "train a classifier").trainClassifier(model, training, data,
+                out, listener);
     }
 }

@@ -2,6 +2,7 @@ package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.Tensor;
+import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
@@ -36,6 +37,11 @@ final class ToyModels implements ModelLoader {
     @Override
     public Encoder loadEncoder(Path dir) {
         throw new UnsupportedOperationException("no encoder in the toy");
+    }
+
+    @Override
+    public Classifier loadClassifier(Path dir) {
+        throw new UnsupportedOperationException("no classifier in the toy");
     }
 
     @Override

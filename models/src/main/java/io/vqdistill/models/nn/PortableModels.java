@@ -2,14 +2,17 @@ package io.vqdistill.models.nn;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.FormatException;
+import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.layout.ClassifierLayout;
 import io.vqdistill.models.layout.PixelCnnLayout;
 import io.vqdistill.models.layout.VqVaeLayout;
+import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.nio.file.Path;
@@ -19,7 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * Runs the networks of portable checkpoints on any backend that declares {@link NetworkOps}: the
- * VQ-VAE's encoder and decoder (Gaussian and categorical heads) and the gated PixelCNN prior, in
+ * VQ-VAE's encoder and decoder (Gaussian and categorical heads), the gated PixelCNN prior and the
+ * image classifier, in
  * inference mode. Weights are read from {@code weights.safetensors} in PyTorch's layout and handed
  * to the backend's {@link NetworkOps} once, which converts them to its own layout. A backend
  * declares it as a capability next to its {@link NetworkOps}:
@@ -57,6 +61,14 @@ public final class PortableModels implements ModelLoader {
         Checkpoint.Loaded c = Checkpoint.load(dir, Checkpoint.KIND_PRIOR);
         PriorSpec spec = onBackend(() -> PriorSpec.fromJson(c.config().architecture(), Checkpoint.configFile(dir)));
         return build(c.weights(), w -> new PortablePixelCnn(new PixelCnnLayout(spec), w));
+    }
+
+    @Override
+    public Classifier loadClassifier(Path dir) {
+        Checkpoint.Loaded c = Checkpoint.load(dir, Checkpoint.KIND_CLASSIFIER);
+        ClassifierSpec spec = onBackend(() -> ClassifierSpec.fromJson(c.config().architecture(),
+                Checkpoint.configFile(dir)));
+        return build(c.weights(), w -> new PortableClassifier(new ClassifierLayout(spec), w));
     }
 
     private PortableVqVae loadVqVae(Path dir) {

@@ -10,13 +10,21 @@ import io.vqdistill.api.FormatException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.PrefixBatch;
 import io.vqdistill.api.model.Prior;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.checkpoint.Checkpoint;
+import io.vqdistill.models.checkpoint.Provenance;
+import io.vqdistill.models.layout.ClassifierLayout;
+import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.LinearLayer;
+import io.vqdistill.models.layout.Parameter;
+import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -435,6 +443,84 @@ public abstract class ModelContractTest {
             for (float v : lp) {
                 assertThat(v).isFinite().isLessThanOrEqualTo(0f);
             }
+        }
+    }
+
+    /** {@code values} as doubles. */
+    private static double[] doubles(float[] values) {
+        double[] d = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            d[i] = values[i];
+        }
+        return d;
+    }
+
+    /** x W^T + b of rows x [n, in], in double precision. */
+    private static double[] linear(double[] x, int n, LinearLayer l, Map<String, float[]> w) {
+        float[] wt = w.get(l.weight().name());
+        float[] b = w.get(l.bias().name());
+        double[] y = new double[n * l.out()];
+        for (int i = 0; i < n; i++) {
+            for (int o = 0; o < l.out(); o++) {
+                double s = b[o];
+                for (int k = 0; k < l.in(); k++) {
+                    s += x[i * l.in() + k] * wt[o * l.in() + k];
+                }
+                y[i * l.out() + o] = s;
+            }
+        }
+        return y;
+    }
+
+    /** The classifier's log-probabilities equal a double-precision forward pass of the same weights. */
+    @Test
+    void classifierLogProbsMatchTheReference() {
+        ClassifierSpec spec = new ClassifierSpec(ImageShape.MNIST, 4, List.of(3, 5), 7);
+        ClassifierLayout layout = new ClassifierLayout(spec);
+        Map<String, float[]> w = layout.initialValues(11);
+        // weights four times PyTorch's initial scale, so the classes' log-probabilities differ clearly
+        w.values().forEach(v -> {
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= 4;
+            }
+        });
+        List<SafeTensors.Entry> entries = new ArrayList<>();
+        for (Parameter p : layout.parameters()) {
+            entries.add(SafeTensors.Entry.of(p.name(), w.get(p.name()), p.shape()));
+        }
+        Path d = dir.resolve("classifier");
+        new Checkpoint(Checkpoint.KIND_CLASSIFIER, spec.toJson(),
+                Provenance.now(1, "synthetic", "reference", "reference", 0, 0, Map.of()), Map.of()).write(d, entries);
+        int n = 3;
+        double[] x = images(n, 5);
+        double[] h = x;
+        long[] shape = {n, 1, 28, 28};
+        for (ConvLayer c : layout.features()) {
+            long[] ws = c.weight().shape();
+            h = ReferenceConv.activation(Activation.RELU, ReferenceConv.conv2d(h, shape, doubles(w.get(c.weight()
+                    .name())), ws, doubles(w.get(c.bias().name())), c.stride(), c.paddingHeight(), c.paddingWidth()));
+            shape = ReferenceConv.conv2dShape(shape, ws, c.stride(), c.paddingHeight(), c.paddingWidth());
+        }
+        double[] logits = linear(ReferenceConv.activation(Activation.RELU, linear(h, n, layout.hidden(), w)), n,
+                layout.output(), w);
+        double[] expected = new double[logits.length];
+        for (int i = 0; i < n; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < 4; c++) {
+                max = Math.max(max, logits[i * 4 + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < 4; c++) {
+                sum += Math.exp(logits[i * 4 + c] - max);
+            }
+            for (int c = 0; c < 4; c++) {
+                expected[i * 4 + c] = logits[i * 4 + c] - max - Math.log(sum);
+            }
+        }
+        try (Classifier classifier = loader.loadClassifier(d)) {
+            assertThat(classifier.numClasses()).isEqualTo(4);
+            assertClose("classifier log-probabilities", classifier.logProbs(backend.of(floats(x), n, 1, 28, 28))
+                    .toFloatArray(), expected);
         }
     }
 

@@ -9,6 +9,7 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
+import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
@@ -236,6 +237,38 @@ public abstract class ModelTrainerContractTest {
                 total += Math.exp(l[v]);
             }
             assertThat(total).isCloseTo(1, within(1e-4));
+        }
+    }
+
+    /**
+     * A tiny classifier learns (the training loss falls) and its checkpoint, loaded by the
+     * backend's loader, measures the test set as the training run did.
+     */
+    @Test
+    void trainsAClassifierWhoseCheckpointMeasuresAsTheTrainingRunDid() {
+        ClassifierTrainer trainer = backend().capability(ClassifierTrainer.class).orElseThrow();
+        Path dir = tmp.resolve("classifier");
+        ClassifierSpec spec = new ClassifierSpec(ImageShape.MNIST, 3, List.of(4, 4), 8);
+        Recorder rec = new Recorder();
+        TrainingReport r = trainer.trainClassifier(spec, THREE_EPOCHS, DATA, dir, rec);
+        assertThat(rec.epochs).hasSize(3);
+        assertThat(rec.epochs.get(2).get("train_loss")).isLessThan(rec.epochs.get(0).get("train_loss"));
+        assertThat(r.metrics()).containsKeys("test_loss", "test_accuracy", "val_accuracy");
+
+        int n = DATA.test().size();
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        float[] px = DATA.test().dequantised(all, new SplittableRandom(VqVaeRunner.TEST_NOISE));
+        try (Classifier classifier = loader().loadClassifier(dir); TensorScope scope = TensorScope.open()) {
+            float[] lp = classifier.logProbs(backend().of(px, n, 1, 28, 28)).toFloatArray();
+            double loss = 0;
+            for (int i = 0; i < n; i++) {
+                loss -= lp[i * 3 + DATA.test().label(i)];
+            }
+            loss /= n;
+            assertThat(loss).isCloseTo(r.metrics().get("test_loss"), within(1e-4 * Math.max(1, loss)));
         }
     }
 

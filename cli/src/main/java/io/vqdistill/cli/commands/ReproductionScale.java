@@ -1,0 +1,78 @@
+package io.vqdistill.cli.commands;
+
+import io.vqdistill.api.InvalidArgumentException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The sizes of one {@code vqdistill reproduce} run: the data, the networks and their epochs, the
+ * range of N of the sweeps, and how many images and samples the figures use. {@code tiny} runs in
+ * seconds (for tests), {@code small} in well under half an hour on two cores, {@code paper} at the
+ * paper's sizes.
+ *
+ * @param name                  tiny, small or paper
+ * @param trainImages           training images of the VQ-VAEs and priors (validation: a fifth); 0 for all
+ * @param classifierImages      training images of the classifier; 0 for all
+ * @param vqvaeEpochs           epochs of each VQ-VAE
+ * @param priorEpochs           epochs of each prior
+ * @param classifierEpochs      epochs of the classifier
+ * @param codebook4             K of the 4x4 VQ-VAE
+ * @param codebook2             K of the 2x2 VQ-VAE, small enough for its exact model
+ * @param dim                   size of a codebook vector
+ * @param channels4             channels of the 4x4 VQ-VAE's stages (3 stages)
+ * @param channels2             channels of the 2x2 VQ-VAE's stages (4 stages)
+ * @param resBlocks             residual blocks of both VQ-VAEs
+ * @param priorLayers           gated layers of the priors
+ * @param priorChannels         features per stack of the priors
+ * @param priorHeadHidden       hidden features of the priors' heads
+ * @param batch                 batch size of every training
+ * @param maxExponent           the sweeps measure N = 2^0 .. 2^maxExponent
+ * @param evalImages            test images every BPD is measured on
+ * @param samples               samples per model classified for the class histograms
+ * @param cornerImages          test images of the corner plots
+ * @param inpaintImages         test images inpainted per mask
+ * @param estimate              the run's measured or estimated duration, as printed before it starts
+ */
+public record ReproductionScale(String name, int trainImages, int classifierImages, int vqvaeEpochs,
+        int priorEpochs, int classifierEpochs, int codebook4, int codebook2, int dim, List<Integer> channels4,
+        List<Integer> channels2, int resBlocks, int priorLayers, int priorChannels, int priorHeadHidden, int batch,
+        int maxExponent, int evalImages, int samples, int cornerImages, int inpaintImages, String estimate) {
+
+    /** Seconds, on a test machine. */
+    public static final ReproductionScale TINY = new ReproductionScale("tiny", 60, 60, 1, 1, 1, 8, 4, 4,
+            List.of(4, 4, 4), List.of(4, 4, 4, 4), 1, 2, 8, 16, 32, 2, 20, 100, 20, 2,
+            "seconds (a test of the pipeline, not of the method)");
+    /** The small run measured in docs/REPRODUCTION.md. */
+    public static final ReproductionScale SMALL = new ReproductionScale("small", 5000, 0, 3, 4, 6, 64, 16, 16,
+            List.of(16, 32, 32), List.of(16, 32, 32, 32), 1, 4, 32, 128, 64, 8, 1000, 10000, 500, 4,
+            "16 min 21 s measured on 2 CPU cores shared with other jobs (see docs/REPRODUCTION.md)");
+    /** The paper's sizes: the full data, the default networks, N up to 2^14. */
+    public static final ReproductionScale PAPER = new ReproductionScale("paper", 0, 0, 100, 100, 20, 512, 32, 64,
+            List.of(32, 64, 64), List.of(32, 64, 64, 64), 2, 10, 64, 512, 128, 14, 10000, 10000, 500, 4,
+            "estimated 2 to 3 days on 2 CPU cores: about 5 h of training, 3 h of sweeps and about 46 h for the"
+                + " exact model of the 2x2 VQ-VAE (K = 32, 10,000 test images), from the rates in docs/RESULTS.md");
+
+    /** Every scale, by name. */
+    public static final List<ReproductionScale> ALL = List.of(TINY, SMALL, PAPER);
+
+    /**
+     * The scale called {@code name}.
+     *
+     * @throws InvalidArgumentException naming {@code --scale} and the known names
+     */
+    public static ReproductionScale of(String name) {
+        return ALL.stream().filter(s -> s.name.equals(name.toLowerCase(Locale.ROOT))).findFirst()
+                .orElseThrow(() -> new InvalidArgumentException("unknown --scale '" + name + "'; known: "
+                        + ALL.stream().map(ReproductionScale::name).toList()));
+    }
+
+    /** The training-image limit of the VQ-VAEs and priors, or null for all. */
+    public Integer trainLimit() {
+        return trainImages == 0 ? null : trainImages;
+    }
+
+    /** The training-image limit of the classifier, or null for all. */
+    public Integer classifierLimit() {
+        return classifierImages == 0 ? null : classifierImages;
+    }
+}

@@ -1,6 +1,7 @@
 package io.vqdistill.distill.inject;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Guice;
 import com.google.inject.Key;
 import com.google.inject.PrivateModule;
 import com.google.inject.multibindings.OptionalBinder;
@@ -19,7 +20,8 @@ import java.util.Objects;
  * {@code @}{@link Configured} with the given {@link SearchOptions}, and {@code @}{@link Deterministic}
  * with the same options but {@code stochastic = false}. Both sets hold the shipped strategies and the
  * given plug-ins. Plain {@code LatentSearches} is not bound; the pipeline's search catalogue selects
- * between the two sets. The module only binds; searches are created when first injected.
+ * between the two sets, or asks the bound {@link SearchSets} (an injector of its own per call, holding
+ * the same strategies) for other settings; {@code @Configured SearchOptions} are the given options. The module only binds; searches are created when first injected.
  */
 public final class PipelineModule extends AbstractModule {
     private final SearchOptions options;
@@ -41,6 +43,9 @@ public final class PipelineModule extends AbstractModule {
         install(new BackendModule());
         install(new SearchSet(options, plugins, Configured.class));
         install(new SearchSet(options.withStochastic(false), plugins, Deterministic.class));
+        bind(SearchOptions.class).annotatedWith(Configured.class).toInstance(options);
+        bind(SearchSets.class).toInstance(o -> Guice.createInjector(new SearchSet(o, plugins, Configured.class))
+                .getInstance(Key.get(LatentSearches.class, Configured.class)));
     }
 
     /** One set of strategies with its own options, exposed as {@code @qualifier LatentSearches}. */

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param prior         the prior's checkpoint folder, which the search queries
  * @param search        the latent search's name, as {@link SearchCatalog} knows it
  * @param deterministic whether the beam search keeps the best candidates instead of sampling them
+ * @param tuning        the search settings that differ from the injector's ({@link SearchTuning#NONE}
+ *                      for none)
  * @param components    N, the number of grids asked of the search, in [1, {@value #MAX_COMPONENTS}]
  * @param seed          the seed of the search
  * @param weighting     how the components are weighted
@@ -22,7 +24,8 @@ import java.util.Objects;
  *                      decoder's own
  * @param out           the circuit folder to write
  */
-public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic, int components,
+public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic,
+                                  SearchTuning tuning, int components,
                                   long seed, WeightingKind weighting, Em em, Double minStd, Path out) {
     /** The largest N accepted. */
     public static final int MAX_COMPONENTS = 1 << 20;
@@ -49,6 +52,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         Objects.requireNonNull(vqvae, "vqvae");
         Objects.requireNonNull(prior, "prior");
         Objects.requireNonNull(search, "search");
+        Objects.requireNonNull(tuning, "tuning");
         Objects.requireNonNull(weighting, "weighting");
         Objects.requireNonNull(out, "out");
         if (components < 1 || components > MAX_COMPONENTS) {
@@ -73,6 +77,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         private final int components;
         private final Path out;
         private boolean deterministic;
+        private SearchTuning tuning = SearchTuning.NONE;
         private long seed = 1;
         private WeightingKind weighting = WeightingKind.UNIFORM;
         private Em em;
@@ -89,6 +94,12 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         /** Whether the beam search keeps the best candidates instead of sampling them. */
         public Builder deterministic(boolean value) {
             this.deterministic = value;
+            return this;
+        }
+
+        /** The search settings that differ from the injector's. */
+        public Builder tuning(SearchTuning value) {
+            this.tuning = Objects.requireNonNull(value, "tuning");
             return this;
         }
 
@@ -120,7 +131,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
 
         /** The request. */
         public DistillationRequest build() {
-            return new DistillationRequest(vqvae, prior, search, deterministic, components, seed, weighting, em,
+            return new DistillationRequest(vqvae, prior, search, deterministic, tuning, components, seed, weighting, em,
                     minStd, out);
         }
     }

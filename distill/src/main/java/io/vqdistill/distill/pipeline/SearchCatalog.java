@@ -1,30 +1,41 @@
 package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.api.search.LatentSearch;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.distill.inject.Configured;
 import io.vqdistill.distill.inject.Deterministic;
+import io.vqdistill.distill.inject.SearchSets;
 import io.vqdistill.distill.search.LatentSearches;
 import jakarta.inject.Inject;
 import jakarta.inject.Provider;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The latent searches by name, in the two variants {@link io.vqdistill.distill.inject.PipelineModule}
  * binds: as configured (by default the stochastic beam search) and deterministic (the beam search keeps
- * the best candidates instead of sampling them: the same grids on every run and every backend). The
- * strategies are created when a search is first asked for.
+ * the best candidates instead of sampling them: the same grids on every run and every backend), and in
+ * any other settings a piece of work asks for with a {@link SearchTuning} (created once per distinct
+ * settings by the module's factory, with the same strategies). The strategies are created when a
+ * search is first asked for.
  */
 public final class SearchCatalog {
+    private final SearchOptions options;
     private final Provider<LatentSearches> configured;
     private final Provider<LatentSearches> deterministic;
+    private final SearchSets factory;
+    private final Map<SearchOptions, LatentSearches> tuned = new ConcurrentHashMap<>();
 
-    /** A catalogue over the two sets of strategies. */
+    /** A catalogue over the two bound sets of strategies and the factory of others. */
     @Inject
-    public SearchCatalog(@Configured Provider<LatentSearches> configured,
-                         @Deterministic Provider<LatentSearches> deterministic) {
+    public SearchCatalog(@Configured SearchOptions options, @Configured Provider<LatentSearches> configured,
+                         @Deterministic Provider<LatentSearches> deterministic, SearchSets factory) {
+        this.options = Objects.requireNonNull(options, "options");
         this.configured = Objects.requireNonNull(configured, "configured");
         this.deterministic = Objects.requireNonNull(deterministic, "deterministic");
+        this.factory = Objects.requireNonNull(factory, "factory");
     }
 
     /**
@@ -34,7 +45,33 @@ public final class SearchCatalog {
      * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
      */
     public LatentSearch get(String name, boolean deterministic) {
-        return (deterministic ? this.deterministic : configured).get().get(name);
+        return get(name, deterministic, SearchTuning.NONE);
+    }
+
+    /**
+     * The strategy called {@code name} with the settings {@link #options(boolean, SearchTuning)} gives.
+     *
+     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
+     */
+    public LatentSearch get(String name, boolean deterministic, SearchTuning tuning) {
+        SearchOptions wanted = options(deterministic, tuning);
+        LatentSearches set;
+        if (wanted.equals(options)) {
+            set = configured.get();
+        } else if (wanted.equals(options.withStochastic(false))) {
+            set = this.deterministic.get();
+        } else {
+            set = tuned.computeIfAbsent(wanted, factory::create);
+        }
+        return set.get(name);
+    }
+
+    /**
+     * The settings a search runs with: the configured ones, not stochastic when {@code deterministic},
+     * with {@code tuning}'s values in place.
+     */
+    public SearchOptions options(boolean deterministic, SearchTuning tuning) {
+        return tuning.applyTo(deterministic ? options.withStochastic(false) : options);
     }
 
     /** The known names, sorted. */

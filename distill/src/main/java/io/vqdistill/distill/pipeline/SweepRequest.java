@@ -13,6 +13,8 @@ import java.util.Objects;
  * @param prior         the prior's checkpoint folder
  * @param search        the latent search's name, as {@link SearchCatalog} knows it
  * @param deterministic whether the beam search keeps the best candidates instead of sampling them
+ * @param tuning        the search settings that differ from the injector's ({@link SearchTuning#NONE}
+ *                      for none)
  * @param seed          the seed of every search
  * @param maxExponent   k, in [0, {@value #MAX_EXPONENT}]
  * @param mode          prefixes of one search, or a search of its own for every N
@@ -21,7 +23,8 @@ import java.util.Objects;
  *                      decoder's own
  * @param out           the folder of {@value SweepPipeline#CSV}
  */
-public record SweepRequest(Path vqvae, Path prior, String search, boolean deterministic, long seed,
+public record SweepRequest(Path vqvae, Path prior, String search, boolean deterministic,
+                           SearchTuning tuning, long seed,
                            int maxExponent, Sweep.Mode mode, WeightingKind weighting, Double minStd, Path out) {
     /** The largest k accepted. */
     public static final int MAX_EXPONENT = 20;
@@ -31,6 +34,7 @@ public record SweepRequest(Path vqvae, Path prior, String search, boolean determ
         Objects.requireNonNull(vqvae, "vqvae");
         Objects.requireNonNull(prior, "prior");
         Objects.requireNonNull(search, "search");
+        Objects.requireNonNull(tuning, "tuning");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(weighting, "weighting");
         Objects.requireNonNull(out, "out");

@@ -14,6 +14,9 @@ import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.search.BeamScoring;
+import io.vqdistill.api.search.RandomClasses;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
@@ -117,6 +120,30 @@ class PipelineTest {
     }
 
     @Test
+    void tunedSettingsReachTheSearchAndOnlyTheirOwnSetIsCreatedOnce() {
+        SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
+        SearchTuning tuning = new SearchTuning(3, 7, 2, BeamScoring.CLASS_MARGINAL, RandomClasses.CLASS_PRIOR);
+        assertThat(catalog.get("beam", true, tuning).toString())
+                .isEqualTo("beam (deterministic, s = 3, class-marginal ranking, width 7)");
+        assertThat(catalog.get("beam", true, tuning)).as("one set per distinct settings")
+                .isSameAs(catalog.get("beam", true, tuning));
+        assertThat(catalog.get("beam", false, SearchTuning.NONE).toString()).isEqualTo("beam (stochastic, s = 10)");
+        catalog.get(LexicographicSearchProvider.NAME, false, tuning);
+        assertThat(LexicographicSearchProvider.lastOptions).isEqualTo(SearchOptions.defaults().withBeamStarts(3)
+                .withBeamWidth(7).withTopWidthFactor(2).withBeamScoring(BeamScoring.CLASS_MARGINAL)
+                .withRandomClasses(RandomClasses.CLASS_PRIOR));
+        assertThat(SearchTuning.provenance("beam", catalog.options(true, tuning))).containsExactly(
+                Map.entry("beam_starts", "3"), Map.entry("beam_width", "7"), Map.entry("beam_scoring",
+                        "class-marginal"), Map.entry("stochastic", "false"));
+        assertThat(SearchTuning.provenance("random", catalog.options(false, SearchTuning.NONE)))
+                .containsExactly(Map.entry("random_classes", "uniform"));
+        assertThat(SearchTuning.provenance("top", catalog.options(false, tuning)))
+                .containsExactly(Map.entry("top_width_factor", "2"));
+        assertThatThrownBy(() -> new SearchTuning(0, null, null, null, null))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("beamStarts");
+    }
+
+    @Test
     void distilsSavesWithProvenanceAndReportsTheSearchFirst() {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
@@ -142,6 +169,8 @@ class PipelineTest {
         Map<String, String> provenance = CircuitFiles.provenance(outs[1]);
         assertThat(provenance).containsEntry("min_std", "0.5").containsEntry("search", "beam")
                 .containsEntry("seed", "2").containsEntry("distill.components", "6")
+                .containsEntry("beam_starts", "10").containsEntry("beam_width", "auto")
+                .containsEntry("beam_scoring", "per-class").containsEntry("stochastic", "false")
                 .containsEntry("vqvae", Path.of("vq").toAbsolutePath().toString())
                 .containsEntry("prior", Path.of("pr").toAbsolutePath().toString());
         assertThat(SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
@@ -176,8 +205,8 @@ class PipelineTest {
                     .hasMessage("the prior in pr models 2x2 K=4 grids, but the VQ-VAE in vq decodes 2x2 K=3 grids:"
                             + " give the prior trained on this VQ-VAE");
             assertThatThrownBy(() -> INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(
-                    Path.of("vq"), Path.of("pr"), "top", false, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null,
-                    out), images(3, 1), new SweepPipeline.Listener() { })).hasMessageContaining("the prior in pr");
+                    Path.of("vq"), Path.of("pr"), "top", false, SearchTuning.NONE, 1, 1, Sweep.Mode.PREFIXES,
+                    WeightingKind.UNIFORM, null, out), images(3, 1), new SweepPipeline.Listener() { })).hasMessageContaining("the prior in pr");
         }
         assertThat(events).isEmpty();
         assertThat(out).doesNotExist();
@@ -228,14 +257,16 @@ class PipelineTest {
     void requestsAreCheckedBeforeAnyWork() {
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
-        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, 4, 1, WeightingKind.EM, null,
-                null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
+        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, SearchTuning.NONE, 4, 1,
+                WeightingKind.EM, null, null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 21, Sweep.Mode.PREFIXES,
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, SearchTuning.NONE, 1, 21,
+                Sweep.Mode.PREFIXES,
                 WeightingKind.UNIFORM, null, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("maxExponent must be in [0, 20], got 21");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 2, Sweep.Mode.PREFIXES,
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, SearchTuning.NONE, 1, 2,
+                Sweep.Mode.PREFIXES,
                 WeightingKind.EM, null, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("uniform or prior");
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
@@ -287,7 +318,8 @@ class PipelineTest {
         List<String> events = new ArrayList<>();
         Path out = dir.resolve("sweep");
         try (Session session = Session.borrowing(BACKEND, models)) {
-            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
+            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false,
+                    SearchTuning.NONE, 1, 2,
                     Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, out), images(5, 2), new SweepPipeline.Listener() {
                         @Override
                         public void started(io.vqdistill.api.search.LatentSearch search) {
@@ -381,7 +413,8 @@ class PipelineTest {
             assertThat(exact.events).containsExactly("start exact 81 grids", "done 30", "done 60", "done 81", "end");
 
             Recorder sweep = new Recorder();
-            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, 1, 2,
+            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false,
+                    SearchTuning.NONE, 1, 2,
                     Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, dir.resolve("sweep")), images(5, 2),
                     new SweepPipeline.Listener() { }, sweep);
             assertThat(sweep.events).first().isEqualTo("start sweep 7 components");

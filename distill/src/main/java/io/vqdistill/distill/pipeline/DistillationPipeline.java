@@ -123,7 +123,7 @@ public final class DistillationPipeline {
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),
                         d.mixture().parameterCount(), d.mixture().leafFamily().name(),
-                        request.out().resolve(CircuitFiles.JSON), request.out().resolve(CircuitFiles.TENSORS),
+                        request.out().resolve(CircuitFiles.JSON), CircuitFiles.tensorFile(request.out()),
                         seconds);
             }
         } finally {

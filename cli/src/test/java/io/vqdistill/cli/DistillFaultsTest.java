@@ -140,7 +140,7 @@ class DistillFaultsTest {
         assertThat(Files.readString(file)).isEqualTo("keep me");
         refusedBeforeTheSearch(CliFixtures.execute("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
                 prior.toString(), "--search", "beam", "--components", "1000000", "--out", out.toString()), out,
-                "distill --components 1000000: a leaf tensor of 1,000,000 x 784 floats exceeds the 2 GiB");
+                "distill --components 1000000 needs about ");
         refusedBeforeTheSearch(CliFixtures.execute("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
                 prior.toString(), "--search", "beam", "--max-exponent", "1", "--data", data.toString(), "--out",
                 file.toString()), null, "--out " + file + " is an existing file, not a folder");

@@ -1,8 +1,11 @@
 package io.vqdistill.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.cli.CliFixtures.Run;
+import io.vqdistill.cli.options.MemoryBudget;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -119,6 +122,15 @@ class BadInputTest {
         assertThat(r.err()).startsWith("error: internal error: java.lang.NullPointerException: boom (at ")
                 .contains("-D" + Failures.TRACE_PROPERTY + "=true");
         CliFixtures.assertNoStackTrace(r);
+    }
+
+    @Test
+    void aLeafTensorBeyondOneJavaArrayIsRefusedWhateverTheMachine() {
+        // categorical logits of 20,000 x 784 x 256 = 4.0e9 floats; a Gaussian mixture never gets there
+        assertThatThrownBy(() -> MemoryBudget.distillation("distill --components 20000", 20_000, 784, "categorical",
+                "--components")).isInstanceOf(InvalidArgumentException.class).hasMessage("distill --components 20000:"
+                + " a leaf tensor of 20,000 x 200,704 floats exceeds the 2,147,483,639 values of one Java array (at"
+                + " most 10,699 components here): lower --components");
     }
 
     @Test

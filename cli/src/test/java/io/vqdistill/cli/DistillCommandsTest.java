@@ -187,11 +187,44 @@ class DistillCommandsTest {
     }
 
     @Test
+    void searchFlagsReachTheSearchAreRecordedAndKeepEveryPrefixFair() {
+        String[][] cases = {{"per-class", "2", "3"}, {"class-marginal", "1", "4"}};
+        for (String[] c : cases) {
+            Path out = dir.resolve("tuned-" + c[0]);
+            String printed = run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                    "--search", "beam", "--deterministic", "--beam-scoring", c[0], "--beam-starts", c[1],
+                    "--beam-width", c[2], "--components", "20", "--out", out.toString());
+            assertThat(printed).contains("search beam: 20 grids (20 distinct)");
+            assertThat(CircuitFiles.provenance(out)).containsEntry("beam_scoring", c[0])
+                    .containsEntry("beam_starts", c[1]).containsEntry("beam_width", c[2])
+                    .containsEntry("stochastic", "false").doesNotContainKey("random_classes");
+            int[] classes = SafeTensors.read(out.resolve(CircuitFiles.TENSORS)).get("classes").toInts();
+            int[] counts = new int[10];
+            for (int i = 0; i < classes.length; i++) {
+                counts[classes[i]]++;
+                int max = Arrays.stream(counts).max().orElseThrow();
+                int min = Arrays.stream(counts).min().orElseThrow();
+                assertThat(max - min).as("%s: class counts %s after %d grids", c[0], Arrays.toString(counts), i + 1)
+                        .isLessThanOrEqualTo(1);
+            }
+        }
+        Path random = dir.resolve("tuned-random");
+        run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search", "random",
+                "--random-classes", "prior", "--components", "4", "--out", random.toString());
+        assertThat(CircuitFiles.provenance(random)).containsEntry("random_classes", "prior")
+                .doesNotContainKey("beam_starts");
+        Path top = dir.resolve("tuned-top");
+        run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search", "top",
+                "--top-width-factor", "3", "--components", "4", "--out", top.toString());
+        assertThat(CircuitFiles.provenance(top)).containsEntry("top_width_factor", "3");
+    }
+
+    @Test
     void sweepWritesCsvAndPlot() throws IOException {
         Path out = dir.resolve("sweep");
         String printed = run("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
-                "--search", "beam", "--max-exponent", "3", "--data", data.toString(), "--limit", "10",
-                "--reference", "ExM K=4=5.5", "--out", out.toString());
+                "--search", "beam", "--beam-starts", "1", "--beam-scoring", "class-marginal", "--max-exponent", "3",
+                "--data", data.toString(), "--limit", "10", "--reference", "ExM K=4=5.5", "--out", out.toString());
         assertThat(printed).contains("sweep of beam over N = 2^0 .. 2^3 on 10 test images").contains("N =      8:");
         List<String> csv = Files.readAllLines(out.resolve("sweep.csv"));
         assertThat(csv).hasSize(5);

@@ -118,13 +118,26 @@ class DistillFaultsTest {
                 "--em-iterations", "3")), out, "--em-iterations, --data apply only to --weights em");
         refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--min-std", "2")), out,
                 "--min-std must be in (0, 1], found 2.0");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--beam-starts", "0")), out,
+                "--beam-starts must be >= 1, found 0");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--beam-width", "-2")), out,
+                "--beam-width must be >= 1, found -2");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--beam-scoring", "marginal")), out,
+                "unknown --beam-scoring 'marginal'; known: per-class, class-marginal");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--random-classes", "class")), out,
+                "unknown --random-classes 'class'; known: uniform, prior");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--random-classes", "prior")), out,
+                "--random-classes prior applies only to --search random; --search beam does not read it: drop it");
+        refusedBeforeTheSearch(CliFixtures.execute(distill(out, "--top-width-factor", "0")), out,
+                "--top-width-factor must be >= 1, found 0");
+        refusedBeforeTheSearch(CliFixtures.execute("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
+                prior.toString(), "--search", "top", "--beam-width", "4", "--max-exponent", "1", "--data",
+                data.toString(), "--out", out.toString()), out,
+                "--beam-width 4 applies only to --search beam; --search top does not read it: drop it");
         Path file = Files.writeString(dir.resolve("existing-file"), "keep me");
         refusedBeforeTheSearch(CliFixtures.execute(distill(file)), null,
                 "--out " + file + " is an existing file, not a folder: choose a folder for the circuit");
         assertThat(Files.readString(file)).isEqualTo("keep me");
-        refusedBeforeTheSearch(CliFixtures.execute("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
-                prior.toString(), "--search", "beam", "--components", "1000000", "--out", out.toString()), out,
-                "distill --components 1000000: a leaf tensor of 1,000,000 x 784 floats exceeds the 2 GiB");
         refusedBeforeTheSearch(CliFixtures.execute("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
                 prior.toString(), "--search", "beam", "--max-exponent", "1", "--data", data.toString(), "--out",
                 file.toString()), null, "--out " + file + " is an existing file, not a folder");

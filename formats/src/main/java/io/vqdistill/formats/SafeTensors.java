@@ -35,7 +35,7 @@ import java.util.Set;
  * circuits open in PyTorch and numpy. Every defect of a file is a {@link FormatException} naming the
  * file and the tensor.
  */
-public final class SafeTensors {
+public final class SafeTensors implements TensorStore {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_HEADER = 100L << 20;
 
@@ -216,6 +216,7 @@ public final class SafeTensors {
     }
 
     /** The file that was read. */
+    @Override
     public Path file() {
         return file;
     }
@@ -226,6 +227,7 @@ public final class SafeTensors {
     }
 
     /** Tensor names in file order. */
+    @Override
     public List<String> names() {
         return new ArrayList<>(entries.keySet());
     }
@@ -236,6 +238,7 @@ public final class SafeTensors {
     }
 
     /** The tensor {@code name}; a missing one is an error naming the file. */
+    @Override
     public Entry get(String name) {
         Entry e = entries.get(name);
         if (e == null) {
@@ -245,6 +248,7 @@ public final class SafeTensors {
     }
 
     /** The tensor {@code name}, which must have dtype {@code dtype} and shape {@code shape}. */
+    @Override
     public Entry get(String name, DType dtype, long... shape) {
         Entry e = get(name);
         if (e.dtype() != dtype || !Arrays.equals(e.shape(), shape)) {
@@ -252,6 +256,23 @@ public final class SafeTensors {
                     + Shapes.format(e.shape()) + ", expected " + dtype.label() + " " + Shapes.format(shape));
         }
         return e;
+    }
+
+    @Override
+    public SafeTensors require(String name) {
+        get(name);
+        return this;
+    }
+
+    @Override
+    public SafeTensors require(String name, DType dtype, long... shape) {
+        get(name, dtype, shape);
+        return this;
+    }
+
+    @Override
+    public Tensor toTensor(String name, DType dtype, long[] shape, Backend backend) {
+        return get(name, dtype, shape).toTensor(backend);
     }
 
     /**
@@ -538,6 +559,7 @@ public final class SafeTensors {
      *
      * @throws FormatException naming the file, the tensor, the first bad element and its value
      */
+    @Override
     public SafeTensors requireFinite(String name, boolean logProbabilities) {
         Entry e = get(name);
         long bad = e.firstNonFinite(logProbabilities);

@@ -6,10 +6,9 @@ import java.util.Objects;
 /**
  * The tunable settings of the shipped latent searches. Bind an instance with Guice to change them
  * for every strategy of an injector (see {@code SearchModule}); the defaults follow the paper.
- * Command-line flags should mirror the names: {@code --beam-starts}, {@code --beam-width},
- * {@code --beam-scoring per-class|class-marginal}, {@code --top-width-factor},
- * {@code --random-classes uniform|class-prior}, {@code --sampling-batch}, {@code --attempts-per-grid},
- * {@code --no-scores} (for {@code scoreGrids = false}, natural with uniform weights).
+ * The command line's {@code distill} and {@code sweep} set five of them per run: {@code --beam-starts},
+ * {@code --beam-width}, {@code --beam-scoring per-class|class-marginal}, {@code --top-width-factor} and
+ * {@code --random-classes uniform|prior}.
  *
  * @param beamStarts           s, the distinct starting codes per class of the class-conditioned beam
  *                             search (the paper uses 10, the authors' code 16), >= 1

@@ -22,12 +22,13 @@ import io.vqdistill.circuits.LeafFamilies;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.layered.LayeredCircuit;
 import io.vqdistill.circuits.layered.LayeredSpec;
-import io.vqdistill.formats.AtomicFiles;
 import io.vqdistill.formats.AtomicFolder;
 import io.vqdistill.formats.Digests;
 import io.vqdistill.formats.FileKind;
 import io.vqdistill.formats.Json;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.formats.ShardedSafeTensors;
+import io.vqdistill.formats.TensorStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -56,8 +57,17 @@ import java.util.function.Function;
 public final class CircuitFiles {
     /** The structure and metadata file. */
     public static final String JSON = "circuit.json";
-    /** The parameter file. */
-    public static final String TENSORS = "circuit.safetensors";
+    /** The stem of the tensor files: {@code circuit.safetensors}, or shards under an index. */
+    public static final String STEM = "circuit";
+    /** The parameter file of a circuit whose tensors fit in one shard. */
+    public static final String TENSORS = ShardedSafeTensors.single(STEM);
+    /** The index of the shards of a larger circuit. */
+    public static final String INDEX = ShardedSafeTensors.index(STEM);
+    /**
+     * The system property that sets the largest shard, in bytes of tensor data, of circuits written
+     * without an explicit size (default {@link ShardedSafeTensors#DEFAULT_MAX_SHARD_BYTES}).
+     */
+    public static final String MAX_SHARD_BYTES_PROPERTY = "vqdistill.circuit.maxShardBytes";
     /** The value of the {@code format} field. */
     public static final String FORMAT = "vqdistill-circuit";
     /** The format version written; readers accept 1..this. */
@@ -113,19 +123,53 @@ public final class CircuitFiles {
      *                   unknown (nothing is recorded)
      */
     public static void write(Path dir, Circuit circuit, Map<String, String> provenance, int numClasses) {
+        write(dir, circuit, provenance, numClasses, maxShardBytes());
+    }
+
+    /**
+     * The largest shard of circuits written without an explicit size: the system property
+     * {@value #MAX_SHARD_BYTES_PROPERTY}, else {@link ShardedSafeTensors#DEFAULT_MAX_SHARD_BYTES}.
+     *
+     * @throws InvalidArgumentException naming the property when it is not a number of bytes in range
+     */
+    public static long maxShardBytes() {
+        String v = System.getProperty(MAX_SHARD_BYTES_PROPERTY);
+        if (v == null) {
+            return ShardedSafeTensors.DEFAULT_MAX_SHARD_BYTES;
+        }
+        try {
+            long bytes = Long.parseLong(v.trim());
+            if (bytes >= 1 && bytes <= ShardedSafeTensors.MAX_SHARD_BYTES) {
+                return bytes;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new InvalidArgumentException("-D" + MAX_SHARD_BYTES_PROPERTY + " must be a number of bytes in [1, "
+                + ShardedSafeTensors.MAX_SHARD_BYTES + "], found '" + v + "'");
+    }
+
+    /**
+     * Writes {@code circuit} as {@link #write(Path, Circuit, Map, int)} does, into {@value #TENSORS}
+     * when its tensors' data fit in {@code maxShardBytes}, else into shards of at most that many data
+     * bytes under the index {@value #INDEX} (see {@link ShardedSafeTensors} and FORMAT.md); the files
+     * of the other layout that an earlier circuit left are removed.
+     */
+    public static void write(Path dir, Circuit circuit, Map<String, String> provenance, int numClasses,
+                             long maxShardBytes) {
         if (numClasses < 0) {
             throw InvalidArgumentException.of("numClasses", numClasses, ">= 0 (0 when unknown)");
         }
         ObjectNode json = MAPPER.createObjectNode();
         json.put("format", FORMAT);
         json.put("format_version", FORMAT_VERSION);
-        List<SafeTensors.Entry> tensors = new ArrayList<>();
+        List<ShardedSafeTensors.Source> tensors = new ArrayList<>();
         if (circuit instanceof ShallowMixture m) {
             json.put("kind", SHALLOW_MIXTURE);
             json.put("variables", m.numVariables());
             json.put("components", m.components());
-            tensors.add(SafeTensors.Entry.of("log_weights", floats(m.logWeights()), m.components()));
-            m.parameters().forEach((name, t) -> tensors.add(SafeTensors.Entry.of(name, t)));
+            tensors.add(source(SafeTensors.Entry.of("log_weights", floats(m.logWeights()), m.components())));
+            m.parameters().forEach((name, t) -> tensors.add(source(name, t)));
             m.latents().ifPresent(l -> {
                 LatentShape shape = l.shape();
                 ObjectNode node = json.putObject("latents");
@@ -136,9 +180,9 @@ public final class CircuitFiles {
                     node.put("num_classes", numClasses);
                 }
                 checkClasses(l.classes(), numClasses, "circuit latents: class tag", InvalidArgumentException::new);
-                tensors.add(SafeTensors.Entry.of("latents", l.codes(), l.size(), shape.positions()));
-                tensors.add(SafeTensors.Entry.of("classes", l.classes(), l.size()));
-                tensors.add(SafeTensors.Entry.of("latent_log_probs", l.logProbs(), l.size()));
+                tensors.add(source(SafeTensors.Entry.of("latents", l.codes(), l.size(), shape.positions())));
+                tensors.add(source(SafeTensors.Entry.of("classes", l.classes(), l.size())));
+                tensors.add(source(SafeTensors.Entry.of("latent_log_probs", l.logProbs(), l.size())));
             });
         } else if (circuit instanceof DagCircuit d) {
             CircuitStructure s = d.structure();
@@ -153,7 +197,7 @@ public final class CircuitFiles {
                     throw new InvalidArgumentException("cannot store leaf parameter '" + name + "': the name is taken"
                             + " by the circuit structure");
                 }
-                tensors.add(SafeTensors.Entry.of(name, t));
+                tensors.add(source(name, t));
             });
         } else if (circuit instanceof LayeredCircuit l) {
             LayeredSpec spec = l.spec();
@@ -172,12 +216,12 @@ public final class CircuitFiles {
                     throw new InvalidArgumentException("cannot store leaf parameter '" + name + "': names beginning"
                             + " with " + SUM_WEIGHTS + " are taken by the sum weights");
                 }
-                tensors.add(SafeTensors.Entry.of(name, t));
+                tensors.add(source(name, t));
             });
             List<Tensor> weights = l.sumWeights();
             try {
                 for (int i = 0; i < weights.size(); i++) {
-                    tensors.add(SafeTensors.Entry.of(SUM_WEIGHTS + i, weights.get(i)));
+                    tensors.add(source(SUM_WEIGHTS + i, weights.get(i)));
                 }
             } finally {
                 weights.forEach(Tensor::close);
@@ -208,13 +252,29 @@ public final class CircuitFiles {
         all.putIfAbsent("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         all.putIfAbsent("backend", circuit.backend().name() + " (" + circuit.backend().version() + ")");
         all.forEach(prov::put);
-        AtomicFiles.Writer tensorBytes = SafeTensors.content(dir.resolve(TENSORS).toString(), tensors,
-                Map.of("format", FORMAT));
+        ShardedSafeTensors.Plan plan = ShardedSafeTensors.plan(dir.resolve(TENSORS).toString(), STEM, tensors,
+                Map.of("format", FORMAT), maxShardBytes);
         AtomicFolder.update(dir, staging -> {
-            Path tensorFile = staging.write(TENSORS, tensorBytes);
+            Path tensorFile = plan.write(staging);
             json.put("tensors_sha256", Digests.sha256(tensorFile));
             json.set("provenance", prov);
             staging.writeString(JSON, MAPPER.writeValueAsString(json) + "\n");
+        });
+    }
+
+    private static ShardedSafeTensors.Source source(SafeTensors.Entry e) {
+        return ShardedSafeTensors.Source.of(e);
+    }
+
+    /** A tensor of the circuit, copied to the host one block of rows at a time as its shard is written. */
+    private static ShardedSafeTensors.Source source(String name, Tensor t) {
+        return new ShardedSafeTensors.Source(name, t.dtype(), t.shape(), (stored, from, to) -> {
+            if (from == 0 && to == t.shape()[0]) {
+                return SafeTensors.Entry.of(stored, t);
+            }
+            try (Tensor rows = t.slice(0, from, to)) {
+                return SafeTensors.Entry.of(stored, rows);
+            }
         });
     }
 
@@ -226,7 +286,7 @@ public final class CircuitFiles {
         return f;
     }
 
-    private static void structureTensors(CircuitStructure s, List<SafeTensors.Entry> out) {
+    private static void structureTensors(CircuitStructure s, List<ShardedSafeTensors.Source> out) {
         int u = s.numUnits();
         int[] kind = new int[u];
         int[] variable = new int[u];
@@ -247,11 +307,11 @@ public final class CircuitFiles {
             }
             offsets[v + 1] = offsets[v] + ch.length;
         }
-        out.add(SafeTensors.Entry.of("unit_kind", kind, u));
-        out.add(SafeTensors.Entry.of("unit_variable", variable, u));
-        out.add(SafeTensors.Entry.of("child_offsets", offsets, u + 1L));
-        out.add(SafeTensors.Entry.of("children", children, s.numEdges()));
-        out.add(SafeTensors.Entry.of("edge_log_weights", weights, s.numEdges()));
+        out.add(source(SafeTensors.Entry.of("unit_kind", kind, u)));
+        out.add(source(SafeTensors.Entry.of("unit_variable", variable, u)));
+        out.add(source(SafeTensors.Entry.of("child_offsets", offsets, u + 1L)));
+        out.add(source(SafeTensors.Entry.of("children", children, s.numEdges())));
+        out.add(source(SafeTensors.Entry.of("edge_log_weights", weights, s.numEdges())));
     }
 
     // ---- reading ------------------------------------------------------------------------------
@@ -265,6 +325,14 @@ public final class CircuitFiles {
             node.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
             return out;
         });
+    }
+
+    /**
+     * The tensor file of the circuit in {@code dir}: the index {@value #INDEX} of its shards when it has
+     * one, else {@value #TENSORS}.
+     */
+    public static Path tensorFile(Path dir) {
+        return ShardedSafeTensors.mainFile(dir, STEM);
     }
 
     /**
@@ -307,8 +375,8 @@ public final class CircuitFiles {
         long parameterCount = Json.requireLong(json, "parameter_count", jsonFile, "");
         Json.requireObject(json, "provenance", jsonFile, "");
         LeafFamily family = family(jsonFile, json);
-        Path tensorFile = dir.resolve(TENSORS);
-        SafeTensors st = SafeTensors.read(tensorFile);
+        TensorStore st = ShardedSafeTensors.read(dir, STEM);
+        Path tensorFile = st.file();
         String hash = Digests.sha256(tensorFile);
         String recorded = Json.requireText(json, "tensors_sha256", jsonFile, "");
         if (!hash.equals(recorded)) {
@@ -322,7 +390,8 @@ public final class CircuitFiles {
         };
         if (circuit.parameterCount() != parameterCount) {
             circuit.close();
-            throw FormatException.of(jsonFile, "parameter_count", parameterCount + " but the tensors of " + TENSORS
+            throw FormatException.of(jsonFile, "parameter_count", parameterCount + " but the tensors of "
+                    + tensorFile.getFileName()
                     + " hold " + circuit.parameterCount() + " free parameters");
         }
         return circuit;
@@ -391,7 +460,7 @@ public final class CircuitFiles {
         return family;
     }
 
-    private static ShallowMixture readMixture(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family,
+    private static ShallowMixture readMixture(Path jsonFile, JsonNode json, TensorStore st, LeafFamily family,
                                               int variables, Backend backend) {
         int n = Json.requireInt(json, "components", 1, jsonFile, "");
         Json.requireOnly(json, MIXTURE_FIELDS, jsonFile, "");
@@ -439,7 +508,7 @@ public final class CircuitFiles {
         }
     }
 
-    private static DagCircuit readDag(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family, int variables,
+    private static DagCircuit readDag(Path jsonFile, JsonNode json, TensorStore st, LeafFamily family, int variables,
                                       Backend backend) {
         int units = Json.requireInt(json, "units", 1, jsonFile, "");
         int edges = Json.requireInt(json, "edges", 0, jsonFile, "");
@@ -475,7 +544,7 @@ public final class CircuitFiles {
         }
     }
 
-    private static LayeredCircuit readLayered(Path jsonFile, JsonNode json, SafeTensors st, LeafFamily family,
+    private static LayeredCircuit readLayered(Path jsonFile, JsonNode json, TensorStore st, LeafFamily family,
                                               int variables, Backend backend) {
         Json.requireOnly(json, LAYERED_FIELDS, jsonFile, "");
         JsonNode node = Json.requireObject(json, "structure", jsonFile, "");
@@ -559,9 +628,9 @@ public final class CircuitFiles {
         return b.build();
     }
 
-    private static void checkNames(SafeTensors st, Set<String> expected) {
+    private static void checkNames(TensorStore st, Set<String> expected) {
         for (String name : expected) {
-            st.get(name);
+            st.require(name);
         }
         for (String name : st.names()) {
             if (!expected.contains(name)) {
@@ -571,16 +640,16 @@ public final class CircuitFiles {
         }
     }
 
-    private static Map<String, Tensor> parameters(SafeTensors st, LeafFamily family, long[] lead, Backend backend) {
+    private static Map<String, Tensor> parameters(TensorStore st, LeafFamily family, long[] lead, Backend backend) {
         Map<String, Tensor> params = new LinkedHashMap<>();
         try {
             for (LeafFamily.Parameter p : family.parameters()) {
                 long[] event = p.eventShape();
                 long[] shape = Arrays.copyOf(lead, lead.length + event.length);
                 System.arraycopy(event, 0, shape, lead.length, event.length);
-                SafeTensors.Entry e = st.get(p.name(), DType.FLOAT32, shape);
+                st.require(p.name(), DType.FLOAT32, shape);
                 st.requireFinite(p.name(), false);
-                params.put(p.name(), e.toTensor(backend));
+                params.put(p.name(), st.toTensor(p.name(), DType.FLOAT32, shape, backend));
             }
             return params;
         } catch (RuntimeException e) {

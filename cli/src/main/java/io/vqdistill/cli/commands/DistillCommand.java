@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
 @Command(name = "distill", mixinStandardHelpOptions = true,
         description = "Distils a VQ-VAE and its prior into a shallow mixture circuit: the named latent search "
             + "selects N grids, each is decoded once into its pixel leaves, and the mixture is saved as "
-            + "OUT/circuit.json and OUT/circuit.safetensors. Prints the search and distillation wall times; on a terminal, "
+            + "OUT/circuit.json and OUT/circuit.safetensors (a large circuit as shards under "
+            + "OUT/circuit.safetensors.index.json). Prints the search and distillation wall times; on a terminal, "
             + "progress bars of the search and the decoding go to standard error.")
 public final class DistillCommand implements Callable<Integer> {
     /** The most EM updates {@code --em-iterations} accepts. */

@@ -31,6 +31,7 @@ import io.vqdistill.distill.pipeline.ModelTraining;
 import io.vqdistill.distill.pipeline.Sampling;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
+import io.vqdistill.distill.pipeline.SearchTuning;
 import io.vqdistill.distill.pipeline.SweepPipeline;
 import io.vqdistill.distill.pipeline.SweepRequest;
 import io.vqdistill.distill.pipeline.WeightingKind;
@@ -278,7 +279,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         if (Files.isRegularFile(csv)) {
             w.println("reusing " + csv);
         } else {
-            sweeps.run(session, new SweepRequest(s.vqvae(), s.prior(), search, false, true, SEED, scale.maxExponent(),
+            sweeps.run(session, new SweepRequest(s.vqvae(), s.prior(), search, false, true, SearchTuning.NONE, SEED,
+                    scale.maxExponent(),
                     Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out), test,
                     new SweepPipeline.Listener() {
                         @Override

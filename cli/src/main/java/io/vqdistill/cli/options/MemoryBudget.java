@@ -29,8 +29,9 @@ import java.util.Locale;
  *       training 4·B·S·C·8 for the activations of B images through stages of C channels in all, kept for the
  *       backward pass (a rough figure).</li>
  * </ul>
- * One tensor of a safetensors file holds at most 2 GiB, so a leaf tensor of N·S·F floats beyond
- * that is refused too. The estimates are deliberately round: they catch requests that cannot fit
+ * A leaf tensor of N·S·F floats passes through one Java float array when it is copied between
+ * the engine and the host, so one of more than {@link #MAX_TENSOR_FLOATS} floats is refused too (the
+ * circuit files hold any size: a large circuit is stored in shards). The estimates are deliberately round: they catch requests that cannot fit
  * (ten times too large), not the last few percent.
  */
 public final class MemoryBudget {
@@ -38,8 +39,8 @@ public final class MemoryBudget {
     public static final long FLOAT = 4;
     /** Images per evaluation batch of the circuit queries ({@code Evaluator.DEFAULT_BATCH}). */
     public static final long EVALUATION_BATCH = 500;
-    /** The largest tensor one safetensors file entry holds. */
-    public static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE;
+    /** The most floats of one leaf tensor: the largest Java array the JVM allocates. */
+    public static final long MAX_TENSOR_FLOATS = Integer.MAX_VALUE - 8;
 
     private MemoryBudget() {
     }
@@ -153,18 +154,18 @@ public final class MemoryBudget {
     }
 
     /**
-     * Refuses leaf tensors of {@code components} rows of {@code floatsPerRow} floats that one safetensors
-     * entry cannot hold.
+     * Refuses leaf tensors of {@code components} rows of {@code floatsPerRow} floats that one Java array
+     * cannot hold.
      *
      * @throws InvalidArgumentException naming the request, the largest count that fits and the flags
      */
     static void tensor(String request, long components, long floatsPerRow, String flags) {
         long floats = components * floatsPerRow;
-        if (floats < 0 || floats * FLOAT > MAX_TENSOR_BYTES) {
+        if (floats < 0 || floats > MAX_TENSOR_FLOATS) {
             throw new InvalidArgumentException(request + ": a leaf tensor of " + String.format(Locale.ROOT,
-                    "%,d x %,d floats", components, floatsPerRow) + " exceeds the 2 GiB a circuit file's tensor may"
-                    + " hold (at most " + String.format(Locale.ROOT, "%,d", MAX_TENSOR_BYTES / FLOAT / floatsPerRow)
-                    + " components here): lower " + flags);
+                    "%,d x %,d floats", components, floatsPerRow) + " exceeds the " + String.format(Locale.ROOT,
+                    "%,d", MAX_TENSOR_FLOATS) + " values of one Java array (at most " + String.format(Locale.ROOT,
+                    "%,d", MAX_TENSOR_FLOATS / floatsPerRow) + " components here): lower " + flags);
         }
     }
 

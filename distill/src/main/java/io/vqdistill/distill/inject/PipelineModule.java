@@ -1,6 +1,7 @@
 package io.vqdistill.distill.inject;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Guice;
 import com.google.inject.Key;
 import com.google.inject.PrivateModule;
 import com.google.inject.multibindings.OptionalBinder;
@@ -17,10 +18,10 @@ import java.util.Objects;
  * opens one for the options of that piece of work) and the latent searches twice, each set in a
  * private module of its own that exposes one {@link LatentSearches}:
  * {@code @}{@link Configured} with the given {@link SearchOptions}, and {@code @}{@link Deterministic}
- * with the same options but {@code stochastic = false}, and the two again with {@code scoreGrids = false}
- * ({@code @}{@link Unscored}, {@code @}{@link DeterministicUnscored}). Every set holds the shipped
- * strategies and the given plug-ins. Plain {@code LatentSearches} is not bound; the pipeline's search
- * catalogue selects among the sets. The module only binds; searches are created when first injected.
+ * with the same options but {@code stochastic = false}. Both sets hold the shipped strategies and the
+ * given plug-ins. Plain {@code LatentSearches} is not bound; the pipeline's search catalogue selects
+ * between the two sets, or asks the bound {@link SearchSets} (an injector of its own per call, holding
+ * the same strategies) for other settings; {@code @Configured SearchOptions} are the given options. The module only binds; searches are created when first injected.
  */
 public final class PipelineModule extends AbstractModule {
     private final SearchOptions options;
@@ -42,9 +43,9 @@ public final class PipelineModule extends AbstractModule {
         install(new BackendModule());
         install(new SearchSet(options, plugins, Configured.class));
         install(new SearchSet(options.withStochastic(false), plugins, Deterministic.class));
-        install(new SearchSet(options.withScoreGrids(false), plugins, Unscored.class));
-        install(new SearchSet(options.withStochastic(false).withScoreGrids(false), plugins,
-                DeterministicUnscored.class));
+        bind(SearchOptions.class).annotatedWith(Configured.class).toInstance(options);
+        bind(SearchSets.class).toInstance(o -> Guice.createInjector(new SearchSet(o, plugins, Configured.class))
+                .getInstance(Key.get(LatentSearches.class, Configured.class)));
     }
 
     /** One set of strategies with its own options, exposed as {@code @qualifier LatentSearches}. */

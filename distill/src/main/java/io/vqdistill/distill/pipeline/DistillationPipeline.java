@@ -29,7 +29,8 @@ import java.util.function.LongConsumer;
  * Distils a VQ-VAE and its prior into a shallow mixture circuit and saves it: the named latent search
  * selects N grids on the prior, the decoder turns each into its pixel leaves once, the components are
  * weighted as the request says, and the mixture is written to the request's folder with its
- * provenance (the checkpoints' absolute folders, the floor if any, the search, its seed and time).
+ * provenance (the checkpoints' absolute folders, the floor if any, the search, the settings it reads,
+ * its seed and time).
  */
 public final class DistillationPipeline {
     /** EM stops once an update gains less than this many nats of mean log-likelihood. */
@@ -69,7 +70,8 @@ public final class DistillationPipeline {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(searched, "searched");
         Objects.requireNonNull(progress, "progress");
-        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids());
+        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids(),
+                request.tuning());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         requireSameGrids(raw, request.vqvae(), prior, request.prior());
@@ -109,6 +111,8 @@ public final class DistillationPipeline {
                 }
             };
             provenance.put("search", strategy.name());
+            provenance.putAll(SearchTuning.provenance(strategy.name(),
+                    searches.options(request.deterministic(), request.scoreGrids(), request.tuning())));
             provenance.put("seed", Long.toString(request.seed()));
             provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
             Distiller distiller = new Distiller(backend, decoder, Distiller.DEFAULT_DECODE_BATCH,
@@ -120,7 +124,7 @@ public final class DistillationPipeline {
                 double seconds = (System.nanoTime() - t1) / 1e9;
                 return new DistillationResult(outcome, weighting.toString(), d.mixture().components(),
                         d.mixture().parameterCount(), d.mixture().leafFamily().name(),
-                        request.out().resolve(CircuitFiles.JSON), request.out().resolve(CircuitFiles.TENSORS),
+                        request.out().resolve(CircuitFiles.JSON), CircuitFiles.tensorFile(request.out()),
                         seconds);
             }
         } finally {

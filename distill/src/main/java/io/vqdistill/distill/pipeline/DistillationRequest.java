@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param deterministic whether the beam search keeps the best candidates instead of sampling them
  * @param scoreGrids    whether the search returns every grid's class-marginal log p(z)
  *                      ({@link io.vqdistill.api.search.SearchOptions#scoreGrids()}); prior weights need them
+ * @param tuning        the search settings that differ from the injector's ({@link SearchTuning#NONE}
+ *                      for none)
  * @param components    N, the number of grids asked of the search, in [1, {@value #MAX_COMPONENTS}]
  * @param seed          the seed of the search
  * @param weighting     how the components are weighted
@@ -27,8 +29,8 @@ import java.util.Objects;
  * @param out           the circuit folder to write
  */
 public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
-                                  int components, long seed, WeightingKind weighting, Em em, Double minStd,
-                                  Precision precision, Path out) {
+                                  SearchTuning tuning, int components, long seed, WeightingKind weighting, Em em,
+                                  Double minStd, Precision precision, Path out) {
     /** The largest N accepted. */
     public static final int MAX_COMPONENTS = 1 << 20;
 
@@ -54,6 +56,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         Objects.requireNonNull(vqvae, "vqvae");
         Objects.requireNonNull(prior, "prior");
         Objects.requireNonNull(search, "search");
+        Objects.requireNonNull(tuning, "tuning");
         Objects.requireNonNull(weighting, "weighting");
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(out, "out");
@@ -88,6 +91,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         private boolean deterministic;
         private boolean scoreGrids = true;
         private Precision precision = Precision.FAST;
+        private SearchTuning tuning = SearchTuning.NONE;
         private long seed = 1;
         private WeightingKind weighting = WeightingKind.UNIFORM;
         private Em em;
@@ -119,6 +123,12 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
             return this;
         }
 
+        /** The search settings that differ from the injector's. */
+        public Builder tuning(SearchTuning value) {
+            this.tuning = Objects.requireNonNull(value, "tuning");
+            return this;
+        }
+
         /** The seed of the search. */
         public Builder seed(long value) {
             this.seed = value;
@@ -147,7 +157,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
 
         /** The request. */
         public DistillationRequest build() {
-            return new DistillationRequest(vqvae, prior, search, deterministic, scoreGrids, components, seed,
+            return new DistillationRequest(vqvae, prior, search, deterministic, scoreGrids, tuning, components, seed,
                     weighting, em, minStd, precision, out);
         }
     }

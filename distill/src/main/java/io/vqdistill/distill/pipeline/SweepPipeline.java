@@ -91,7 +91,8 @@ public final class SweepPipeline {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(listener, "listener");
-        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids());
+        LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids(),
+                request.tuning());
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         DistillationPipeline.requireSameGrids(raw, request.vqvae(), prior, request.prior());

@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param deterministic whether the beam search keeps the best candidates instead of sampling them
  * @param scoreGrids    whether the search returns every grid's class-marginal log p(z); prior weights need
  *                      them
+ * @param tuning        the search settings that differ from the injector's ({@link SearchTuning#NONE}
+ *                      for none)
  * @param seed          the seed of every search
  * @param maxExponent   k, in [0, {@value #MAX_EXPONENT}]
  * @param mode          prefixes of one search, or a search of its own for every N
@@ -26,8 +28,8 @@ import java.util.Objects;
  * @param out           the folder of {@value SweepPipeline#CSV}
  */
 public record SweepRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
-                           long seed, int maxExponent, Sweep.Mode mode, WeightingKind weighting, Double minStd,
-                           Precision precision, Path out) {
+                           SearchTuning tuning, long seed, int maxExponent, Sweep.Mode mode, WeightingKind weighting,
+                           Double minStd, Precision precision, Path out) {
     /** The largest k accepted. */
     public static final int MAX_EXPONENT = 20;
 
@@ -36,6 +38,7 @@ public record SweepRequest(Path vqvae, Path prior, String search, boolean determ
         Objects.requireNonNull(vqvae, "vqvae");
         Objects.requireNonNull(prior, "prior");
         Objects.requireNonNull(search, "search");
+        Objects.requireNonNull(tuning, "tuning");
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(weighting, "weighting");
         Objects.requireNonNull(precision, "precision");

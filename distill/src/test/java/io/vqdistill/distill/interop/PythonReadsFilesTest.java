@@ -155,6 +155,8 @@ class PythonReadsFilesTest {
                 .parameters(Map.of("logits", backend.of(logits, nc, s, 256))).logWeights(new double[] {-1, 0, 1})
                 .normaliseWeights().build()) {
             CircuitFiles.write(dir.resolve("categorical"), m, Map.of());
+            // the same circuit in shards of 1 MB: log_weights and a part of logits in the first, ...
+            CircuitFiles.write(dir.resolve("categorical-sharded"), m, Map.of(), 0, 1_000_000);
             m.setPrecision(Precision.DOUBLE);
             categorical = logLikelihoods(m, backend.of(levels, bc, s));
         }
@@ -218,6 +220,12 @@ class PythonReadsFilesTest {
                 cat = load_safetensors("categorical/circuit.safetensors")
                 levels = np.fromfile("levels.f64", "<f8").astype(np.int64).reshape(-1, meta["variables"])
                 out["categorical"] = categorical_mixture_log_likelihood(cat, levels).tolist()
+                sharded = load_circuit_tensors("categorical-sharded")
+                out["sharded"] = categorical_mixture_log_likelihood(sharded, levels).tolist()
+                out["sharded_names"] = sorted(sharded)
+                index = json.load(open("categorical-sharded/circuit.safetensors.index.json"))
+                out["weight_map"] = sorted(index["weight_map"])
+                out["total_size"] = index["metadata"]["total_size"]
                 dag = load_safetensors("dag/circuit.safetensors")
                 dag_meta = json.load(open("dag/circuit.json"))
                 xd = np.fromfile("xd.f64", "<f8").reshape(-1, dag_meta["variables"])
@@ -239,6 +247,13 @@ class PythonReadsFilesTest {
         double largest = Arrays.stream(categorical).map(Math::abs).max().orElseThrow();
         assertClose("categorical mixture", out.path("categorical"), categorical, 1e-4 + 1e-6 * largest);
         assertClose("DAG", out.path("dag"), dag, 0);
+        assertClose("categorical mixture in shards", out.path("sharded"), categorical, 1e-2 + 1e-5 * 1000);
+        assertThat(out.path("sharded_names").toString()).isEqualTo("[\"log_weights\",\"logits\"]");
+        // logits [3, 784, 256] float32 are 2,408,448 bytes in rows of 802,816: one row beside the
+        // weights in the first shard, one in each of the next two
+        assertThat(out.path("weight_map").toString()).isEqualTo("[\"log_weights\",\"logits.part-00001-of-00003\","
+                + "\"logits.part-00002-of-00003\",\"logits.part-00003-of-00003\"]");
+        assertThat(out.path("total_size").asLong()).isEqualTo(12 + 3L * 784 * 256 * 4);
 
         JsonNode tensors = out.path("checkpoint");
         assertThat(tensors.size()).isEqualTo(layout.parameters().size());

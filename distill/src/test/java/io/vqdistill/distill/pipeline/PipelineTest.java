@@ -16,6 +16,9 @@ import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.search.BeamScoring;
+import io.vqdistill.api.search.RandomClasses;
+import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
@@ -110,13 +113,13 @@ class PipelineTest {
     @Test
     void theCatalogueHoldsSearchesThatLeaveTheirGridsUnscored() {
         SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
-        catalog.get(LexicographicSearchProvider.NAME, false, false);
+        catalog.get(LexicographicSearchProvider.NAME, false, false, SearchTuning.NONE);
         assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isFalse();
         assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isTrue();
-        catalog.get(LexicographicSearchProvider.NAME, true, false);
+        catalog.get(LexicographicSearchProvider.NAME, true, false, SearchTuning.NONE);
         assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isFalse();
         assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
-        catalog.get(LexicographicSearchProvider.NAME, true, true);
+        catalog.get(LexicographicSearchProvider.NAME, true, true, SearchTuning.NONE);
         assertThat(LexicographicSearchProvider.lastOptions.scoreGrids()).isTrue();
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         try (Session session = Session.borrowing(BACKEND, models)) {
@@ -147,6 +150,30 @@ class PipelineTest {
     }
 
     @Test
+    void tunedSettingsReachTheSearchAndOnlyTheirOwnSetIsCreatedOnce() {
+        SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
+        SearchTuning tuning = new SearchTuning(3, 7, 2, BeamScoring.CLASS_MARGINAL, RandomClasses.CLASS_PRIOR);
+        assertThat(catalog.get("beam", true, true, tuning).toString())
+                .isEqualTo("beam (deterministic, s = 3, class-marginal ranking, width 7)");
+        assertThat(catalog.get("beam", true, true, tuning)).as("one set per distinct settings")
+                .isSameAs(catalog.get("beam", true, true, tuning));
+        assertThat(catalog.get("beam", false, true, SearchTuning.NONE).toString()).isEqualTo("beam (stochastic, s = 10)");
+        catalog.get(LexicographicSearchProvider.NAME, false, true, tuning);
+        assertThat(LexicographicSearchProvider.lastOptions).isEqualTo(SearchOptions.defaults().withBeamStarts(3)
+                .withBeamWidth(7).withTopWidthFactor(2).withBeamScoring(BeamScoring.CLASS_MARGINAL)
+                .withRandomClasses(RandomClasses.CLASS_PRIOR));
+        assertThat(SearchTuning.provenance("beam", catalog.options(true, true, tuning))).containsExactly(
+                Map.entry("beam_starts", "3"), Map.entry("beam_width", "7"), Map.entry("beam_scoring",
+                        "class-marginal"), Map.entry("stochastic", "false"));
+        assertThat(SearchTuning.provenance("random", catalog.options(false, true, SearchTuning.NONE)))
+                .containsExactly(Map.entry("random_classes", "uniform"));
+        assertThat(SearchTuning.provenance("top", catalog.options(false, true, tuning)))
+                .containsExactly(Map.entry("top_width_factor", "2"));
+        assertThatThrownBy(() -> new SearchTuning(0, null, null, null, null))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("beamStarts");
+    }
+
+    @Test
     void distilsSavesWithProvenanceAndReportsTheSearchFirst() {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
@@ -172,6 +199,8 @@ class PipelineTest {
         Map<String, String> provenance = CircuitFiles.provenance(outs[1]);
         assertThat(provenance).containsEntry("min_std", "0.5").containsEntry("search", "beam")
                 .containsEntry("seed", "2").containsEntry("distill.components", "6")
+                .containsEntry("beam_starts", "10").containsEntry("beam_width", "auto")
+                .containsEntry("beam_scoring", "per-class").containsEntry("stochastic", "false")
                 .containsEntry("vqvae", Path.of("vq").toAbsolutePath().toString())
                 .containsEntry("prior", Path.of("pr").toAbsolutePath().toString());
         assertThat(SafeTensors.read(outs[1].resolve(CircuitFiles.TENSORS)).get("latents").toInts())
@@ -206,7 +235,7 @@ class PipelineTest {
                     .hasMessage("the prior in pr models 2x2 K=4 grids, but the VQ-VAE in vq decodes 2x2 K=3 grids:"
                             + " give the prior trained on this VQ-VAE");
             assertThatThrownBy(() -> INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(
-                    Path.of("vq"), Path.of("pr"), "top", false, true, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM,
+                    Path.of("vq"), Path.of("pr"), "top", false, true, SearchTuning.NONE, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM,
                     null, Precision.FAST, out), images(3, 1), new SweepPipeline.Listener() { }))
                     .hasMessageContaining("the prior in pr");
         }
@@ -259,15 +288,15 @@ class PipelineTest {
     void requestsAreCheckedBeforeAnyWork() {
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
-        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, true, 4, 1, WeightingKind.EM,
+        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, true, SearchTuning.NONE, 4, 1, WeightingKind.EM,
                 null, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("em must be given");
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, 1, 21, Sweep.Mode.PREFIXES,
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, SearchTuning.NONE, 1, 21, Sweep.Mode.PREFIXES,
                 WeightingKind.UNIFORM, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessage("maxExponent must be in [0, 20], got 21");
-        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, 1, 2, Sweep.Mode.PREFIXES,
+        assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, true, SearchTuning.NONE, 1, 2, Sweep.Mode.PREFIXES,
                 WeightingKind.EM, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("uniform or prior");
         DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
@@ -375,7 +404,7 @@ class PipelineTest {
         List<String> events = new ArrayList<>();
         Path out = dir.resolve("sweep");
         try (Session session = Session.borrowing(BACKEND, models)) {
-            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, true, 1, 2,
+            SweepPipeline.Result r = pipeline.run(session, new SweepRequest(dir, dir, "top", false, true, SearchTuning.NONE, 1, 2,
                     Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out), images(5, 2),
                     new SweepPipeline.Listener() {
                         @Override
@@ -470,7 +499,7 @@ class PipelineTest {
             assertThat(exact.events).containsExactly("start exact 81 grids", "done 30", "done 60", "done 81", "end");
 
             Recorder sweep = new Recorder();
-            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, true, 1,
+            INJECTOR.getInstance(SweepPipeline.class).run(session, new SweepRequest(dir, dir, "top", false, true, SearchTuning.NONE, 1,
                     2, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, dir.resolve("sweep")),
                     images(5, 2), new SweepPipeline.Listener() { }, sweep);
             assertThat(sweep.events).first().isEqualTo("start sweep 7 components");

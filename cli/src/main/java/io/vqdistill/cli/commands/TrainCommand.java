@@ -267,7 +267,7 @@ public final class TrainCommand implements Runnable {
                 Flags.atLeastOne("--circuit-points", circuitPoints);
             }
             DecoderHead leaves = Flags.choice(DecoderHead.class, head.toLowerCase(Locale.ROOT), "--head");
-            CmRule trainingRule = CmRule.parse(rule);
+            CmRule trainingRule = Flags.choice(CmRule.class, rule.toLowerCase(Locale.ROOT), "--rule");
             TrainingSpec training = optimisation.spec(1e-3);
             Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
             if (circuitOut != null) {

@@ -4,6 +4,7 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import io.vqdistill.cli.commands.BackendsCommand;
 import io.vqdistill.cli.commands.BenchCommand;
+import io.vqdistill.cli.commands.CompileCommand;
 import io.vqdistill.cli.commands.DataCommand;
 import io.vqdistill.cli.commands.DistillCommand;
 import io.vqdistill.cli.commands.EvaluateCommand;
@@ -36,6 +37,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             DataCommand.class,
             TrainCommand.class,
+            CompileCommand.class,
             ReconstructCommand.class,
             DistillCommand.class,
             EvaluateCommand.class,

@@ -86,14 +86,14 @@ class BadInputTest {
             Run r = CliFixtures.execute(args);
             assertThat(r.status()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).as(String.join(" ", args)).contains("error: unknown command '")
-                    .contains("the commands of 'vqdistill' are: backends, bench, data, distill, evaluate, exact,")
+                    .contains("the commands of 'vqdistill' are: backends, bench, compile, data, distill, evaluate, exact,")
                     .contains("quickstart").contains("Try 'vqdistill --help'");
             assertThat(r.out()).as("no usage on stdout").doesNotContain("Usage:");
         }
         Run sub = CliFixtures.execute("train", "nosuch", "--help");
         assertThat(sub.status()).isEqualTo(2);
-        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: classifier, einet,"
-                + " prior, vqvae");
+        assertThat(sub.err()).contains("unknown command 'nosuch'; the commands of 'vqdistill train' are: classifier, cm,"
+                + " einet, prior, vqvae");
         Run option = CliFixtures.execute("evaluate", "--circuit", "c", "--no-such-flag");
         assertThat(option.status()).isEqualTo(2);
         assertThat(option.err()).contains("error: Unknown option: '--no-such-flag'")

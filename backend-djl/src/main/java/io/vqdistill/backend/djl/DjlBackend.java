@@ -12,6 +12,7 @@ import io.vqdistill.api.Device;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.spi.AbstractBackend;
+import io.vqdistill.backend.djl.nn.DjlCmTrainer;
 import io.vqdistill.backend.djl.nn.DjlModelTrainer;
 import io.vqdistill.models.nn.PortableModels;
 import java.util.List;
@@ -21,7 +22,8 @@ import java.util.List;
  * {@link DjlBackendProvider}. All its tensors live on one device and are attached to one root
  * {@code NDManager}; each tensor owns its own array and frees it when closed, and closing the
  * backend frees whatever is still open. It declares training
- * ({@link io.vqdistill.models.train.ModelTrainer}) of the VQ-VAE and the prior, the network
+ * ({@link io.vqdistill.models.train.ModelTrainer}) of the VQ-VAE and the prior and of continuous
+ * mixtures ({@link io.vqdistill.models.train.CmTrainer}), the network
  * operations ({@link io.vqdistill.models.nn.NetworkOps}, by {@link DjlNetworkOps}) and, on them,
  * checkpoint loading ({@link PortableModels}).
  *
@@ -43,7 +45,8 @@ public final class DjlBackend extends AbstractBackend {
         this.devices = List.copyOf(devices);
         this.manager = manager;
         DjlNetworkOps ops = new DjlNetworkOps(this);
-        this.capabilities = List.of(new DjlModelTrainer(this), ops, new PortableModels(this, ops));
+        this.capabilities = List.of(new DjlModelTrainer(this), new DjlCmTrainer(this), ops,
+                new PortableModels(this, ops));
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.vqdistill.backend.tensorflow;
 import io.vqdistill.api.DType;
 import io.vqdistill.models.layout.ClassifierLayout;
 import io.vqdistill.models.layout.ConvLayer;
-import io.vqdistill.models.layout.LinearLayer;
 import io.vqdistill.models.train.ClassifierSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +10,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.op.core.Placeholder;
-import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
@@ -67,12 +65,6 @@ final class TfClassifierNet extends TfGraphNet {
             release();
             throw e;
         }
-    }
-
-    /** x W^T + b of a [B, in] matrix. */
-    private Operand<TFloat32> linear(LinearLayer l, Operand<TFloat32> in) {
-        return tf.math.add(tf.linalg.matMul(in, slot(l.weight()).read(), MatMul.transposeB(true)),
-                slot(l.bias()).read());
     }
 
     /** One Adam step on {@code n} images (NCHW) and their labels; returns the mean cross-entropy. */

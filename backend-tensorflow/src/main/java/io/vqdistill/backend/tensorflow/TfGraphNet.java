@@ -5,6 +5,7 @@ import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.LinearLayer;
 import io.vqdistill.models.layout.NetworkLayout;
 import io.vqdistill.models.layout.Parameter;
 import io.vqdistill.models.train.AdamUpdate;
@@ -26,6 +27,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.ReduceSum;
 import org.tensorflow.op.core.VarHandleOp;
+import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
@@ -156,6 +158,12 @@ abstract class TfGraphNet implements EpochRunner.Engine {
             throw new AssertionError("tensor '" + p.name() + "' is not part of this layout");
         }
         return s;
+    }
+
+    /** The fully connected layer {@code l} of a [B, in] matrix: x W^T + b. */
+    protected final Operand<TFloat32> linear(LinearLayer l, Operand<TFloat32> in) {
+        return tf.nn.biasAdd(tf.linalg.matMul(in, slot(l.weight()).read(), MatMul.transposeB(true)),
+                slot(l.bias()).read());
     }
 
     /** The convolution {@code c}: its slots, stride and padding, and its mask as a constant [1, 1, kH, kW]. */

@@ -13,6 +13,7 @@ import io.vqdistill.cli.options.OptimisationOptions;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.cli.render.TrainingProgress;
+import io.vqdistill.distill.pipeline.CmCompilation;
 import io.vqdistill.distill.pipeline.EinetTraining;
 import io.vqdistill.distill.pipeline.ModelTraining;
 import io.vqdistill.distill.pipeline.Session;
@@ -21,6 +22,11 @@ import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.ClassifierTrainer;
+import io.vqdistill.models.train.CmRule;
+import io.vqdistill.models.train.CmRunner;
+import io.vqdistill.models.train.CmSpec;
+import io.vqdistill.models.train.CmTrainer;
+import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
 import io.vqdistill.models.train.TrainingSpec;
@@ -30,6 +36,7 @@ import jakarta.inject.Inject;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,9 +46,9 @@ import picocli.CommandLine;
 /** {@code vqdistill train}: fits the networks the method distils from. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Trains the VQ-VAE, the class-conditional prior and the image classifier on MNIST, or the "
-            + "Einsum-network baseline.",
+            + "continuous-mixture and Einsum-network baselines.",
         subcommands = {TrainCommand.VqVae.class, TrainCommand.Prior.class, TrainCommand.ImageClassifier.class,
-            TrainCommand.Einet.class})
+            TrainCommand.Cm.class, TrainCommand.Einet.class})
 public final class TrainCommand implements Runnable {
 
     @CommandLine.Spec
@@ -376,6 +383,107 @@ public final class TrainCommand implements Runnable {
                 Reports.trainingOn(w, session.backend(), data);
                 Reports.trained(w, ModelTraining.classifier(session, model, training, data, out,
                         new TrainingProgress(w, progress.bars())));
+            }
+            return 0;
+        }
+    }
+
+    /** {@code vqdistill train cm}. */
+    @Command(name = "cm", mixinStandardHelpOptions = true,
+            description = "Trains a continuous mixture (Correia et al., AAAI 2023): an MLP decoder from z in R^d "
+                + "(N(0, I)) to per-pixel leaves, fitted by maximising the log-likelihood of the finite mixture over "
+                + "the M points of a randomly shifted rank-1 lattice (a new shift every step). Stops early on the "
+                + "validation images, keeps the best epoch and measures it on the test images. Writes "
+                + "OUT/config.json, OUT/weights.safetensors and OUT/metrics.csv; a killed run started again with the "
+                + "same options resumes after its last completed epoch. With --circuit-out it then compiles the "
+                + "decoder into a shallow-mixture circuit (see 'compile cm').")
+    public static final class Cm implements Callable<Integer> {
+        @Mixin
+        BackendOptionsMixin backendOptions;
+
+        @Mixin
+        DataOptions dataOptions;
+
+        @Mixin
+        OptimisationOptions optimisation;
+
+        @Mixin
+        ProgressOptions progress;
+
+        @Option(names = "--out", paramLabel = "DIR", required = true, description = "the checkpoint folder")
+        Path out;
+
+        @Option(names = "--points", paramLabel = "M", defaultValue = "1024",
+                description = "integration points per training step and for validation (default: ${DEFAULT-VALUE})")
+        int points;
+
+        @Option(names = "--rule", paramLabel = "RULE", defaultValue = "lse",
+                description = "training loss: lse (the mixture's log-likelihood) or top1 (only the best point of "
+                    + "each image) (default: ${DEFAULT-VALUE})")
+        String rule;
+
+        @Option(names = "--head", paramLabel = "HEAD", defaultValue = "gaussian",
+                description = "leaves: gaussian or categorical (default: ${DEFAULT-VALUE})")
+        String head;
+
+        @Option(names = "--latent-dim", paramLabel = "D", defaultValue = "16",
+                description = "dimension of z (default: ${DEFAULT-VALUE})")
+        int latentDim;
+
+        @Option(names = "--hidden", paramLabel = "W", split = ",", defaultValue = "128,256",
+                description = "widths of the decoder's hidden layers (default: ${DEFAULT-VALUE})")
+        List<Integer> hidden;
+
+        @Option(names = "--circuit-out", paramLabel = "DIR",
+                description = "after training, compile the best epoch into a circuit folder")
+        Path circuitOut;
+
+        @Option(names = "--circuit-points", paramLabel = "M",
+                description = "components of the compiled circuit (default: --points)")
+        Integer circuitPoints;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Inject
+        Sessions sessions;
+
+        @Override
+        public Integer call() {
+            Flags.atLeastOne("--points", points);
+            Flags.atLeastOne("--latent-dim", latentDim);
+            for (int h : hidden) {
+                Flags.atLeastOne("--hidden", h);
+            }
+            if (circuitPoints != null) {
+                Flags.atLeastOne("--circuit-points", circuitPoints);
+            }
+            DecoderHead leaves = Flags.choice(DecoderHead.class, head.toLowerCase(Locale.ROOT), "--head");
+            CmRule trainingRule = Flags.choice(CmRule.class, rule.toLowerCase(Locale.ROOT), "--rule");
+            TrainingSpec training = optimisation.spec(1e-3);
+            Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
+            if (circuitOut != null) {
+                Flags.outputFolder("--circuit-out", circuitOut, "circuit", CircuitFiles::exists);
+            }
+            DataSplit data = dataOptions.split();
+            CmSpec model = new CmSpec(data.train().shape(), latentDim, hidden, leaves, points, trainingRule);
+            int batch = Math.min(training.batchSize(), data.train().size());
+            MemoryBudget.check("train cm --points " + points + " --batch " + training.batchSize(), 0,
+                    MemoryBudget.FLOAT * 4 * ((long) points * model.outputsPerPoint() + 2L * batch * points
+                            + (long) batch * model.outputsPerPoint()),
+                    "for M = " + points + " points of " + model.outputsPerPoint() + " leaf parameters and batches of "
+                            + batch + " images", "--points or --batch");
+            PrintWriter w = spec.commandLine().getOut();
+            DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
+            try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {
+                Reports.trainingOn(w, session.backend(), data);
+                Reports.trained(w, ModelTraining.cm(session, model, training, data, out,
+                        new TrainingProgress(w, progress.bars())));
+                if (circuitOut != null) {
+                    Reports.compiled(w, CmCompilation.compile(session, out,
+                            circuitPoints == null ? points : circuitPoints, CmRunner.TEST_SHIFT, circuitOut,
+                            progress.bars()));
+                }
             }
             return 0;
         }

@@ -1,8 +1,10 @@
 package io.vqdistill.cli.render;
 
 import io.vqdistill.api.Backend;
+import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
+import io.vqdistill.distill.pipeline.CmCompilation;
 import io.vqdistill.distill.pipeline.DistillationResult;
 import io.vqdistill.distill.pipeline.SearchOutcome;
 import io.vqdistill.models.data.DataSplit;
@@ -53,6 +55,14 @@ public final class Reports {
         for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
             w.printf(Locale.ROOT, "  %-22s %.6g%n", e.getKey(), e.getValue());
         }
+        w.flush();
+    }
+
+    /** A continuous mixture compiled into a circuit. */
+    public static void compiled(PrintWriter w, CmCompilation.Result r) {
+        w.printf(Locale.ROOT, "compiled a continuous mixture: %,d components (%s), %,d parameters, %s leaves in %.2f s%n"
+                + "wrote %s/%s and %s/%s%n", r.points(), r.lattice(), r.parameters(), r.leafFamily(), r.seconds(),
+                r.out(), CircuitFiles.JSON, r.out(), CircuitFiles.TENSORS);
         w.flush();
     }
 

@@ -3,6 +3,8 @@ package io.vqdistill.distill.pipeline;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.ClassifierTrainer;
+import io.vqdistill.models.train.CmSpec;
+import io.vqdistill.models.train.CmTrainer;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.PriorTrainer;
 import io.vqdistill.models.train.TrainingListener;
@@ -56,5 +58,17 @@ public final class ModelTraining {
         Objects.requireNonNull(session, "session");
         return session.require(ClassifierTrainer.class, "train a classifier").trainClassifier(model, training, data,
                 out, listener);
+    }
+
+    /**
+     * Trains a continuous mixture into the checkpoint folder {@code out}.
+     *
+     * @throws io.vqdistill.api.BackendException when the backend cannot train a continuous mixture
+     */
+    public static TrainingReport cm(Session session, CmSpec model, TrainingSpec training, DataSplit data, Path out,
+                                    TrainingListener listener) {
+        Objects.requireNonNull(session, "session");
+        return session.require(CmTrainer.class, "train a continuous mixture").trainCm(model, training, data, out,
+                listener);
     }
 }

@@ -39,8 +39,8 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * @param kind         what network the folder holds, {@link #KIND_VQVAE}, {@link #KIND_PRIOR} or
- *                     {@link #KIND_CLASSIFIER}
+ * @param kind         what network the folder holds, {@link #KIND_VQVAE}, {@link #KIND_PRIOR},
+ *                     {@link #KIND_CLASSIFIER} or {@link #KIND_CM}
  * @param architecture the hyperparameters a loader needs to rebuild the network
  * @param provenance   where the weights came from
  * @param metrics      measured numbers (losses in nats, bits per dimension, codebook usage); a
@@ -61,6 +61,8 @@ public record Checkpoint(String kind, JsonNode architecture, Provenance provenan
     public static final String KIND_PRIOR = "prior";
     /** The kind of an image classifier checkpoint (labels samples for the class histograms). */
     public static final String KIND_CLASSIFIER = "classifier";
+    /** The {@code kind} of a continuous mixture's decoder ({@link io.vqdistill.models.train.CmSpec}). */
+    public static final String KIND_CM = "cm";
 
     /**
      * Tensors that hold log-probabilities and may hold -inf (the log of a zero frequency): the

@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  * initial values from it, so checkpoints of every engine agree and a training run starts from the
  * same weights on every engine. Subclasses add the structure their forward pass walks.
  */
-public abstract sealed class NetworkLayout permits VqVaeLayout, PixelCnnLayout, ClassifierLayout {
+public abstract sealed class NetworkLayout permits VqVaeLayout, PixelCnnLayout, ClassifierLayout, CmLayout {
     /** The suffix of a module's weight (a table, a convolution's kernel, a BatchNorm's gamma). */
     private static final String WEIGHT = ".weight";
     /** The suffix of a module's bias (a convolution's, a BatchNorm's beta). */
@@ -91,6 +91,13 @@ public abstract sealed class NetworkLayout permits VqVaeLayout, PixelCnnLayout, 
         return add(name + WEIGHT, Parameter.Role.TRAINABLE, init, rows, columns);
     }
 
+    /** A fully connected layer {@code name}: weight [out, in] and bias [out], PyTorch's default initialisation. */
+    final LinearLayer linear(String name, int in, int out) {
+        Initialiser init = Initialiser.fanIn(in);
+        return new LinearLayer(add(name + WEIGHT, Parameter.Role.TRAINABLE, init, out, in),
+                add(name + BIAS, Parameter.Role.TRAINABLE, init, out), in, out);
+    }
+
     /** A square convolution with no mask. */
     final ConvLayer conv(String name, int in, int out, int k, int stride, int padding) {
         return conv(name, in, out, k, k, stride, padding, padding, null);
@@ -116,13 +123,6 @@ public abstract sealed class NetworkLayout permits VqVaeLayout, PixelCnnLayout, 
         Initialiser init = Initialiser.fanIn((long) out * k * k);
         return new ConvTransposeLayer(add(name + WEIGHT, Parameter.Role.TRAINABLE, init, in, out, k, k),
                 add(name + BIAS, Parameter.Role.TRAINABLE, init, out), in, out, k, stride, padding, outputPadding);
-    }
-
-    /** A fully connected layer {@code name}: weight [out, in] and bias [out], PyTorch's default initialisation. */
-    final LinearLayer linear(String name, int in, int out) {
-        Initialiser init = Initialiser.fanIn(in);
-        return new LinearLayer(add(name + WEIGHT, Parameter.Role.TRAINABLE, init, out, in),
-                add(name + BIAS, Parameter.Role.TRAINABLE, init, out), in, out);
     }
 
     /** A BatchNorm {@code name} over {@code channels}. */

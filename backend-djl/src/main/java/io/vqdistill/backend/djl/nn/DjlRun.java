@@ -2,6 +2,7 @@ package io.vqdistill.backend.djl.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.layout.NetworkLayout;
@@ -60,7 +61,10 @@ final class DjlRun implements EpochRunner.Engine {
         return params;
     }
 
-    /** One Adam step on the scalar {@code loss} computes with arrays in the given scope; returns the loss. */
+    /**
+     * One Adam step on the scalar {@code loss} (FLOAT32 or FLOAT64) computes with arrays in the given
+     * scope; returns the loss.
+     */
     double step(Function<NDManager, NDArray> loss) {
         try (NDManager scope = root.newSubManager()) {
             params.attachTo(scope);
@@ -69,7 +73,7 @@ final class DjlRun implements EpochRunner.Engine {
             try (GradientCollector gc = root.getEngine().newGradientCollector()) {
                 NDArray l = loss.apply(scope);
                 gc.backward(l);
-                value = l.getFloat();
+                value = l.getDataType() == DataType.FLOAT64 ? l.getDouble() : l.getFloat();
             }
             GradMode.off();
             adam.update();

@@ -92,6 +92,21 @@ public final class ExactModel {
      * @see #logLikelihood(Tensor)
      */
     public double[] logLikelihood(Tensor x, LongConsumer summed) {
+        return logLikelihood(x, 0, grids.count(), summed);
+    }
+
+    /**
+     * The part of log p(x) that the grids with enumeration indices [from, to) contribute:
+     * log sum over those z of p(z) p(x | z), in nats (minus infinity for an empty range). The parts of
+     * disjoint ranges that cover every grid combine into log p(x) by log-add-exp; ranges whose bounds are
+     * multiples of {@link #chunk()} evaluate exactly the chunks of the whole model, so the combination
+     * differs from {@link #logLikelihood(Tensor)} by float64 rounding only. {@code summed} hears the
+     * grids of the range summed so far after each chunk.
+     *
+     * @param x FLOAT32 [B, S] on this model's backend
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, {@link #components()}]
+     */
+    public double[] logLikelihood(Tensor x, long from, long to, LongConsumer summed) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(summed, "summed");
         int s = numVariables();
@@ -101,11 +116,11 @@ public final class ExactModel {
         double[] out = new double[Math.toIntExact(x.shape(0))];
         Arrays.fill(out, Double.NEGATIVE_INFINITY);
         int p = prior.latentShape().positions();
-        grids.forEachChunk(chunk, (first, codes, logProbs) -> {
+        grids.forEachChunk(from, to, chunk, (first, codes, logProbs) -> {
             double mass = Numerics.logSumExp(logProbs);
             int n = logProbs.length;
             if (mass == Double.NEGATIVE_INFINITY) {
-                summed.accept(first + n);
+                summed.accept(first + n - from);
                 return;
             }
             long[] batch = new long[codes.length];
@@ -127,7 +142,7 @@ public final class ExactModel {
             for (int b = 0; b < out.length; b++) {
                 out[b] = Numerics.logAddExp(out[b], ll[b] + mass);
             }
-            summed.accept(first + n);
+            summed.accept(first + n - from);
         });
         return out;
     }

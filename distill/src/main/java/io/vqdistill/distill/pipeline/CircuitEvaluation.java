@@ -1,10 +1,12 @@
 package io.vqdistill.distill.pipeline;
 
 import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.distill.eval.BitsPerDim;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.models.data.ImageSet;
 import java.util.Objects;
+import java.util.function.LongConsumer;
 
 /**
  * A circuit's bits per dimension on a data set, measured by the {@link Evaluator} with the pixel
@@ -17,9 +19,10 @@ import java.util.Objects;
  * @param encoding   how the pixels were presented to the circuit
  * @param seed       the seed of the dequantisation noise
  * @param seconds    wall time of the evaluation
+ * @param logLikelihoods log p(x) of every image, in nats
  */
 public record CircuitEvaluation(double bitsPerDim, int images, String leafFamily, long parameters,
-                                PixelEncoding encoding, long seed, double seconds) {
+                                PixelEncoding encoding, long seed, double seconds, double[] logLikelihoods) {
     /** The default seed of the dequantisation noise. */
     public static final long DEFAULT_SEED = 0;
     /** The name of the task {@link ProgressListener}s hear about. */
@@ -37,13 +40,39 @@ public record CircuitEvaluation(double bitsPerDim, int images, String leafFamily
     public static CircuitEvaluation of(Circuit circuit, ImageSet images, long seed, ProgressListener progress) {
         Objects.requireNonNull(circuit, "circuit");
         Objects.requireNonNull(images, "images");
-        PixelEncoding encoding = PixelEncoding.forLeafFamily(circuit.leafFamily().name());
         long t0 = System.nanoTime();
-        Evaluator evaluator = new Evaluator(images, encoding, seed, Evaluator.DEFAULT_BATCH);
-        double bpd = ProgressListener.track(progress, TASK, images.size(), "images",
-                done -> evaluator.bitsPerDim(circuit, done));
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        return new CircuitEvaluation(bpd, images.size(), circuit.leafFamily().name(), circuit.parameterCount(),
-                encoding, seed, seconds);
+        double[] ll = ProgressListener.track(progress, TASK, images.size(), "images",
+                done -> logLikelihoods(circuit, images, seed, 0, images.size(), done));
+        return of(ll, images.shape().pixels(), circuit.leafFamily().name(), circuit.parameterCount(), seed,
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * One shard: log p(x) of images [from, to) of {@code images}, with the values and batches that
+     * {@link #of(Circuit, ImageSet, long)} presents to them when {@code from} is a multiple of
+     * {@link Evaluator#DEFAULT_BATCH} (so the shards of a split at such bounds reproduce the whole set's
+     * numbers); {@code done} hears the images of the shard measured so far.
+     *
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, size]
+     */
+    public static double[] logLikelihoods(Circuit circuit, ImageSet images, long seed, int from, int to,
+                                          LongConsumer done) {
+        Objects.requireNonNull(circuit, "circuit");
+        Objects.requireNonNull(images, "images");
+        return new Evaluator(images, PixelEncoding.forLeafFamily(circuit.leafFamily().name()), seed,
+                Evaluator.DEFAULT_BATCH).logLikelihoods(circuit, from, to, done);
+    }
+
+    /**
+     * The evaluation whose per-image log-likelihoods are {@code logLikelihoods} (e.g. the shards'
+     * concatenated): bits per dimension with the pixel encoding of {@code leafFamily}.
+     *
+     * @param pixels the pixels of one image
+     */
+    public static CircuitEvaluation of(double[] logLikelihoods, int pixels, String leafFamily, long parameters,
+                                       long seed, double seconds) {
+        PixelEncoding encoding = PixelEncoding.forLeafFamily(leafFamily);
+        return new CircuitEvaluation(BitsPerDim.of(logLikelihoods, pixels, encoding), logLikelihoods.length,
+                leafFamily, parameters, encoding, seed, seconds, logLikelihoods);
     }
 }

@@ -1,25 +1,33 @@
 package io.vqdistill.distill.pipeline;
 
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.circuits.Numerics;
 import io.vqdistill.distill.ExactModel;
+import io.vqdistill.distill.eval.BitsPerDim;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 /**
  * The bits per dimension of the exact model ({@link ExactModel}) of a VQ-VAE and its prior on a data
  * set: every grid of the prior, streamed in chunks.
  *
- * @param bitsPerDim the result
- * @param components the number of grids summed
- * @param seconds    wall time of the evaluation
+ * <p>The grids can also be summed in shards ({@link #partialLogLikelihoods}) whose per-image parts
+ * combine by log-add-exp in float64 ({@link #combine}), on one machine or many.
+ *
+ * @param bitsPerDim     the result
+ * @param components     the number of grids summed
+ * @param seconds        wall time of the evaluation
+ * @param logLikelihoods log p(x) of every image, in nats
  */
-public record ExactEvaluation(double bitsPerDim, long components, double seconds) {
+public record ExactEvaluation(double bitsPerDim, long components, double seconds, double[] logLikelihoods) {
     /** The default number of grids decoded per chunk. */
     public static final int DEFAULT_CHUNK = 4096;
     /** The largest enumeration accepted. */
@@ -66,10 +74,65 @@ public record ExactEvaluation(double bitsPerDim, long components, double seconds
         ExactModel model = new ExactModel(session.backend(), p, decoder, chunk, MAX_GRIDS);
         planned.accept(new Plan(model.components(), p.latentShape(), chunk, session.backend().name()));
         long t0 = System.nanoTime();
-        Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
-                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
-        double bpd = ProgressListener.track(progress, TASK, model.components(), "grids",
-                summed -> evaluator.bitsPerDim(session.backend(), model, summed));
-        return new ExactEvaluation(bpd, model.components(), (System.nanoTime() - t0) / 1e9);
+        double[] ll = ProgressListener.track(progress, TASK, model.components(), "grids",
+                summed -> evaluator(decoder, images).logLikelihoods(session.backend(), model, 0, model.components(),
+                        summed));
+        return of(ll, images.shape().pixels(), decoder.leafFamily(), model.components(),
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * One shard of the exact model: the part of log p(x) of every image that the grids with
+     * enumeration indices [fromGrid, toGrid) contribute (log sum over them of p(z) p(x | z), in nats),
+     * with the pixel values and chunks of {@link #run}. Shards whose bounds are multiples of
+     * {@code chunk} and that cover every grid {@linkplain #combine combine} into the whole model's
+     * log-likelihoods up to float64 rounding. No bound on the number of grids applies here: a shard is
+     * as large as its range.
+     *
+     * @param summed hears the grids of the shard summed so far after each chunk
+     * @throws IndexOutOfBoundsException when the range is not inside [0, K^(h*w)]
+     */
+    public static double[] partialLogLikelihoods(Session session, Path vqvae, Path prior, ImageSet images, int chunk,
+                                                 long fromGrid, long toGrid, LongConsumer summed) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(images, "images");
+        Decoder decoder = session.decoder(vqvae);
+        ExactModel model = new ExactModel(session.backend(), session.prior(prior), decoder, chunk, Long.MAX_VALUE);
+        return evaluator(decoder, images).logLikelihoods(session.backend(), model, fromGrid, toGrid, summed);
+    }
+
+    /**
+     * Combines the per-image parts of two disjoint sets of grids: log(e^a + e^b) image by image, in
+     * float64.
+     *
+     * @return a new array
+     * @throws io.vqdistill.api.InvalidArgumentException when the lengths differ
+     */
+    public static double[] combine(double[] a, double[] b) {
+        if (a.length != b.length) {
+            throw new InvalidArgumentException("cannot combine parts of " + a.length + " and " + b.length + " images");
+        }
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = Numerics.logAddExp(a[i], b[i]);
+        }
+        return out;
+    }
+
+    /**
+     * The evaluation whose per-image log-likelihoods are {@code logLikelihoods}, e.g. combined from
+     * shards: bits per dimension with the pixel encoding of {@code leafFamily}.
+     *
+     * @param pixels the pixels of one image
+     */
+    public static ExactEvaluation of(double[] logLikelihoods, int pixels, String leafFamily, long components,
+                                     double seconds) {
+        double bpd = BitsPerDim.of(logLikelihoods, pixels, PixelEncoding.forLeafFamily(leafFamily));
+        return new ExactEvaluation(bpd, components, seconds, logLikelihoods);
+    }
+
+    private static Evaluator evaluator(Decoder decoder, ImageSet images) {
+        return new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()), CircuitEvaluation.DEFAULT_SEED,
+                Evaluator.DEFAULT_BATCH);
     }
 }

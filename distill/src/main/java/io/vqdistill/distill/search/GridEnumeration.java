@@ -97,13 +97,31 @@ public final class GridEnumeration {
         forEachChunk(chunk, null, consumer);
     }
 
+    /**
+     * Visits the grids with enumeration indices [from, to), in order, in chunks of {@code chunk} grids
+     * starting at {@code from}, each scored by one {@link Prior#marginalLogProb} call. Shards whose
+     * bounds are multiples of {@code chunk} see exactly the chunks of the whole enumeration.
+     *
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, {@link #count()}]
+     */
+    public void forEachChunk(long from, long to, int chunk, ChunkConsumer consumer) {
+        forEachChunk(from, to, chunk, null, consumer);
+    }
+
     /** {@link #forEachChunk(int, ChunkConsumer)}, counting |C| prior rows per grid on {@code progress} (or null). */
     void forEachChunk(int chunk, Progress progress, ChunkConsumer consumer) {
+        forEachChunk(0, count, chunk, progress, consumer);
+    }
+
+    private void forEachChunk(long from, long to, int chunk, Progress progress, ChunkConsumer consumer) {
         if (chunk < 1) {
             throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
-        for (long first = 0; first < count; first += chunk) {
-            int n = (int) Math.min(chunk, count - first);
+        if (from < 0 || from > to || to > count) {
+            throw new IndexOutOfBoundsException("grids [" + from + ", " + to + ") outside [0, " + count + ")");
+        }
+        for (long first = from; first < to; first += chunk) {
+            int n = (int) Math.min(chunk, to - first);
             int[] codes = grids(first, n);
             consumer.accept(first, codes, calls.marginalLogProbs(codes, n, progress));
         }

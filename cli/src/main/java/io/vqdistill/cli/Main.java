@@ -71,7 +71,15 @@ public final class Main implements Runnable {
      * unknown command is an error (status 2) even with {@code --help}.
      */
     public static CommandLine commandLine(Injector injector) {
-        CommandLine cl = new CommandLine(Main.class, new InjectorFactory(injector));
+        return commandLine(Main.class, injector);
+    }
+
+    /**
+     * The command line of another top command (such as the Spark module's entry point) whose commands
+     * come from {@code injector}, with the same error handling as {@link #commandLine(Injector)}.
+     */
+    public static CommandLine commandLine(Class<?> command, Injector injector) {
+        CommandLine cl = new CommandLine(command, new InjectorFactory(injector));
         cl.setExecutionStrategy(Main::execute);
         cl.setParameterExceptionHandler(Main::invalidInput);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) ->

@@ -6,6 +6,7 @@ import io.vqdistill.cli.commands.BackendsCommand;
 import io.vqdistill.cli.commands.BenchCommand;
 import io.vqdistill.cli.commands.DataCommand;
 import io.vqdistill.cli.commands.DistillCommand;
+import io.vqdistill.cli.commands.EnumerateCommand;
 import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
@@ -43,6 +44,7 @@ import picocli.CommandLine.Command;
             ServeCommand.class,
             SweepCommand.class,
             ExactCommand.class,
+            EnumerateCommand.class,
             QuickstartCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -1,20 +1,17 @@
 package io.vqdistill.spark;
 
-import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.cli.Failures;
 import io.vqdistill.cli.Main;
 import io.vqdistill.cli.VersionProvider;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.HistogramOptions;
 import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
-import io.vqdistill.distill.eval.LogProbHistogram;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.ExactEvaluation;
 import io.vqdistill.distill.pipeline.PriorEnumeration;
 import io.vqdistill.models.data.ImageSet;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -178,22 +175,8 @@ public final class SparkMain implements Runnable {
                 description = "the prior's checkpoint folder")
         String prior;
 
-        @Option(names = "--chunk", paramLabel = "N", defaultValue = "" + PriorEnumeration.DEFAULT_CHUNK,
-                description = "grids scored per prior call (default: ${DEFAULT-VALUE})")
-        int chunk;
-
-        @Option(names = "--bin-width", paramLabel = "NATS", defaultValue = "" + PriorEnumeration.DEFAULT_BIN_WIDTH,
-                description = "the width of a histogram bin of log p(z) (default: ${DEFAULT-VALUE})")
-        double binWidth;
-
-        @Option(names = "--bins", paramLabel = "N", defaultValue = "" + PriorEnumeration.DEFAULT_BINS,
-                description = "bins from log p(z) = 0 down; lower values share one tail bin (default: "
-                        + "${DEFAULT-VALUE})")
-        int bins;
-
-        @Option(names = "--out", paramLabel = "CSV", required = true,
-                description = "the histogram CSV, written on the driver")
-        Path out;
+        @Mixin
+        HistogramOptions histogram;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -201,28 +184,14 @@ public final class SparkMain implements Runnable {
         @Override
         public Integer call() {
             PrintWriter w = spec.commandLine().getOut();
-            if (Files.isDirectory(out)) {
-                throw new InvalidArgumentException("--out " + out + " is a folder; give the CSV file to write");
-            }
-            PriorEnumeration e = onSpark(cluster, backendOptions, "vqdistill enumerate",
-                    runs -> runs.enumerate(prior, chunk, binWidth, bins, progress.bars()));
-            e.histogram().writeCsv(out);
-            report(w, e);
-            w.printf("wrote %s%n", out);
+            histogram.check();
+            PriorEnumeration e = onSpark(cluster, backendOptions, "vqdistill enumerate", runs -> runs.enumerate(prior,
+                    histogram.chunk(), histogram.binWidth(), histogram.bins(), progress.bars()));
+            e.histogram().writeCsv(histogram.out());
+            Reports.enumerated(w, e);
+            w.printf("wrote %s%n", histogram.out());
             w.flush();
             return 0;
-        }
-    }
-
-    /** The lines that sum up an enumeration: grids, mass, and where the most probable grids reach 90% and 99%. */
-    static void report(PrintWriter w, PriorEnumeration e) {
-        LogProbHistogram h = e.histogram();
-        w.printf(Locale.ROOT, "enumerated %,d grids of %s in %.1f s: total mass %.6f, %,d of probability zero%n",
-                h.total(), e.shape(), e.seconds(), h.totalMass(), h.zeroCount());
-        for (double level : new double[] {0.9, 0.99}) {
-            long[] reach = h.gridsToReach(level);
-            w.printf(Locale.ROOT, "%.0f%% of the mass in the most probable %.2f%%..%.2f%% of the grids (%,d..%,d)%n",
-                    100 * level, 100.0 * reach[0] / h.total(), 100.0 * reach[1] / h.total(), reach[0], reach[1]);
         }
     }
 }

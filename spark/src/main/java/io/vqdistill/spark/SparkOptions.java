@@ -1,5 +1,6 @@
 package io.vqdistill.spark;
 
+import io.vqdistill.api.InvalidArgumentException;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import picocli.CommandLine.Option;
@@ -31,8 +32,16 @@ public final class SparkOptions {
         return new JavaSparkContext(conf);
     }
 
-    /** The most shards: {@code --partitions}, or the context's default parallelism. */
+    /**
+     * The most shards: {@code --partitions}, or the context's default parallelism.
+     *
+     * @throws InvalidArgumentException for a negative {@code --partitions}
+     */
     int partitions(JavaSparkContext spark) {
+        if (partitions < 0) {
+            throw new InvalidArgumentException("--partitions must be >= 0 (0 takes Spark's default parallelism), found "
+                    + partitions);
+        }
         return partitions > 0 ? partitions : spark.defaultParallelism();
     }
 }

@@ -47,8 +47,8 @@ public final class HistogramOptions {
     }
 
     /**
-     * Checks the options before any work: a chunk of at least one grid, a positive bin width, 1 to {@value #MAX_BINS} bins, and a CSV path that
-     * is not a folder.
+     * Checks the options before any work: a chunk of at least one grid, a positive bin width, 1 to
+     * {@value #MAX_BINS} bins, and a CSV path that is not a folder.
      *
      * @throws InvalidArgumentException naming the flag and the value
      */

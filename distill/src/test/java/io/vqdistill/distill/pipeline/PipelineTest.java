@@ -309,7 +309,8 @@ class PipelineTest {
             assertThat(all.histogram().totalMass()).as("the class-marginal prior sums to one")
                     .isCloseTo(1, within(1e-6));
             assertThat(recorder.events).containsSubsequence("start enumerate 81 grids", "done 10", "done 81", "end");
-            LatentSet every = new ExhaustiveSearch(SearchOptions.defaults()).search(models.prior, SearchRequest.of(81, 0));
+            LatentSet every = new ExhaustiveSearch(SearchOptions.defaults()).search(models.prior,
+                    SearchRequest.of(81, 0));
             LogProbHistogram brute = new LogProbHistogram(0.5, 40);
             brute.add(every.logProbs());
             LogProbHistogram shards = PriorEnumeration.histogram(session, dir, 10, 0.5, 40,

@@ -7,6 +7,7 @@ import io.vqdistill.cli.commands.BenchCommand;
 import io.vqdistill.cli.commands.CompileCommand;
 import io.vqdistill.cli.commands.DataCommand;
 import io.vqdistill.cli.commands.DistillCommand;
+import io.vqdistill.cli.commands.EnumerateCommand;
 import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
@@ -46,6 +47,7 @@ import picocli.CommandLine.Command;
             ServeCommand.class,
             SweepCommand.class,
             ExactCommand.class,
+            EnumerateCommand.class,
             QuickstartCommand.class,
             ReproduceCommand.class,
             CommandLine.HelpCommand.class
@@ -75,7 +77,15 @@ public final class Main implements Runnable {
      * unknown command is an error (status 2) even with {@code --help}.
      */
     public static CommandLine commandLine(Injector injector) {
-        CommandLine cl = new CommandLine(Main.class, new InjectorFactory(injector));
+        return commandLine(Main.class, injector);
+    }
+
+    /**
+     * The command line of another top command (such as the Spark module's entry point) whose commands
+     * come from {@code injector}, with the same error handling as {@link #commandLine(Injector)}.
+     */
+    public static CommandLine commandLine(Class<?> command, Injector injector) {
+        CommandLine cl = new CommandLine(command, new InjectorFactory(injector));
         cl.setExecutionStrategy(Main::execute);
         cl.setParameterExceptionHandler(Main::invalidInput);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) ->

@@ -3,7 +3,7 @@ package io.vqdistill.cli;
 import picocli.CommandLine;
 
 /** Reports the version of the vqdistill jar and the Java runtime. */
-final class VersionProvider implements CommandLine.IVersionProvider {
+public final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         String v = Main.class.getPackage().getImplementationVersion();

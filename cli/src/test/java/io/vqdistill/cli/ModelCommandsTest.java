@@ -56,6 +56,13 @@ class ModelCommandsTest {
                 prior.toString(), "--chunk", "100");
         assertThat(out).contains("256 grids of 2x2").contains("on 20 test images").contains("ExM test BPD");
         double exact = bpd(out, "ExM test BPD ");
+        Path histogram = dir.resolve("histogram.csv");
+        out = run("enumerate", "--backend", "djl", "--prior", prior.toString(), "--chunk", "100", "--bin-width", "1",
+                "--bins", "30", "--out", histogram.toString());
+        assertThat(out).startsWith("enumerated 256 grids of 2x2 K=4 in ").contains("total mass 1.0000")
+                .contains("90% of the mass in the most probable ").endsWith("wrote " + histogram + "\n");
+        assertThat(Files.readAllLines(histogram)).hasSize(1 + 30 + 2)
+                .allSatisfy(line -> assertThat(line.split(",")).hasSize(7));
         Path circuit = dir.resolve("all-grids");
         run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
                 "exhaustive", "--components", "256", "--weights", "prior", "--out", circuit.toString());

@@ -153,8 +153,26 @@ public final class ExactModel {
      * @see #logLikelihood(Tensor)
      */
     public double[] logLikelihood(Tensor x, LongConsumer summed) {
+        return logLikelihood(x, 0, grids.count(), summed);
+    }
+
+    /**
+     * The part of log p(x) that the grids with enumeration indices [from, to) contribute:
+     * log sum over those z of p(z) p(x | z), in nats (minus infinity for an empty range). The parts of
+     * disjoint ranges that cover every grid combine into log p(x) by log-add-exp; ranges whose bounds are
+     * multiples of {@link #chunk()} evaluate exactly the chunks of the whole model, so the combination
+     * differs from {@link #logLikelihood(Tensor)} by float64 rounding only. {@code summed} hears the
+     * grids of the range summed so far after each chunk.
+     *
+     * @param x FLOAT32 [B, S] on this model's backend
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, {@link #components()}]
+     */
+    public double[] logLikelihood(Tensor x, long from, long to, LongConsumer summed) {
+        Objects.requireNonNull(x, "x");
         Objects.requireNonNull(summed, "summed");
-        return logLikelihood(x, Partial.start(Math.toIntExact(x.shape(0))), partial -> summed.accept(partial.grids()))
+        double[] none = new double[Math.toIntExact(x.shape(0))];
+        Arrays.fill(none, Double.NEGATIVE_INFINITY);
+        return logLikelihood(x, new Partial(from, none), to, partial -> summed.accept(partial.grids() - from))
                 .logSums();
     }
 
@@ -171,6 +189,15 @@ public final class ExactModel {
      *                                  more grids than there are
      */
     public Partial logLikelihood(Tensor x, Partial from, Consumer<Partial> chunkDone) {
+        return logLikelihood(x, from, grids.count(), chunkDone);
+    }
+
+    /**
+     * Continues the sum {@code from} over the grids from {@code from.grids()} up to enumeration index
+     * {@code to}, chunk by chunk as {@link #logLikelihood(Tensor, Partial, Consumer)} does; the
+     * returned partial sum covers the grids up to {@code to}.
+     */
+    private Partial logLikelihood(Tensor x, Partial from, long to, Consumer<Partial> chunkDone) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(from, "from");
         Objects.requireNonNull(chunkDone, "chunkDone");
@@ -189,7 +216,7 @@ public final class ExactModel {
         }
         int p = prior.latentShape().positions();
         Partial[] last = {from};
-        grids.forEachChunk(from.grids(), chunk, (first, codes, logProbs) -> {
+        grids.forEachChunk(from.grids(), to, chunk, (first, codes, logProbs) -> {
             double mass = Numerics.logSumExp(logProbs);
             int n = logProbs.length;
             if (mass != Double.NEGATIVE_INFINITY) {

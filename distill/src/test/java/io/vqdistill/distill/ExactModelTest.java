@@ -15,6 +15,7 @@ import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.circuits.Numerics;
 import io.vqdistill.distill.search.ExhaustiveSearch;
 import io.vqdistill.distill.toy.Brute;
 import io.vqdistill.distill.toy.TableDecoder;
@@ -123,6 +124,30 @@ class ExactModelTest {
                         p -> { })).isInstanceOf(InvalidArgumentException.class)
                         .hasMessage("the partial sum covers 82 grids but the model has 81");
             }
+        }
+    }
+
+    @Test
+    void shardsAtChunkBoundsCombineIntoTheWholeModelAndEmptyShardsAreMinusInfinity() {
+        LatentShape shape = new LatentShape(2, 2, 3);
+        TablePrior prior = TablePrior.random(BACKEND, shape, new double[] {0.6, 0.4}, 1.2, 2);
+        TableDecoder decoder = new TableDecoder(BACKEND, shape, IMAGE, 3);
+        ExactModel exact = new ExactModel(BACKEND, prior, decoder, 10, 1000);
+        int rows = 5;
+        try (Tensor xs = BACKEND.of(data(rows, 4), rows, IMAGE.pixels())) {
+            double[] whole = exact.logLikelihood(xs);
+            List<Long> summed = new ArrayList<>();
+            double[] a = exact.logLikelihood(xs, 0, 30, summed::add);
+            double[] b = exact.logLikelihood(xs, 30, 81, done -> { });
+            double[] empty = exact.logLikelihood(xs, 40, 40, done -> { });
+            assertThat(summed).containsExactly(10L, 20L, 30L);
+            for (int r = 0; r < rows; r++) {
+                assertThat(Numerics.logAddExp(a[r], b[r])).isCloseTo(whole[r], within(1e-12));
+                assertThat(a[r]).isLessThan(whole[r]);
+                assertThat(empty[r]).isEqualTo(Double.NEGATIVE_INFINITY);
+            }
+            assertThatThrownBy(() -> exact.logLikelihood(xs, 80, 82, done -> { }))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("[80, 82)");
         }
     }
 

@@ -40,6 +40,16 @@ public final class TestImageOptions {
      * @throws InvalidArgumentException for an unknown set, or a limit not in [1, size]
      */
     public ImageSet load() {
+        return load(data, images, limit, splitSeed);
+    }
+
+    /**
+     * The images {@code --images SET --limit M --split-seed N} select in the MNIST folder {@code data}
+     * (for a command that finds the folder elsewhere, e.g. copies it from a cluster).
+     *
+     * @throws InvalidArgumentException for an unknown set, or a limit not in [1, size]
+     */
+    public static ImageSet load(Path data, String images, Integer limit, long splitSeed) {
         return switch (images) {
             case "test" -> CircuitInput.testImages(data, limit);
             case "validation" -> {

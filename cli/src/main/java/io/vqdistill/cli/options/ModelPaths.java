@@ -65,14 +65,23 @@ public final class ModelPaths {
     public static Checked check(Path vqvae, Path prior) {
         VqVaeSpec v = VqVaeSpec.fromJson(read("--vqvae", vqvae, Checkpoint.KIND_VQVAE).architecture(),
                 Checkpoint.configFile(vqvae));
-        PriorSpec p = PriorSpec.fromJson(read("--prior", prior, Checkpoint.KIND_PRIOR).architecture(),
-                Checkpoint.configFile(prior));
+        PriorSpec p = checkPrior(prior);
         if (!v.latent().equals(p.latent())) {
             throw new InvalidArgumentException("--prior " + prior + " models " + grids(p.latent())
                     + ", but the VQ-VAE of --vqvae " + vqvae + " makes " + grids(v.latent())
                     + ": give the prior trained on this VQ-VAE ('vqdistill train prior --vqvae " + vqvae + "')");
         }
         return new Checked(v, p);
+    }
+
+    /**
+     * Reads the configuration of the prior in {@code prior} (not its weights).
+     *
+     * @throws FormatException when the folder holds no prior checkpoint, naming {@code --prior} and the file
+     */
+    public static PriorSpec checkPrior(Path prior) {
+        return PriorSpec.fromJson(read("--prior", prior, Checkpoint.KIND_PRIOR).architecture(),
+                Checkpoint.configFile(prior));
     }
 
     private static Checkpoint read(String flag, Path dir, String kind) {

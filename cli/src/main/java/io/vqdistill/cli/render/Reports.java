@@ -2,10 +2,12 @@ package io.vqdistill.cli.render;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.distill.eval.LogProbHistogram;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.CmCompilation;
 import io.vqdistill.distill.pipeline.DistillationResult;
+import io.vqdistill.distill.pipeline.PriorEnumeration;
 import io.vqdistill.distill.pipeline.SearchOutcome;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.TrainingReport;
@@ -40,6 +42,23 @@ public final class Reports {
                 e.encoding() == PixelEncoding.DEQUANTISED
                         ? "pixels dequantised to (p+u)/256, seed " + e.seed() + ", +8" : "levels, no offset",
                 e.precision().name().toLowerCase(Locale.ROOT), e.seconds());
+        w.flush();
+    }
+
+    /**
+     * The lines that sum up a prior enumeration: the grids, their total mass, those of probability
+     * zero, and how few of the most probable grids hold 90% and 99% of the mass (between the two
+     * counts, at the histogram's resolution).
+     */
+    public static void enumerated(PrintWriter w, PriorEnumeration e) {
+        LogProbHistogram h = e.histogram();
+        w.printf(Locale.ROOT, "enumerated %,d grids of %s in %.1f s: total mass %.6f, %,d of probability zero%n",
+                h.total(), e.shape(), e.seconds(), h.totalMass(), h.zeroCount());
+        for (double level : new double[] {0.9, 0.99}) {
+            long[] reach = h.gridsToReach(level);
+            w.printf(Locale.ROOT, "%.0f%% of the mass in the most probable %.2f%%..%.2f%% of the grids (%,d..%,d)%n",
+                    100 * level, 100.0 * reach[0] / h.total(), 100.0 * reach[1] / h.total(), reach[0], reach[1]);
+        }
         w.flush();
     }
 

@@ -90,32 +90,87 @@ public final class Evaluator {
     public double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
-        return logLikelihoods(backend, model, batch, done -> { });
+        return logLikelihoods(backend, model, 0, images.size(), batch, done -> { });
     }
 
-    private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int batch,
-                                    LongConsumer imagesDone) {
+    /** Images per model call. */
+    public int batch() {
+        return batch;
+    }
+
+    /**
+     * log p(x) of images [from, to) under {@code circuit}, with the values the whole-set evaluation
+     * presents to them (the noise of the images before {@code from} is drawn and dropped). Batches start
+     * at {@code from}: a range whose {@code from} is a multiple of {@link #batch()} is evaluated in
+     * exactly the batches of the whole set, so its values equal the whole set's. {@code imagesDone}
+     * hears the images of the range measured so far after each batch.
+     *
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, size]
+     */
+    public double[] logLikelihoods(Circuit circuit, int from, int to, LongConsumer imagesDone) {
+        Objects.requireNonNull(circuit, "circuit");
+        Objects.requireNonNull(imagesDone, "imagesDone");
+        Function<Tensor, double[]> model;
+        if (circuit instanceof ShallowMixture mixture) {
+            model = x -> mixture.logLikelihood(x, precision).toDoubleArray();
+        } else if (precision == Precision.FAST) {
+            model = x -> circuit.logLikelihood(x).toDoubleArray();
+        } else {
+            throw new InvalidArgumentException("precision " + precision.name().toLowerCase(Locale.ROOT)
+                    + " applies to shallow mixtures only; this circuit is " + circuit.getClass().getSimpleName()
+                    + ", which sums its leaves' float32 log-densities term by term (precision fast)");
+        }
+        return logLikelihoods(circuit.backend(), model, from, to, batch, imagesDone);
+    }
+
+    /**
+     * The part of log p(x) of every image that the exact model's grids [fromGrid, toGrid) contribute
+     * ({@link ExactModel#logLikelihood(Tensor, long, long, LongConsumer)}), all images in one call as in
+     * {@link #bitsPerDim(Backend, ExactModel)}; {@code summed} hears the grids of the range summed so far.
+     */
+    public double[] logLikelihoods(Backend backend, ExactModel model, long fromGrid, long toGrid,
+                                   LongConsumer summed) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(summed, "summed");
+        return logLikelihoods(backend, x -> model.logLikelihood(x, fromGrid, toGrid, summed), 0, images.size(),
+                images.size(), done -> { });
+    }
+
+    private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int from, int to,
+                                    int batch, LongConsumer imagesDone) {
         int n = images.size();
+        if (from < 0 || from > to || to > n) {
+            throw new IndexOutOfBoundsException(images.description() + ": images [" + from + ", " + to
+                    + ") outside [0, " + n + "]");
+        }
         int s = images.shape().pixels();
         SplittableRandom rng = new SplittableRandom(seed);
-        double[] out = new double[n];
-        for (int start = 0; start < n; start += batch) {
-            int len = Math.min(batch, n - start);
-            int[] indices = new int[len];
-            for (int i = 0; i < len; i++) {
-                indices[i] = start + i;
-            }
+        for (int start = 0; start < from; start += batch) {
+            encoding.values(images, indices(start, Math.min(batch, from - start)), rng);
+        }
+        double[] out = new double[to - from];
+        for (int start = from; start < to; start += batch) {
+            int len = Math.min(batch, to - start);
             try (TensorScope scope = TensorScope.open()) {
-                double[] ll = model.apply(backend.of(encoding.values(images, indices, rng), len, s));
+                double[] ll = model.apply(backend.of(encoding.values(images, indices(start, len), rng), len, s));
                 if (ll.length != len) {
                     throw new VqdistillException("the model returned " + ll.length + " log-likelihoods for a batch"
                             + " of " + len + " images");
                 }
-                System.arraycopy(ll, 0, out, start, len);
+                System.arraycopy(ll, 0, out, start - from, len);
             }
-            imagesDone.accept(start + len);
+            imagesDone.accept(start + len - from);
         }
         return out;
+    }
+
+    private static int[] indices(int start, int len) {
+        int[] indices = new int[len];
+        for (int i = 0; i < len; i++) {
+            indices[i] = start + i;
+        }
+        return indices;
     }
 
     /** Bits per dimension of {@code circuit}. */
@@ -130,17 +185,7 @@ public final class Evaluator {
     public double bitsPerDim(Circuit circuit, LongConsumer imagesDone) {
         Objects.requireNonNull(circuit, "circuit");
         Objects.requireNonNull(imagesDone, "imagesDone");
-        Function<Tensor, double[]> model;
-        if (circuit instanceof ShallowMixture mixture) {
-            model = x -> mixture.logLikelihood(x, precision).toDoubleArray();
-        } else if (precision == Precision.FAST) {
-            model = x -> circuit.logLikelihood(x).toDoubleArray();
-        } else {
-            throw new InvalidArgumentException("precision " + precision.name().toLowerCase(Locale.ROOT)
-                    + " applies to shallow mixtures only; this circuit is " + circuit.getClass().getSimpleName()
-                    + ", which sums its leaves' float32 log-densities term by term (precision fast)");
-        }
-        return BitsPerDim.of(logLikelihoods(circuit.backend(), model, batch, imagesDone), images.shape().pixels(),
+        return BitsPerDim.of(logLikelihoods(circuit, 0, images.size(), imagesDone), images.shape().pixels(),
                 encoding);
     }
 
@@ -160,18 +205,18 @@ public final class Evaluator {
     public double bitsPerDim(Backend backend, ExactModel model, LongConsumer summed) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(summed, "summed");
-        return bitsPerDimInOneCall(backend, x -> model.logLikelihood(x, summed));
+        return BitsPerDim.of(logLikelihoods(backend, model, 0, model.components(), summed), images.shape().pixels(),
+                encoding);
     }
 
     /**
-     * Bits per dimension of a model that sees every image in one call (such as the exact model, which
-     * then decodes each of its grids once), mapping a FLOAT32 [n, S] tensor on {@code backend} to its n
-     * log-likelihoods in nats; the values presented are the same as in batches.
+     * log p(x) of every image under a model that sees every image in one call (such as the exact model,
+     * which then decodes each of its grids once), mapping a FLOAT32 [n, S] tensor on {@code backend} to
+     * its n log-likelihoods in nats; the values presented are the same as in batches.
      */
-    public double bitsPerDimInOneCall(Backend backend, Function<Tensor, double[]> model) {
+    public double[] logLikelihoodsInOneCall(Backend backend, Function<Tensor, double[]> model) {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
-        return BitsPerDim.of(logLikelihoods(backend, model, images.size(), done -> { }), images.shape().pixels(),
-                encoding);
+        return logLikelihoods(backend, model, 0, images.size(), images.size(), done -> { });
     }
 }

@@ -5,7 +5,9 @@ import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.circuits.Numerics;
 import io.vqdistill.distill.ExactModel;
+import io.vqdistill.distill.eval.BitsPerDim;
 import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.formats.Digests;
@@ -17,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -24,12 +27,17 @@ import java.util.stream.IntStream;
  * set: every grid of the prior, streamed in chunks, optionally saving the partial sum after every
  * chunk ({@link ExactState}) so that a killed run continues where it stopped.
  *
- * @param bitsPerDim the result
- * @param components the number of grids summed
- * @param resumed    the grids summed by an earlier run whose saved state this one continued (0 for none)
- * @param seconds    wall time of this run's evaluation
+ * <p>The grids can also be summed in shards ({@link #partialLogLikelihoods}) whose per-image parts
+ * combine by log-add-exp in float64 ({@link #combine}), on one machine or many.
+ *
+ * @param bitsPerDim     the result
+ * @param components     the number of grids summed
+ * @param resumed        the grids summed by an earlier run whose saved state this one continued (0 for none)
+ * @param seconds        wall time of this run's evaluation
+ * @param logLikelihoods log p(x) of every image, in nats
  */
-public record ExactEvaluation(double bitsPerDim, long components, long resumed, double seconds) {
+public record ExactEvaluation(double bitsPerDim, long components, long resumed, double seconds,
+                              double[] logLikelihoods) {
     /** The default number of grids decoded per chunk. */
     public static final int DEFAULT_CHUNK = 4096;
     /** The largest enumeration accepted. */
@@ -125,20 +133,20 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
         planned.accept(new Plan(model.components(), p.latentShape(), settings.chunk(), session.backend().name(),
                 settings.precision(), start.grids()));
         long t0 = System.nanoTime();
-        Evaluator evaluator = new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()),
-                CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH);
-        double bpd = ProgressListener.track(progress, TASK, model.components(), "grids", summed -> {
+        double[] ll = ProgressListener.track(progress, TASK, model.components(), "grids", summed -> {
             if (start.grids() > 0) {
                 summed.accept(start.grids());
             }
-            return evaluator.bitsPerDimInOneCall(session.backend(), x -> model.logLikelihood(x, start, partial -> {
-                if (state != null) {
-                    state.commit(partial);
-                }
-                summed.accept(partial.grids());
-            }).logSums());
+            return evaluator(decoder, images).logLikelihoodsInOneCall(session.backend(),
+                    x -> model.logLikelihood(x, start, partial -> {
+                        if (state != null) {
+                            state.commit(partial);
+                        }
+                        summed.accept(partial.grids());
+                    }).logSums());
         });
-        return new ExactEvaluation(bpd, model.components(), start.grids(), (System.nanoTime() - t0) / 1e9);
+        return new ExactEvaluation(bitsPerDim(ll, images.shape().pixels(), decoder.leafFamily()), model.components(),
+                start.grids(), (System.nanoTime() - t0) / 1e9, ll);
     }
 
     /** What a saved partial sum must match to be continued. */
@@ -159,5 +167,64 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
         id.put("chunk", Integer.toString(settings.chunk()));
         id.put("precision", settings.precision().name().toLowerCase(Locale.ROOT));
         return id;
+    }
+
+    /**
+     * One shard of the exact model: the part of log p(x) of every image that the grids with
+     * enumeration indices [fromGrid, toGrid) contribute (log sum over them of p(z) p(x | z), in nats),
+     * with the pixel values and chunks of {@link #run}. Shards whose bounds are multiples of
+     * {@code chunk} and that cover every grid {@linkplain #combine combine} into the whole model's
+     * log-likelihoods up to float64 rounding. No bound on the number of grids applies here: a shard is
+     * as large as its range.
+     *
+     * @param summed hears the grids of the shard summed so far after each chunk
+     * @throws IndexOutOfBoundsException when the range is not inside [0, K^(h*w)]
+     */
+    public static double[] partialLogLikelihoods(Session session, Path vqvae, Path prior, ImageSet images, int chunk,
+                                                 long fromGrid, long toGrid, LongConsumer summed) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(images, "images");
+        Decoder decoder = session.decoder(vqvae);
+        ExactModel model = new ExactModel(session.backend(), session.prior(prior), decoder, chunk, Long.MAX_VALUE);
+        return evaluator(decoder, images).logLikelihoods(session.backend(), model, fromGrid, toGrid, summed);
+    }
+
+    /**
+     * Combines the per-image parts of two disjoint sets of grids: log(e^a + e^b) image by image, in
+     * float64.
+     *
+     * @return a new array
+     * @throws io.vqdistill.api.InvalidArgumentException when the lengths differ
+     */
+    public static double[] combine(double[] a, double[] b) {
+        if (a.length != b.length) {
+            throw new InvalidArgumentException("cannot combine parts of " + a.length + " and " + b.length + " images");
+        }
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = Numerics.logAddExp(a[i], b[i]);
+        }
+        return out;
+    }
+
+    /**
+     * The evaluation whose per-image log-likelihoods are {@code logLikelihoods}, e.g. combined from
+     * shards: bits per dimension with the pixel encoding of {@code leafFamily}.
+     *
+     * @param pixels the pixels of one image
+     */
+    public static ExactEvaluation of(double[] logLikelihoods, int pixels, String leafFamily, long components,
+                                     double seconds) {
+        return new ExactEvaluation(bitsPerDim(logLikelihoods, pixels, leafFamily), components, 0, seconds,
+                logLikelihoods);
+    }
+
+    private static double bitsPerDim(double[] logLikelihoods, int pixels, String leafFamily) {
+        return BitsPerDim.of(logLikelihoods, pixels, PixelEncoding.forLeafFamily(leafFamily));
+    }
+
+    private static Evaluator evaluator(Decoder decoder, ImageSet images) {
+        return new Evaluator(images, PixelEncoding.forLeafFamily(decoder.leafFamily()), CircuitEvaluation.DEFAULT_SEED,
+                Evaluator.DEFAULT_BATCH);
     }
 }

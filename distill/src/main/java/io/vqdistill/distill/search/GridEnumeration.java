@@ -96,7 +96,7 @@ public final class GridEnumeration {
      * log p(z) (at most {@code chunk} prior rows per prior call).
      */
     public void forEachChunk(int chunk, ChunkConsumer consumer) {
-        forEachChunk(0, chunk, null, consumer);
+        forEachChunk(0, count, chunk, null, consumer);
     }
 
     /**
@@ -106,23 +106,37 @@ public final class GridEnumeration {
      * @throws InvalidArgumentException when {@code from} is outside [0, {@link #count()}]
      */
     public void forEachChunk(long from, int chunk, ChunkConsumer consumer) {
-        forEachChunk(from, chunk, null, consumer);
+        if (from < 0 || from > count) {
+            throw new InvalidArgumentException("the first grid must be in [0, " + count + "], found " + from);
+        }
+        forEachChunk(from, count, chunk, null, consumer);
+    }
+
+    /**
+     * Visits the grids with enumeration indices [from, to), in order, in chunks of {@code chunk} grids
+     * starting at {@code from}, each scored by one {@link Prior#marginalLogProb} call. Shards whose
+     * bounds are multiples of {@code chunk} see exactly the chunks of the whole enumeration.
+     *
+     * @throws IndexOutOfBoundsException when [from, to) is not inside [0, {@link #count()}]
+     */
+    public void forEachChunk(long from, long to, int chunk, ChunkConsumer consumer) {
+        forEachChunk(from, to, chunk, null, consumer);
     }
 
     /** {@link #forEachChunk(int, ChunkConsumer)}, counting |C| prior rows per grid on {@code progress} (or null). */
     void forEachChunk(int chunk, Progress progress, ChunkConsumer consumer) {
-        forEachChunk(0, chunk, progress, consumer);
+        forEachChunk(0, count, chunk, progress, consumer);
     }
 
-    private void forEachChunk(long from, int chunk, Progress progress, ChunkConsumer consumer) {
+    private void forEachChunk(long from, long to, int chunk, Progress progress, ChunkConsumer consumer) {
         if (chunk < 1) {
             throw new InvalidArgumentException("chunk must be >= 1, found " + chunk);
         }
-        if (from < 0 || from > count) {
-            throw new InvalidArgumentException("the first grid must be in [0, " + count + "], found " + from);
+        if (from < 0 || from > to || to > count) {
+            throw new IndexOutOfBoundsException("grids [" + from + ", " + to + ") outside [0, " + count + ")");
         }
-        for (long first = from; first < count; first += chunk) {
-            int n = (int) Math.min(chunk, count - first);
+        for (long first = from; first < to; first += chunk) {
+            int n = (int) Math.min(chunk, to - first);
             int[] codes = grids(first, n);
             consumer.accept(first, codes, calls.firstFree() < calls.positions()
                     ? calls.marginalLogProbsByLastCode(codes, chunk, progress)

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
+import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.LatentSet;
@@ -27,6 +28,7 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
@@ -94,6 +96,58 @@ class EvaluationTest {
             double exact = evaluator.bitsPerDim(BACKEND, new ExactModel(BACKEND, PRIOR, DECODER, 20, 100));
             assertThat(exact).isCloseTo(bpd, within(1e-5));
         }
+    }
+
+    @Test
+    void imageRangesAtBatchBoundsReproduceTheWholeSetsValues() {
+        ImageSet set = images(10);
+        Evaluator evaluator = new Evaluator(set, PixelEncoding.DEQUANTISED, 5, 4);
+        LatentSet latents = new ExhaustiveSearch(SearchOptions.defaults()).search(PRIOR, SearchRequest.of(81, 0));
+        try (Distillation d = new Distiller(BACKEND, DECODER).distil(latents, Weighting.prior())) {
+            double[] whole = evaluator.logLikelihoods(BACKEND, x -> d.mixture().logLikelihood(x).toDoubleArray());
+            List<Long> done = new ArrayList<>();
+            double[] head = evaluator.logLikelihoods(d.mixture(), 0, 4, done::add);
+            double[] tail = evaluator.logLikelihoods(d.mixture(), 4, 10, done::add);
+            assertThat(done).containsExactly(4L, 4L, 6L);
+            double[] joined = new double[10];
+            System.arraycopy(head, 0, joined, 0, 4);
+            System.arraycopy(tail, 0, joined, 4, 6);
+            assertThat(joined).containsExactly(whole);
+            assertThat(evaluator.logLikelihoods(d.mixture(), 7, 7, n -> { })).isEmpty();
+            assertThatThrownBy(() -> evaluator.logLikelihoods(d.mixture(), 8, 11, n -> { }))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("[8, 11)");
+        }
+    }
+
+    @Test
+    void theHistogramOfLogPriorsCountsBinsTailAndZerosAndMergesShards(@TempDir Path dir) throws Exception {
+        double[] logProbs = {0, -0.1, -0.5, -0.5000001, -1.2, -3, Double.NEGATIVE_INFINITY, 1e-9};
+        LogProbHistogram whole = new LogProbHistogram(0.5, 2);
+        whole.add(logProbs);
+        assertThat(whole.count(0)).as("0, -0.1 and the rounding above 0").isEqualTo(3);
+        assertThat(whole.count(1)).as("-0.5 (a bin holds its upper edge) and just below").isEqualTo(2);
+        assertThat(whole.tailCount()).isEqualTo(2);
+        assertThat(whole.zeroCount()).isEqualTo(1);
+        assertThat(whole.total()).isEqualTo(8);
+        assertThat(whole.mass(0)).isCloseTo(1 + Math.exp(-0.1) + Math.exp(1e-9), within(1e-15));
+        assertThat(whole.tailMass()).isCloseTo(Math.exp(-1.2) + Math.exp(-3), within(1e-15));
+        LogProbHistogram a = new LogProbHistogram(0.5, 2);
+        a.add(Arrays.copyOfRange(logProbs, 0, 3));
+        LogProbHistogram b = new LogProbHistogram(0.5, 2);
+        b.add(Arrays.copyOfRange(logProbs, 3, 8));
+        a.merge(b);
+        assertThat(a.csv()).isEqualTo(whole.csv());
+        assertThat(whole.gridsToReach(0.5)).containsExactly(0, 3);
+        assertThat(whole.gridsToReach(1)).containsExactly(5, 7);
+        assertThatThrownBy(() -> a.merge(new LogProbHistogram(0.25, 2)))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("2 bins of 0.25 nats");
+        assertThatThrownBy(() -> whole.add(new double[] {Double.NaN})).isInstanceOf(InvalidArgumentException.class);
+        whole.writeCsv(dir.resolve("h.csv"));
+        List<String> lines = Files.readAllLines(dir.resolve("h.csv"));
+        assertThat(lines).hasSize(5);
+        assertThat(lines.get(0)).isEqualTo("bin,log_p_upper,log_p_lower,grids,mass,cumulative_grid_fraction,"
+                + "cumulative_mass");
+        assertThat(lines.get(4)).startsWith("zero,-inf,-inf,1,");
     }
 
     @Test

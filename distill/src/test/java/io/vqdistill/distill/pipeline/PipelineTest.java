@@ -2,6 +2,7 @@ package io.vqdistill.distill.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.google.inject.Guice;
 import com.google.inject.Injector;
@@ -17,8 +18,10 @@ import io.vqdistill.api.fake.FakeBackend;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.BeamScoring;
+import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.RandomClasses;
 import io.vqdistill.api.search.SearchOptions;
+import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.circuits.DagCircuit;
 import io.vqdistill.circuits.LeafFamilies;
@@ -26,11 +29,13 @@ import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.distill.eval.Evaluator;
+import io.vqdistill.distill.eval.LogProbHistogram;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.eval.Sweep;
 import io.vqdistill.distill.inject.BackendChoice;
 import io.vqdistill.distill.inject.PipelineModule;
 import io.vqdistill.distill.plugin.LexicographicSearchProvider;
+import io.vqdistill.distill.search.ExhaustiveSearch;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.ModelLoader;
 import io.vqdistill.models.checkpoint.Checkpoint;
@@ -394,6 +399,42 @@ class PipelineTest {
             assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, settings, plan -> { },
                     ProgressListener.NONE)).isInstanceOf(FormatException.class)
                     .hasMessageStartingWith(state.toString());
+        }
+    }
+
+    @Test
+    void exactShardsAndPriorEnumerationShardsCombineIntoTheWholeRun() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        ImageSet test = images(6, 8);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            ExactEvaluation whole = ExactEvaluation.run(session, dir, dir, test, 10, plan -> { });
+            double[] parts = ExactEvaluation.combine(
+                    ExactEvaluation.partialLogLikelihoods(session, dir, dir, test, 10, 0, 40, n -> { }),
+                    ExactEvaluation.partialLogLikelihoods(session, dir, dir, test, 10, 40, 81, n -> { }));
+            for (int i = 0; i < test.size(); i++) {
+                assertThat(parts[i]).isCloseTo(whole.logLikelihoods()[i], within(1e-12));
+            }
+            assertThat(ExactEvaluation.of(parts, IMAGE.pixels(), "gaussian", 81, 0).bitsPerDim())
+                    .isCloseTo(whole.bitsPerDim(), within(1e-12));
+            assertThatThrownBy(() -> ExactEvaluation.combine(new double[2], new double[3]))
+                    .hasMessage("cannot combine parts of 2 and 3 images");
+
+            Recorder recorder = new Recorder();
+            PriorEnumeration all = PriorEnumeration.run(session, dir, 10, 0.5, 40, recorder);
+            assertThat(all.histogram().total()).isEqualTo(81);
+            assertThat(all.histogram().totalMass()).as("the class-marginal prior sums to one")
+                    .isCloseTo(1, within(1e-6));
+            assertThat(recorder.events).containsSubsequence("start enumerate 81 grids", "done 10", "done 81", "end");
+            LatentSet every = new ExhaustiveSearch(SearchOptions.defaults()).search(models.prior,
+                    SearchRequest.of(81, 0));
+            LogProbHistogram brute = new LogProbHistogram(0.5, 40);
+            brute.add(every.logProbs());
+            LogProbHistogram shards = PriorEnumeration.histogram(session, dir, 10, 0.5, 40,
+                    0, 30, n -> { }).merge(PriorEnumeration.histogram(session, dir, 10, 0.5, 40, 30, 81, n -> { }));
+            for (int b = 0; b < 40; b++) {
+                assertThat(shards.count(b)).isEqualTo(brute.count(b)).isEqualTo(all.histogram().count(b));
+                assertThat(shards.mass(b)).isCloseTo(brute.mass(b), within(1e-12));
+            }
         }
     }
 

@@ -221,7 +221,7 @@ public final class CircuitFiles {
             List<Tensor> weights = l.sumWeights();
             try {
                 for (int i = 0; i < weights.size(); i++) {
-                    tensors.add(source(SUM_WEIGHTS + i, weights.get(i)));
+                    tensors.add(source(SafeTensors.Entry.of(SUM_WEIGHTS + i, weights.get(i))));
                 }
             } finally {
                 weights.forEach(Tensor::close);

@@ -10,6 +10,7 @@ import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
 import io.vqdistill.cli.commands.QuickstartCommand;
+import io.vqdistill.cli.commands.RefineCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
 import io.vqdistill.cli.commands.SampleCommand;
 import io.vqdistill.cli.commands.ServeCommand;
@@ -38,6 +39,7 @@ import picocli.CommandLine.Command;
             ReconstructCommand.class,
             DistillCommand.class,
             EvaluateCommand.class,
+            RefineCommand.class,
             SampleCommand.class,
             InpaintCommand.class,
             ServeCommand.class,

@@ -4,6 +4,7 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.distill.eval.PixelEncoding;
 import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.DistillationResult;
+import io.vqdistill.distill.pipeline.Refinement;
 import io.vqdistill.distill.pipeline.SearchOutcome;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.TrainingReport;
@@ -38,6 +39,27 @@ public final class Reports {
                 e.encoding() == PixelEncoding.DEQUANTISED
                         ? "pixels dequantised to (p+u)/256, seed " + e.seed() + ", +8" : "levels, no offset",
                 e.seconds());
+        w.flush();
+    }
+
+    /** One step of a refinement as it ends: a floor tried or an EM update. */
+    public static void refining(PrintWriter w, Object report) {
+        if (report instanceof Refinement.FloorTrial t) {
+            w.printf(Locale.ROOT, "floor %s: validation BPD %.4f%n", t.floor(), t.validationBpd());
+        } else if (report instanceof Refinement.Epoch e) {
+            w.printf(Locale.ROOT, "EM %d: training BPD %.4f before, validation BPD %.4f after%s in %.2f s%n",
+                    e.epoch(), e.trainBpd(), e.validationBpd(), e.improved() ? " (best)" : "", e.seconds());
+        }
+        w.flush();
+    }
+
+    /** What a refinement kept and wrote. */
+    public static void refined(PrintWriter w, Refinement.Result r) {
+        w.printf(Locale.ROOT, "refined %d %s components: kept %s, validation BPD %.4f (from %.4f) after %d update%s"
+                + " in %.2f s%n", r.components(), r.leafFamily(), r.bestEpoch() == 0 ? "the floored start"
+                : "update " + r.bestEpoch(), r.validationBpd(), r.startValidationBpd(), r.epochs().size(),
+                r.epochs().size() == 1 ? "" : "s", r.seconds());
+        w.printf("wrote %s%n", r.json());
         w.flush();
     }
 

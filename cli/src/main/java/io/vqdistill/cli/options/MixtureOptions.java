@@ -1,6 +1,7 @@
 package io.vqdistill.cli.options;
 
 import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.distill.eval.Sweep;
 import io.vqdistill.distill.pipeline.DistillationRequest;
 import io.vqdistill.distill.pipeline.SearchCatalog;
@@ -17,7 +18,8 @@ public final class MixtureOptions {
     ModelPaths models;
 
     @Option(names = "--search", paramLabel = "NAME", required = true,
-            description = "the latent search: beam, random, top, exhaustive or a plug-in's name")
+            description = "the latent search: beam, random, top, exhaustive, encoded (the training images' grids by"
+                + " use; --data chooses them), encoded-prior (the same by p(z)) or a plug-in's name")
     String search;
 
     @Option(names = "--deterministic",
@@ -33,6 +35,15 @@ public final class MixtureOptions {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
             description = "seed of the search (default: ${DEFAULT-VALUE})")
     long seed;
+
+    /**
+     * The search {@code --search} names.
+     *
+     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
+     */
+    public LatentSearch search(SearchCatalog searches) {
+        return searches.get(search, deterministic);
+    }
 
     /**
      * Checks that {@code --search} names a known search, before any work.

@@ -106,14 +106,15 @@ class PipelineTest {
     @Test
     void theCatalogueHoldsEverySearchStochasticAndDeterministic() {
         SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
-        assertThat(catalog.names()).containsExactly("beam", "exhaustive", "lexicographic", "random", "top");
+        assertThat(catalog.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "lexicographic",
+                "random", "top");
         assertThat(catalog.get("beam", false).toString()).isEqualTo("beam (stochastic, s = 10)");
         assertThat(catalog.get("beam", true).toString()).isEqualTo("beam (deterministic, s = 10)");
         catalog.get(LexicographicSearchProvider.NAME, true);
         assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
         assertThatThrownBy(() -> catalog.get("dfs", false)).isInstanceOf(InvalidArgumentException.class)
-                .hasMessage("unknown latent search 'dfs'; known searches: [beam, exhaustive, lexicographic, random,"
-                        + " top]");
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, exhaustive,"
+                        + " lexicographic, random, top]");
     }
 
     @Test
@@ -229,7 +230,7 @@ class PipelineTest {
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
         assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, 4, 1, WeightingKind.EM, null,
-                null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
+                null, null, dir)).isInstanceOf(InvalidArgumentException.class).hasMessageContaining("em must be given");
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
         assertThatThrownBy(() -> new SweepRequest(dir, dir, "beam", false, 1, 21, Sweep.Mode.PREFIXES,

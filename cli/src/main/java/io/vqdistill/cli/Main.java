@@ -4,14 +4,16 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import io.vqdistill.cli.commands.BackendsCommand;
 import io.vqdistill.cli.commands.BenchCommand;
+import io.vqdistill.cli.commands.ClassifyCommand;
 import io.vqdistill.cli.commands.DataCommand;
 import io.vqdistill.cli.commands.DistillCommand;
 import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
+import io.vqdistill.cli.commands.InpaintScoreCommand;
 import io.vqdistill.cli.commands.QuickstartCommand;
-import io.vqdistill.cli.commands.RefineCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
+import io.vqdistill.cli.commands.RefineCommand;
 import io.vqdistill.cli.commands.SampleCommand;
 import io.vqdistill.cli.commands.ServeCommand;
 import io.vqdistill.cli.commands.SweepCommand;
@@ -42,6 +44,8 @@ import picocli.CommandLine.Command;
             RefineCommand.class,
             SampleCommand.class,
             InpaintCommand.class,
+            InpaintScoreCommand.class,
+            ClassifyCommand.class,
             ServeCommand.class,
             SweepCommand.class,
             ExactCommand.class,

@@ -21,18 +21,20 @@ import java.util.Objects;
  * ({@link SearchRequest#encoded()}), those that keep the fixed prefix, ranked
  *
  * <ul>
- *   <li>{@code encoded}: by how many training images use the grid, ties by the class-marginal p(z)
- *   (the grids down to those tied at the cut are scored, |C| prior rows each), or by first use in
- *   the training set when {@link SearchOptions#scoreGrids()} is off (no prior call at all);</li>
+ *   <li>{@code encoded}: by how many training images use the grid, ties by the prior's joint
+ *   p(c, z) = p(c) p(z | c) under the grid's class c (the class-marginal p(z) for a grid without one):
+ *   the grids down to those tied at the cut are scored, one prior row each (|C| without a class); or
+ *   ties by first use in the training set when {@link SearchOptions#scoreGrids()} is off (no prior
+ *   call at all);</li>
  *   <li>{@code encoded-prior}: by p(z) (every distinct grid is scored: |C| prior rows each).</li>
  * </ul>
  *
  * Each grid's class tag is the most frequent label among its images (the smallest on a tie), so the
  * components of a class-conditional prior's mixture carry the class of the images they came from;
  * with a one-class prior, or a label the prior does not know, the tag is -1. The result is sorted
- * best first, so every prefix is the result of a smaller request; scores are log p(z) where computed
- * and NaN elsewhere. The seed is not used. Asking for more grids than the images have is an error
- * saying how many they have. Progress counts one row per training image read and |C| per grid scored.
+ * best first, so every prefix is the result of a smaller request; scores are the ranking's log p(c, z)
+ * or log p(z) where computed and NaN elsewhere. The seed is not used. Asking for more grids than the images have is an error
+ * saying how many they have. Progress counts one row per training image read and one per prior row.
  */
 public final class EncodedSearch implements LatentSearch {
     /** The name of the search ranked by use. */
@@ -42,7 +44,7 @@ public final class EncodedSearch implements LatentSearch {
 
     /** How the distinct grids are ranked. */
     public enum Ranking {
-        /** By the number of training images using the grid, ties by p(z). */
+        /** By the number of training images using the grid, ties by p(c, z) under the grid's class. */
         COUNT,
         /** By p(z). */
         PRIOR
@@ -145,7 +147,7 @@ public final class EncodedSearch implements LatentSearch {
                 while (to < all.size() && all.get(to).count == cut) {
                     to++;
                 }
-                score(calls, all.subList(0, to), progress);
+                scoreJoint(calls, all.subList(0, to), progress);
                 all.subList(0, to).sort(Comparator.comparingInt((Candidate c) -> -c.count)
                         .thenComparingDouble(c -> -c.score).thenComparingInt(c -> c.first));
             }
@@ -161,6 +163,31 @@ public final class EncodedSearch implements LatentSearch {
         }
         progress.finish();
         return new LatentSet(calls.shape(), out, classes, scores);
+    }
+
+    /**
+     * Scores {@code candidates} with the joint log p(c, z) under their class tags, one prior row per
+     * grid, and those without a tag with the class-marginal log p(z).
+     */
+    private void scoreJoint(PriorCalls calls, List<Candidate> candidates, Progress progress) {
+        List<Candidate> tagged = new ArrayList<>();
+        List<Candidate> untagged = new ArrayList<>();
+        for (Candidate c : candidates) {
+            (c.tag(calls.classes()) >= 0 ? tagged : untagged).add(c);
+        }
+        int p = calls.positions();
+        int[] flat = new int[tagged.size() * p];
+        int[] classes = new int[tagged.size()];
+        for (int i = 0; i < tagged.size(); i++) {
+            System.arraycopy(tagged.get(i).grid, 0, flat, i * p, p);
+            classes[i] = tagged.get(i).tag(calls.classes());
+        }
+        progress.expect(tagged.size());
+        double[] scores = calls.jointLogProbs(flat, classes, options.enumerationChunk(), progress);
+        for (int i = 0; i < scores.length; i++) {
+            tagged.get(i).score = Double.isNaN(scores[i]) ? Double.NEGATIVE_INFINITY : scores[i];
+        }
+        score(calls, untagged, progress);
     }
 
     /** Scores {@code candidates} with the class-marginal log p(z), |C| prior rows per grid. */

@@ -65,10 +65,10 @@ class EncodedSearchTest {
     }
 
     @Test
-    void encodedRanksTheTrainingGridsByUseThenByPzWithTheirMajorityClass() {
+    void encodedRanksTheTrainingGridsByUseThenByTheJointPczUnderTheirMajorityClass() {
         List<Use> expected = uses(DATA);
         expected.sort(Comparator.comparingInt((Use u) -> -u.count())
-                .thenComparingDouble(u -> -PRIOR.marginalLogProb(u.grid())));
+                .thenComparingDouble(u -> -PRIOR.logJoint(u.grid(), majority(u.labels()))));
         LatentSet found = new EncodedSearch(OPTIONS, EncodedSearch.Ranking.COUNT).search(PRIOR, request(20));
         assertThat(found.size()).isEqualTo(20);
         assertThat(found.distinctGrids()).isEqualTo(20);
@@ -76,8 +76,8 @@ class EncodedSearchTest {
             Use u = expected.get(i);
             assertThat(found.grid(i)).as("grid %d", i).containsExactly(u.grid());
             assertThat(found.classes()[i]).as("class of grid %d", i).isEqualTo(majority(u.labels()));
-            assertThat(found.logProbs()[i]).as("log p(z) of grid %d", i)
-                    .isCloseTo(PRIOR.marginalLogProb(u.grid()), within(1e-5));
+            assertThat(found.logProbs()[i]).as("log p(c, z) of grid %d", i)
+                    .isCloseTo(PRIOR.logJoint(u.grid(), majority(u.labels())), within(1e-5));
         }
     }
 

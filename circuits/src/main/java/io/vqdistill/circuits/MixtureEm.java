@@ -10,6 +10,7 @@ import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.circuits.leaf.CategoricalFamily;
 import io.vqdistill.circuits.leaf.GaussianFamily;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongConsumer;
@@ -176,7 +177,7 @@ public final class MixtureEm {
     /** [x, x^2] of a batch, [b, 2S] in {@code dtype}. */
     private static Tensor moments(Tensor x, DType dtype) {
         Tensor wide = x.toType(dtype);
-        return x.backend().concat(java.util.List.of(wide, wide.square()), 1);
+        return x.backend().concat(List.of(wide, wide.square()), 1);
     }
 
     /** The one-hot codes of a batch of levels, [b, S V] in {@code dtype}. */

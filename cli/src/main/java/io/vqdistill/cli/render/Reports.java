@@ -43,7 +43,7 @@ public final class Reports {
     }
 
     /** One step of a refinement as it ends: a floor tried or an EM update. */
-    public static void refining(PrintWriter w, Object report) {
+    public static void refining(PrintWriter w, Refinement.Report report) {
         if (report instanceof Refinement.FloorTrial t) {
             w.printf(Locale.ROOT, "floor %s: validation BPD %.4f%n", t.floor(), t.validationBpd());
         } else if (report instanceof Refinement.Epoch e) {

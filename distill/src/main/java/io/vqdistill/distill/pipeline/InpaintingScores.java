@@ -7,6 +7,7 @@ import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorScope;
 import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.circuits.MixtureEm;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.leaf.CategoricalFamily;
@@ -178,7 +179,7 @@ public record InpaintingScores(List<Row> rows, int images, double seconds) {
             throw new InvalidArgumentException("the mean-image baseline fits gaussian and categorical leaves, not "
                     + family.name());
         }
-        MixtureEm.Settings settings = new MixtureEm.Settings(io.vqdistill.api.circuit.Precision.FAST, minStd,
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.FAST, minStd,
                 BASELINE_SMOOTHING);
         try (ShallowMixture one = ShallowMixture.builder(family).parameters(start).build();
                 Tensor data = backend.of(encoding.values(train, range(train.size()),

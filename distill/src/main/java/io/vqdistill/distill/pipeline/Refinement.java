@@ -45,13 +45,17 @@ public final class Refinement {
     private Refinement() {
     }
 
+    /** What a refinement reports as it goes: a floor tried or an EM update made. */
+    public sealed interface Report permits FloorTrial, Epoch {
+    }
+
     /**
      * A candidate floor and the validation score of the saved mixture with it.
      *
      * @param floor         the floor on the standard deviation
      * @param validationBpd validation bits per dimension
      */
-    public record FloorTrial(double floor, double validationBpd) {
+    public record FloorTrial(double floor, double validationBpd) implements Report {
     }
 
     /**
@@ -63,7 +67,8 @@ public final class Refinement {
      * @param improved      whether it is the best validation score so far
      * @param seconds       wall time of the update and its validation
      */
-    public record Epoch(int epoch, double trainBpd, double validationBpd, boolean improved, double seconds) {
+    public record Epoch(int epoch, double trainBpd, double validationBpd, boolean improved, double seconds)
+            implements Report {
     }
 
     /**
@@ -91,13 +96,13 @@ public final class Refinement {
     /**
      * Refines the mixture saved in {@code request.circuit()} on {@code session}'s backend and saves the
      * best one in {@code request.out()}; {@code reports} hears each floor trial and EM update as it
-     * ends ({@link FloorTrial} or {@link Epoch}).
+     * ends.
      *
      * @throws InvalidArgumentException when the saved circuit is not a shallow mixture, or its leaves
      *                                  are neither Gaussian nor categorical, or its variables are not the
      *                                  images' pixels
      */
-    public static Result run(Session session, RefinementRequest request, Consumer<Object> reports,
+    public static Result run(Session session, RefinementRequest request, Consumer<Report> reports,
                              ProgressListener progress) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(request, "request");

@@ -480,7 +480,7 @@ class PipelineTest {
         try (Session session = Session.borrowing(BACKEND, models)) {
             INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "top",
                     5, distilled).build(), s -> { });
-            List<Object> reports = new ArrayList<>();
+            List<Refinement.Report> reports = new ArrayList<>();
             Refinement.Result r = Refinement.run(session, new RefinementRequest(distilled, images(80, 6),
                     images(30, 7), 4, List.of(0.3, 0.05), 0.1, 4, 11, refined), reports::add, ProgressListener.NONE);
             assertThat(r.floors()).extracting(Refinement.FloorTrial::floor).containsExactly(0.3, 0.05);

@@ -432,6 +432,46 @@ public final class ShallowMixture implements Circuit {
         }
     }
 
+    /**
+     * The class posterior of a mixture whose components carry class tags (the classes their latent
+     * grids were searched under): p(c | x_o) = sum over the components n of class c of p(n | x_o),
+     * which is Bayes' rule with p(c) = sum of the weights of class c and p(x | c) the mixture of its
+     * components. Exact and batched like every other query.
+     *
+     * @param x          FLOAT32 [B, S]
+     * @param observed   BOOL [B, S]
+     * @param numClasses C, >= 1; every component's tag must be in [0, C)
+     * @return FLOAT32 [B, C] log p(c | x_o); a class without components has -inf
+     * @throws InvalidArgumentException when the mixture has no latents, or a component has no class
+     *                                  (tag -1) or one outside [0, C)
+     */
+    public Tensor classPosterior(Tensor x, Tensor observed, int numClasses) {
+        start("classPosterior", x, Objects.requireNonNull(observed, "observed"));
+        if (numClasses < 1) {
+            throw InvalidArgumentException.of("numClasses", numClasses, ">= 1");
+        }
+        int[] tags = latents().orElseThrow(() -> new InvalidArgumentException("classPosterior: the mixture has no"
+                + " latent grids, so its components have no classes")).classes();
+        double[] member = new double[components * numClasses];
+        for (int n = 0; n < components; n++) {
+            if (tags[n] < 0 || tags[n] >= numClasses) {
+                throw new InvalidArgumentException("classPosterior: component " + n + " has class " + tags[n]
+                        + ", outside [0, " + numClasses + ")" + (tags[n] == -1 ? " (it was found without a class)"
+                        : ""));
+            }
+            member[n * numClasses + tags[n]] = 1;
+        }
+        Precision p = precision;
+        try (Tensor membership = backend.of(member, components, numClasses)) {
+            return Batches.run(x, observed, posteriorRows(p), numClasses, (xb, mb) -> {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor post = logPosterior(xb, mb, p).toType(DType.FLOAT64).exp();
+                    return scope.keep(post.matmul(membership).log().toType(DType.FLOAT32));
+                }
+            });
+        }
+    }
+
     @Override
     public Tensor conditionalSample(Tensor x, Tensor observed, RandomGenerator rng) {
         Objects.requireNonNull(rng, "rng");
@@ -622,6 +662,28 @@ public final class ShallowMixture implements Circuit {
             }
         }
         return backend.of(toFloats(out), b);
+    }
+
+    /**
+     * The joint scores log w_n + log p(x | n) of complete observations, [b, N] in the precision's
+     * dtype, for a batch of at most {@link #rowsPerBatch(Precision, long)} rows; no checks (the
+     * caller has checked the evidence).
+     */
+    Tensor jointScores(Tensor x, Precision precision) {
+        return allScores(x, null, precision);
+    }
+
+    /**
+     * Rows per batch for work that holds every component's score of a row several times plus
+     * {@code extraPerRow} elements of its own per row.
+     */
+    int rowsPerBatch(Precision precision, long extraPerRow) {
+        return (int) Math.max(1, budget(precision) / (3L * components + maxWorkspace() + extraPerRow));
+    }
+
+    /** Checks a query's evidence, as every public query does, and returns B. */
+    int check(String query, Tensor x, Tensor observed) {
+        return start(query, x, observed);
     }
 
     /** The scores of every component, [b, N] in the precision's dtype. */

@@ -1322,4 +1322,206 @@ public abstract class CircuitContractTest {
                     .logWeights(new double[] {0, Double.NaN}).build()).hasMessageContaining("NaN");
         }
     }
+
+    // ---- EM refinement and class posteriors ---------------------------------------------------
+
+    /** Responsibilities p(n | x_b) of the Gaussian fixture in float64, [B][N]. */
+    private static double[][] responsibilities(Gaussian g, double[][] data) {
+        double[][] r = new double[data.length][g.components()];
+        for (int b = 0; b < data.length; b++) {
+            for (int n = 0; n < g.components(); n++) {
+                r[b][n] = g.componentScore(n, data[b], null);
+            }
+            double lse = Numerics.logSumExp(r[b], 0, g.components());
+            for (int n = 0; n < g.components(); n++) {
+                r[b][n] = Math.exp(r[b][n] - lse);
+            }
+        }
+        return r;
+    }
+
+    private static double[][] uniformRows(int rows, int variables, Random rng) {
+        double[][] data = new double[rows][variables];
+        for (double[] row : data) {
+            for (int i = 0; i < variables; i++) {
+                row[i] = (float) rng.nextDouble();
+            }
+        }
+        return data;
+    }
+
+    @Test
+    void oneGaussianEmStepEqualsTheFloat64MStep() {
+        Random rng = new Random(71);
+        Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
+        double[][] data = uniformRows(24, 5, rng);
+        double floor = 0.2;
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1);
+        try (ShallowMixture m = g.mixture(); Tensor x = matrix(data, 5)) {
+            m.setPrecision(Precision.DOUBLE);
+            MixtureEm.Step step = MixtureEm.step(m, x, settings, done -> { });
+            try (ShallowMixture next = step.next()) {
+                double[][] r = responsibilities(g, data);
+                double expectedLl = 0;
+                for (double[] row : data) {
+                    expectedLl += g.logLikelihood(row, null) / data.length;
+                }
+                assertThat(step.meanLogLikelihood()).isCloseTo(expectedLl, within(1e-9 * Math.abs(expectedLl)));
+                double[] mean = next.parameters().get("mean").toDoubleArray();
+                double[] logVar = next.parameters().get("log_var").toDoubleArray();
+                double[] logWeights = next.logWeights();
+                for (int n = 0; n < 3; n++) {
+                    double mass = 0;
+                    for (double[] row : r) {
+                        mass += row[n];
+                    }
+                    assertThat(logWeights[n]).as("log w_%d", n).isCloseTo(Math.log(mass / data.length), within(1e-9));
+                    for (int i = 0; i < 5; i++) {
+                        double m1 = 0;
+                        double m2 = 0;
+                        for (int b = 0; b < data.length; b++) {
+                            m1 += r[b][n] * data[b][i];
+                            m2 += r[b][n] * data[b][i] * data[b][i];
+                        }
+                        m1 /= mass;
+                        double variance = Math.min(0.25, Math.max(floor * floor, m2 / mass - m1 * m1));
+                        assertThat(mean[n * 5 + i]).as("mean %d %d", n, i).isCloseTo(m1, within(1e-6));
+                        assertThat(logVar[n * 5 + i]).as("log var %d %d", n, i)
+                                .isCloseTo(Math.log(variance), within(1e-6));
+                    }
+                }
+                assertThat(((GaussianFamily) next.leafFamily()).minStd()).isEqualTo(floor);
+            }
+        }
+    }
+
+    @Test
+    void fullBatchEmNeverLowersTheTrainingLogLikelihood() {
+        Random rng = new Random(72);
+        Gaussian g = Fixtures.gaussian(backend, 6, 4, 0.02, 0.3, 0, rng);
+        double[][] data = gaussianData(g, 30, 10, rng);
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, 0.01, 1);
+        try (Tensor x = matrix(data, 6)) {
+            ShallowMixture current = MixtureEm.start(g.mixture(), settings);
+            g.mixture().close();
+            try {
+                current.setPrecision(Precision.DOUBLE);
+                double previous = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < 12; k++) {
+                    MixtureEm.Step step = MixtureEm.step(current, x, settings, done -> { });
+                    assertThat(step.meanLogLikelihood()).as("log-likelihood before step %d", k)
+                            .isGreaterThanOrEqualTo(previous - 1e-9 * Math.abs(previous));
+                    previous = step.meanLogLikelihood();
+                    current.close();
+                    current = step.next();
+                }
+            } finally {
+                current.close();
+            }
+        }
+    }
+
+    @Test
+    void oneCategoricalEmStepEqualsTheSmoothedFloat64Counts() {
+        Random rng = new Random(73);
+        int n = 3;
+        int s = 4;
+        int v = 5;
+        int b = 30;
+        float[] logits = new float[n * s * v];
+        for (int k = 0; k < logits.length; k++) {
+            logits[k] = (float) rng.nextGaussian();
+        }
+        double[] w = Fixtures.logWeights(n, rng);
+        double[][] data = new double[b][s];
+        for (double[] row : data) {
+            for (int i = 0; i < s; i++) {
+                row[i] = rng.nextInt(v - 1);
+            }
+        }
+        double alpha = 0.5;
+        ShallowMixture m;
+        try (Tensor t = backend.of(logits, n, s, v)) {
+            m = ShallowMixture.builder(new CategoricalFamily(v)).parameters(Map.of("logits", t)).logWeights(w)
+                    .precision(Precision.DOUBLE).build();
+        }
+        double[] logProbs = m.parameters().get("logits").toDoubleArray();
+        double[] weights = m.logWeights();
+        try (m; Tensor x = matrix(data, s)) {
+            MixtureEm.Step step = MixtureEm.step(m, x, new MixtureEm.Settings(Precision.DOUBLE, 1, alpha),
+                    done -> { });
+            try (ShallowMixture next = step.next()) {
+                double[] got = next.parameters().get("logits").toDoubleArray();
+                double[][] r = new double[b][n];
+                for (int row = 0; row < b; row++) {
+                    for (int c = 0; c < n; c++) {
+                        r[row][c] = weights[c];
+                        for (int i = 0; i < s; i++) {
+                            r[row][c] += logProbs[(c * s + i) * v + (int) data[row][i]];
+                        }
+                    }
+                    double lse = Numerics.logSumExp(r[row], 0, n);
+                    for (int c = 0; c < n; c++) {
+                        r[row][c] = Math.exp(r[row][c] - lse);
+                    }
+                }
+                for (int c = 0; c < n; c++) {
+                    double mass = 0;
+                    for (double[] row : r) {
+                        mass += row[c];
+                    }
+                    assertThat(next.logWeights()[c]).isCloseTo(Math.log(mass / b), within(1e-6));
+                    for (int i = 0; i < s; i++) {
+                        for (int value = 0; value < v; value++) {
+                            double count = 0;
+                            for (int row = 0; row < b; row++) {
+                                count += data[row][i] == value ? r[row][c] : 0;
+                            }
+                            assertThat(got[(c * s + i) * v + value]).as("log p(x_%d = %d | %d)", i, value, c)
+                                    .isCloseTo(Math.log((count + alpha) / (mass + v * alpha)), within(1e-5));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theClassPosteriorIsBayesRuleOverTheClassesComponents() {
+        Random rng = new Random(74);
+        Gaussian g = Fixtures.gaussian(backend, 4, 5, 0.1, 0.6, 0, rng);
+        int[] classes = {2, 0, 2, 1, 0};
+        LatentSet latents = new LatentSet(new LatentShape(1, 1, 5), new int[] {0, 1, 2, 3, 4}, classes,
+                new double[5]);
+        double[][] data = gaussianData(g, 6, 3, rng);
+        boolean[][] observed = new boolean[data.length][4];
+        for (int r = 0; r < data.length; r++) {
+            for (int i = 0; i < 4; i++) {
+                observed[r][i] = r % 3 != 0 || i < 2;
+            }
+        }
+        ShallowMixture m = TensorScope.outside(() -> ShallowMixture.builder(g.mixture().leafFamily())
+                .parameters(g.mixture().parameters()).logWeights(g.logWeights()).latents(latents).build());
+        g.mixture().close();
+        try (m; Tensor x = matrix(data, 4); Tensor o = mask(observed, 4); Tensor post = m.classPosterior(x, o, 4)) {
+            assertThatTensor(post).hasShape(data.length, 4).hasDtype(DType.FLOAT32);
+            double[] got = post.toDoubleArray();
+            for (int r = 0; r < data.length; r++) {
+                double[] joint = new double[4];
+                java.util.Arrays.fill(joint, Double.NEGATIVE_INFINITY);
+                for (int n = 0; n < 5; n++) {
+                    joint[classes[n]] = Numerics.logAddExp(joint[classes[n]], g.componentScore(n, data[r],
+                            observed[r]));
+                }
+                double evidence = Numerics.logSumExp(joint, 0, 4);
+                for (int c = 0; c < 3; c++) {
+                    assertThat(got[r * 4 + c]).as("log p(c = %d | x_%d)", c, r)
+                            .isCloseTo(joint[c] - evidence, within(1e-4 + 1e-5 * Math.abs(joint[c] - evidence)));
+                }
+                assertThat(got[r * 4 + 3]).as("a class without components").isEqualTo(Double.NEGATIVE_INFINITY);
+            }
+            assertThatThrownBy(() -> m.classPosterior(x, o, 2)).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("component 0 has class 2");
+        }
+    }
 }

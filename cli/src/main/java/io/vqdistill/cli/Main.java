@@ -4,6 +4,7 @@ import com.google.inject.Guice;
 import com.google.inject.Injector;
 import io.vqdistill.cli.commands.BackendsCommand;
 import io.vqdistill.cli.commands.BenchCommand;
+import io.vqdistill.cli.commands.ClassifyCommand;
 import io.vqdistill.cli.commands.CompileCommand;
 import io.vqdistill.cli.commands.DataCommand;
 import io.vqdistill.cli.commands.DistillCommand;
@@ -11,9 +12,11 @@ import io.vqdistill.cli.commands.EnumerateCommand;
 import io.vqdistill.cli.commands.EvaluateCommand;
 import io.vqdistill.cli.commands.ExactCommand;
 import io.vqdistill.cli.commands.InpaintCommand;
+import io.vqdistill.cli.commands.InpaintScoreCommand;
 import io.vqdistill.cli.commands.QuickstartCommand;
 import io.vqdistill.cli.commands.ReproduceCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
+import io.vqdistill.cli.commands.RefineCommand;
 import io.vqdistill.cli.commands.SampleCommand;
 import io.vqdistill.cli.commands.ServeCommand;
 import io.vqdistill.cli.commands.SweepCommand;
@@ -42,8 +45,11 @@ import picocli.CommandLine.Command;
             ReconstructCommand.class,
             DistillCommand.class,
             EvaluateCommand.class,
+            RefineCommand.class,
             SampleCommand.class,
             InpaintCommand.class,
+            InpaintScoreCommand.class,
+            ClassifyCommand.class,
             ServeCommand.class,
             SweepCommand.class,
             ExactCommand.class,

@@ -86,8 +86,8 @@ class BadInputTest {
             Run r = CliFixtures.execute(args);
             assertThat(r.status()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(r.err()).as(String.join(" ", args)).contains("error: unknown command '")
-                    .contains("the commands of 'vqdistill' are: backends, bench, compile, data, distill, enumerate, evaluate,"
-                        + " exact,")
+                    .contains("the commands of 'vqdistill' are: backends, bench, classify, compile, data, distill, enumerate,"
+                        + " evaluate, exact,")
                     .contains("quickstart").contains("Try 'vqdistill --help'");
             assertThat(r.out()).as("no usage on stdout").doesNotContain("Usage:");
         }

@@ -209,6 +209,24 @@ class CircuitCommandsTest {
     }
 
     @Test
+    void refineClassifyAndInpaintScoreRefuseBadInputNamingIt() {
+        Run r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--floor", "0.01,2",
+                "--out", dir.resolve("refined").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--floor must be in (0, 1], found 2.0");
+        r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--patience", "0",
+                "--out", dir.resolve("refined").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--patience");
+        r = run("classify", "--backend", "djl", "--circuit", circuit.toString(), "--data", data.toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("no latent grids, so its components have no classes");
+        r = run("inpaint-score", "--circuit", circuit.toString(), "--data", data.toString(), "--mask", "left,diagonal");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("'diagonal'");
+    }
+
+    @Test
     void unknownSearchNameIsRefusedListingTheKnownOnes() {
         Run r = run("distill", "--vqvae", "vq", "--prior", "pr", "--search", "nope", "--components", "4", "--out",
                 dir.resolve("o").toString());

@@ -18,4 +18,12 @@ public interface LatentSearch {
      * bound is an error saying how many were found.
      */
     LatentSet search(Prior prior, SearchRequest request);
+
+    /**
+     * Whether the search selects from data: the grids the encoder assigns to the training images,
+     * which the caller then passes as {@link SearchRequest#encoded()}. False unless overridden.
+     */
+    default boolean usesEncodedImages() {
+        return false;
+    }
 }

@@ -12,8 +12,11 @@ import java.util.Objects;
  *                    generation); empty for an unconstrained search
  * @param progress    receives the search's progress (see {@link ProgressListener});
  *                    {@link ProgressListener#NONE} to ignore it
+ * @param encoded     the grids the encoder assigns to the training images, for a search that
+ *                    {@linkplain LatentSearch#usesEncodedImages() uses them}; null when not given
  */
-public record SearchRequest(int count, long seed, int[] fixedPrefix, ProgressListener progress) {
+public record SearchRequest(int count, long seed, int[] fixedPrefix, ProgressListener progress,
+                            EncodedImages encoded) {
     /** Validates and copies. */
     public SearchRequest {
         if (count < 1) {
@@ -21,6 +24,11 @@ public record SearchRequest(int count, long seed, int[] fixedPrefix, ProgressLis
         }
         fixedPrefix = fixedPrefix.clone();
         Objects.requireNonNull(progress, "progress");
+    }
+
+    /** A request without encoded images. */
+    public SearchRequest(int count, long seed, int[] fixedPrefix, ProgressListener progress) {
+        this(count, seed, fixedPrefix, progress, null);
     }
 
     /** A request whose progress is not reported. */
@@ -35,7 +43,12 @@ public record SearchRequest(int count, long seed, int[] fixedPrefix, ProgressLis
 
     /** This request with its progress reported to {@code listener}. */
     public SearchRequest withProgress(ProgressListener listener) {
-        return new SearchRequest(count, seed, fixedPrefix, listener);
+        return new SearchRequest(count, seed, fixedPrefix, listener, encoded);
+    }
+
+    /** This request with the training images' grids {@code images}, for a data-guided search. */
+    public SearchRequest withEncoded(EncodedImages images) {
+        return new SearchRequest(count, seed, fixedPrefix, progress, Objects.requireNonNull(images, "images"));
     }
 
     @Override

@@ -336,6 +336,14 @@ public final class CircuitFiles {
     }
 
     /**
+     * The number of classes the latents' class tags come from, as {@code circuit.json} records it
+     * ({@code latents.num_classes}); 0 when it records none.
+     */
+    public static int numClasses(Path dir) {
+        return AtomicFolder.read(dir, d -> readJson(d.resolve(JSON)).path("latents").path("num_classes").asInt(0));
+    }
+
+    /**
      * True when {@code dir} holds a circuit ({@code circuit.json}), counting one that a write killed
      * between its renames left to restore (the check restores it when it can).
      */

@@ -45,6 +45,8 @@ public final class DistillCommand implements Callable<Integer> {
     /** The options that matter only to EM weights. */
     private static final List<String> EM_ONLY = List.of("--em-images", "--em-iterations", "--data", "--split-seed",
             "--limit", PrecisionOption.FLAG);
+    /** The options that choose the training images, which a data-guided search reads too. */
+    private static final List<String> DATA_FLAGS = List.of("--data", "--split-seed", "--limit");
 
     @Mixin
     BackendOptionsMixin backendOptions;
@@ -72,7 +74,8 @@ public final class DistillCommand implements Callable<Integer> {
 
     @Option(names = "--em-images", paramLabel = "N", defaultValue = "10000",
             description = "training images EM fits the weights on (default: ${DEFAULT-VALUE}); --data, --split-seed"
-                + " and --limit choose them, for --weights em only")
+                + " and --limit choose them, for --weights em only (and the training images a data-guided search such"
+                + " as encoded selects from)")
     int emImages;
 
     @Option(names = "--em-iterations", paramLabel = "N", defaultValue = "20",
@@ -98,18 +101,20 @@ public final class DistillCommand implements Callable<Integer> {
     public Integer call() {
         Flags.components(components);
         WeightingKind weighting = Flags.weights(weights);
+        boolean dataGuided = mixture.search(searches).usesEncodedImages();
         if (weighting == WeightingKind.EM) {
             Flags.atLeastOne("--em-images", emImages);
             Flags.inRange("--em-iterations", emIterations, 1, MAX_EM_ITERATIONS);
             precision.precision();
         } else {
             CommandLine.ParseResult given = spec.commandLine().getParseResult();
-            List<String> emOnly = EM_ONLY.stream().filter(given::hasMatchedOption).toList();
+            List<String> emOnly = EM_ONLY.stream().filter(given::hasMatchedOption)
+                    .filter(flag -> !(dataGuided && DATA_FLAGS.contains(flag))).toList();
             if (!emOnly.isEmpty()) {
                 throw new InvalidArgumentException(String.join(", ", emOnly) + (emOnly.size() == 1 ? " applies"
                         : " apply") + " only to --weights em (they choose the training images EM fits the weights"
-                        + " on, and how the mixture is scored while it does); --weights " + weights
-                        + " reads no images: drop " + (emOnly.size() == 1 ? "it"
+                        + " on, and how the mixture is scored while it does); " + (dataGuided ? ""
+                        : "--weights " + weights + " reads no images: ") + "drop " + (emOnly.size() == 1 ? "it"
                         : "them"));
             }
         }
@@ -122,6 +127,9 @@ public final class DistillCommand implements Callable<Integer> {
             request.em(dataOptions.split().train(), emImages, emIterations).precision(precision.precision());
         } else {
             request.weighting(weighting);
+        }
+        if (dataGuided) {
+            request.searchImages(dataOptions.split().train());
         }
         PrintWriter w = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {

@@ -60,4 +60,9 @@ public final class TestImageOptions {
                     + "'");
         };
     }
+
+    /** The training images of the same split ({@code --data}, {@code --split-seed}). */
+    public ImageSet train() {
+        return Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed).train();
+    }
 }

@@ -3,6 +3,7 @@ package io.vqdistill.cli.options;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.search.BeamScoring;
+import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.RandomClasses;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.distill.eval.Sweep;
@@ -28,7 +29,8 @@ public final class MixtureOptions {
     ModelPaths models;
 
     @Option(names = "--search", paramLabel = "NAME", required = true,
-            description = "the latent search: beam, random, top, exhaustive or a plug-in's name")
+            description = "the latent search: beam, random, top, exhaustive, encoded (the training images' grids by"
+                + " use; --data chooses them), encoded-prior (the same by p(z)) or a plug-in's name")
     String search;
 
     @Option(names = "--deterministic",
@@ -77,6 +79,15 @@ public final class MixtureOptions {
 
     /** The checked search settings, set by {@link #checkSearch}. */
     private SearchTuning tuning = SearchTuning.NONE;
+
+    /**
+     * The search {@code --search} names.
+     *
+     * @throws io.vqdistill.api.InvalidArgumentException for an unknown name, listing the known ones
+     */
+    public LatentSearch search(SearchCatalog searches) {
+        return searches.get(search, deterministic);
+    }
 
     /**
      * Checks that {@code --search} names a known search, before any work.

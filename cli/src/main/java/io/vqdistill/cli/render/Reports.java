@@ -8,6 +8,7 @@ import io.vqdistill.distill.pipeline.CircuitEvaluation;
 import io.vqdistill.distill.pipeline.CmCompilation;
 import io.vqdistill.distill.pipeline.DistillationResult;
 import io.vqdistill.distill.pipeline.PriorEnumeration;
+import io.vqdistill.distill.pipeline.Refinement;
 import io.vqdistill.distill.pipeline.SearchOutcome;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.TrainingReport;
@@ -59,6 +60,27 @@ public final class Reports {
             w.printf(Locale.ROOT, "%.0f%% of the mass in the most probable %.2f%%..%.2f%% of the grids (%,d..%,d)%n",
                     100 * level, 100.0 * reach[0] / h.total(), 100.0 * reach[1] / h.total(), reach[0], reach[1]);
         }
+        w.flush();
+    }
+
+    /** One step of a refinement as it ends: a floor tried or an EM update. */
+    public static void refining(PrintWriter w, Refinement.Report report) {
+        if (report instanceof Refinement.FloorTrial t) {
+            w.printf(Locale.ROOT, "floor %s: validation BPD %.4f%n", t.floor(), t.validationBpd());
+        } else if (report instanceof Refinement.Epoch e) {
+            w.printf(Locale.ROOT, "EM %d: training BPD %.4f before, validation BPD %.4f after%s in %.2f s%n",
+                    e.epoch(), e.trainBpd(), e.validationBpd(), e.improved() ? " (best)" : "", e.seconds());
+        }
+        w.flush();
+    }
+
+    /** What a refinement kept and wrote. */
+    public static void refined(PrintWriter w, Refinement.Result r) {
+        w.printf(Locale.ROOT, "refined %d %s components: kept %s, validation BPD %.4f (from %.4f) after %d update%s"
+                + " in %.2f s%n", r.components(), r.leafFamily(), r.bestEpoch() == 0 ? "the floored start"
+                : "update " + r.bestEpoch(), r.validationBpd(), r.startValidationBpd(), r.epochs().size(),
+                r.epochs().size() == 1 ? "" : "s", r.seconds());
+        w.printf("wrote %s%n", r.json());
         w.flush();
     }
 

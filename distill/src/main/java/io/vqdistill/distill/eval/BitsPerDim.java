@@ -36,4 +36,15 @@ public final class BitsPerDim {
         double meanNats = -sum / logLikelihoods.length;
         return meanNats / Math.log(2) / pixels + encoding.offsetBits();
     }
+
+    /**
+     * Bits per dimension from a mean log-likelihood in nats per image.
+     *
+     * @param meanLogLikelihood mean log p(x) in nats, not NaN
+     * @param pixels            S, the number of pixels per image, >= 1
+     * @param encoding          how the pixels were presented to the model
+     */
+    public static double ofMean(double meanLogLikelihood, int pixels, PixelEncoding encoding) {
+        return of(new double[] {meanLogLikelihood}, pixels, encoding);
+    }
 }

@@ -7,6 +7,7 @@ import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSearchProvider;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.distill.search.BeamSearch;
+import io.vqdistill.distill.search.EncodedSearch;
 import io.vqdistill.distill.search.ExhaustiveSearch;
 import io.vqdistill.distill.search.LatentSearches;
 import io.vqdistill.distill.search.RandomSearch;
@@ -18,7 +19,8 @@ import java.util.ServiceLoader;
 
 /**
  * Binds the latent searches by name in a {@code MapBinder<String, LatentSearch>}: {@code random},
- * {@code beam}, {@code top} and {@code exhaustive}, plus any {@link LatentSearchProvider} given to
+ * {@code beam}, {@code top}, {@code exhaustive} and the data-guided {@code encoded} and
+ * {@code encoded-prior}, plus any {@link LatentSearchProvider} given to
  * the module, and {@link LatentSearches} to select among them. Every strategy is configured by the
  * optional {@link SearchOptions} binding (default {@link SearchOptions#defaults()}; override with
  * {@code OptionalBinder.newOptionalBinder(binder(), SearchOptions.class).setBinding()}).
@@ -68,6 +70,10 @@ public final class SearchModule extends AbstractModule {
         searches.addBinding(BeamSearch.NAME).to(BeamSearch.class);
         searches.addBinding(TopSearch.NAME).to(TopSearch.class);
         searches.addBinding(ExhaustiveSearch.NAME).to(ExhaustiveSearch.class);
+        for (EncodedSearch.Ranking ranking : EncodedSearch.Ranking.values()) {
+            LatentSearchProvider encoded = new EncodedSearch.Provider(ranking);
+            searches.addBinding(encoded.name()).toProvider(new PluginSearch(encoded));
+        }
         for (LatentSearchProvider plugin : plugins) {
             searches.addBinding(plugin.name()).toProvider(new PluginSearch(plugin));
         }

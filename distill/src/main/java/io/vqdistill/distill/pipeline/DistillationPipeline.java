@@ -4,7 +4,10 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Tensor;
 import io.vqdistill.api.model.Decoder;
+import io.vqdistill.api.model.Encoder;
+import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.EncodedImages;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchRequest;
@@ -37,6 +40,10 @@ public final class DistillationPipeline {
     public static final double EM_TOLERANCE = 1e-4;
     /** Seeds the dequantisation noise of the EM images. */
     private static final long EM_NOISE_SEED = 11;
+    /** Seeds the dequantisation noise of the images a data-guided search encodes. */
+    private static final long ENCODING_NOISE_SEED = 12;
+    /** Images per encoder call. */
+    private static final int ENCODING_BATCH = 500;
     /** The name of the search task {@link ProgressListener}s hear about. */
     public static final String SEARCH_TASK = "search";
     /** The name of the decoding task {@link ProgressListener}s hear about. */
@@ -88,6 +95,10 @@ public final class DistillationPipeline {
             long[] shown = {0};
             SearchRequest search = SearchRequest.of(request.components(), request.seed())
                     .withProgress(inGrids(request.components(), shown, found));
+            if (strategy.usesEncodedImages()) {
+                search = search.withEncoded(encoded(session.encoder(request.vqvae()), session.backend(),
+                        strategy.name(), request.searchImages()));
+            }
             LatentSet set = strategy.search(prior, search);
             if (shown[0] < request.components()) {
                 found.accept(request.components());
@@ -113,6 +124,10 @@ public final class DistillationPipeline {
             provenance.put("search", strategy.name());
             provenance.putAll(SearchTuning.provenance(strategy.name(),
                     searches.options(request.deterministic(), request.scoreGrids(), request.tuning())));
+            if (strategy.usesEncodedImages()) {
+                provenance.put("search_images", request.searchImages().description() + " ("
+                        + request.searchImages().size() + ")");
+            }
             provenance.put("seed", Long.toString(request.seed()));
             provenance.put("search_seconds", String.format(Locale.ROOT, "%.3f", outcome.seconds()));
             Distiller distiller = new Distiller(backend, decoder, Distiller.DEFAULT_DECODE_BATCH,
@@ -146,6 +161,37 @@ public final class DistillationPipeline {
                     + " grids, but the VQ-VAE in " + vqvae + " decodes " + decoder.latentShape() + " grids: give the"
                     + " prior trained on this VQ-VAE");
         }
+    }
+
+    /**
+     * The grids {@code encoder} assigns to {@code images} (dequantised with a fixed seed, as the prior's
+     * trainer encodes its data), with their labels, in batches.
+     *
+     * @throws InvalidArgumentException when no images are given for the data-guided search {@code search}
+     */
+    static EncodedImages encoded(Encoder encoder, Backend backend, String search, ImageSet images) {
+        if (images == null) {
+            throw new InvalidArgumentException("the " + search + " search selects from the grids of the training"
+                    + " images, and none were given");
+        }
+        ImageShape shape = encoder.imageShape();
+        int p = encoder.latentShape().positions();
+        int[] codes = new int[images.size() * p];
+        SplittableRandom noise = new SplittableRandom(ENCODING_NOISE_SEED);
+        for (int from = 0; from < images.size(); from += ENCODING_BATCH) {
+            int[] idx = new int[Math.min(ENCODING_BATCH, images.size() - from)];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = from + i;
+            }
+            try (Tensor x = backend.of(images.dequantised(idx, noise), idx.length, shape.channels(), shape.height(),
+                    shape.width()); Tensor c = encoder.encode(x)) {
+                long[] got = c.toLongArray();
+                for (int i = 0; i < got.length; i++) {
+                    codes[from * p + i] = Math.toIntExact(got[i]);
+                }
+            }
+        }
+        return new EncodedImages(encoder.latentShape(), codes, images.labels());
     }
 
     /** The first {@code n} training images, encoded for the decoder's leaves, as FLOAT32 [n, S]. */

@@ -26,11 +26,14 @@ import java.util.Objects;
  * @param minStd        Gaussian leaves: the floor on every standard deviation, in (0, 1]; null for the
  *                      decoder's own
  * @param precision     the precision of the mixture's scores while EM fits the weights
+ * @param searchImages  the training images whose encoded grids a data-guided search selects from (see
+ *                      {@link io.vqdistill.api.search.LatentSearch#usesEncodedImages()}); null for the
+ *                      other searches
  * @param out           the circuit folder to write
  */
 public record DistillationRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
                                   SearchTuning tuning, int components, long seed, WeightingKind weighting, Em em,
-                                  Double minStd, Precision precision, Path out) {
+                                  Double minStd, Precision precision, ImageSet searchImages, Path out) {
     /** The largest N accepted. */
     public static final int MAX_COMPONENTS = 1 << 20;
 
@@ -96,6 +99,7 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
         private WeightingKind weighting = WeightingKind.UNIFORM;
         private Em em;
         private Double minStd;
+        private ImageSet searchImages;
 
         private Builder(Path vqvae, Path prior, String search, int components, Path out) {
             this.vqvae = vqvae;
@@ -155,10 +159,16 @@ public record DistillationRequest(Path vqvae, Path prior, String search, boolean
             return this;
         }
 
+        /** The training images a data-guided search encodes and selects from. */
+        public Builder searchImages(ImageSet value) {
+            this.searchImages = value;
+            return this;
+        }
+
         /** The request. */
         public DistillationRequest build() {
             return new DistillationRequest(vqvae, prior, search, deterministic, scoreGrids, tuning, components, seed,
-                    weighting, em, minStd, precision, out);
+                    weighting, em, minStd, precision, searchImages, out);
         }
     }
 }

@@ -263,6 +263,43 @@ final class PriorCalls {
     }
 
     /**
+     * The joint log p(c) + log p(z | c) of grids with their classes, in chunks of {@code chunk} grids
+     * per prior call, counting one prior row per grid on {@code progress}.
+     *
+     * @param codes   n * h*w codes, grid after grid
+     * @param classes n classes, each in [0, |C|)
+     */
+    double[] jointLogProbs(int[] codes, int[] classes, int chunk, Progress progress) {
+        int p = positions();
+        int n = classes.length;
+        double[] out = new double[n];
+        for (int start = 0; start < n; start += chunk) {
+            int len = Math.min(chunk, n - start);
+            long[] part = new long[len * p];
+            long[] cls = new long[len];
+            for (int i = 0; i < part.length; i++) {
+                part[i] = codes[start * p + i];
+            }
+            for (int i = 0; i < len; i++) {
+                cls[i] = classes[start + i];
+            }
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor lp = prior.logProb(backend.of(part, len, p), backend.of(cls, len));
+                if (lp.rank() != 1 || lp.shape(0) != len) {
+                    throw new VqdistillException("the prior's logProb returned " + Shapes.format(lp.shape())
+                            + ", expected [" + len + "]");
+                }
+                double[] got = lp.toDoubleArray();
+                for (int i = 0; i < len; i++) {
+                    out[start + i] = got[i] + classLogPrior[classes[start + i]];
+                }
+            }
+            progress.advance(len);
+        }
+        return out;
+    }
+
+    /**
      * The class-marginal log p(z) of grids listed so that grids differing only in the last code are
      * adjacent (as an enumeration lists them): each such run is scored from two prior calls per class,
      * log p(z_&lt;last, 0 | c) and log p(z_last | z_&lt;last, c), instead of one per grid, since

@@ -14,6 +14,7 @@ import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.EncodedImages;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
@@ -21,7 +22,9 @@ import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
 import io.vqdistill.distill.plugin.LexicographicSearchProvider;
 import io.vqdistill.distill.search.LatentSearches;
+import io.vqdistill.distill.toy.EncodedData;
 import io.vqdistill.distill.toy.TablePrior;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class SearchModuleTest {
@@ -44,11 +47,13 @@ class SearchModuleTest {
     }
 
     @Test
-    void bindsTheFourShippedStrategiesByName() {
+    void bindsTheSixShippedStrategiesByName() {
         LatentSearches searches = Guice.createInjector(new SearchModule()).getInstance(LatentSearches.class);
-        assertThat(searches.names()).containsExactly("beam", "exhaustive", "random", "top");
+        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "random",
+                "top");
+        EncodedImages training = EncodedData.random(PRIOR.latentShape(), 200, 2, new Random(3));
         for (String name : searches.names()) {
-            LatentSet found = searches.get(name).search(PRIOR, SearchRequest.of(4, 0));
+            LatentSet found = searches.get(name).search(PRIOR, SearchRequest.of(4, 0).withEncoded(training));
             assertThat(found.size()).as(name).isEqualTo(4);
             assertThat(found.distinctGrids()).as(name).isEqualTo(4);
         }
@@ -59,7 +64,7 @@ class SearchModuleTest {
         LatentSearches searches = Guice.createInjector(new SearchModule()).getInstance(LatentSearches.class);
         assertThatThrownBy(() -> searches.get("dfs"))
                 .isInstanceOf(InvalidArgumentException.class)
-                .hasMessage("unknown latent search 'dfs'; known searches: [beam, exhaustive, random, top]");
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, exhaustive, random, top]");
     }
 
     @Test
@@ -103,7 +108,8 @@ class SearchModuleTest {
             }
         });
         LatentSearches searches = injector.getInstance(LatentSearches.class);
-        assertThat(searches.names()).containsExactly("beam", "exhaustive", "lexicographic", "random", "top");
+        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "lexicographic",
+                "random", "top");
         LatentSet found = searches.get(LexicographicSearchProvider.NAME).search(PRIOR, SearchRequest.of(2, 0));
         assertThat(found.grid(1)).containsExactly(0, 0, 0, 1);
         assertThat(LexicographicSearchProvider.lastOptions).isEqualTo(options);

@@ -144,14 +144,15 @@ class PipelineTest {
     @Test
     void theCatalogueHoldsEverySearchStochasticAndDeterministic() {
         SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
-        assertThat(catalog.names()).containsExactly("beam", "exhaustive", "lexicographic", "random", "top");
+        assertThat(catalog.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "lexicographic",
+                "random", "top");
         assertThat(catalog.get("beam", false).toString()).isEqualTo("beam (stochastic, s = 10)");
         assertThat(catalog.get("beam", true).toString()).isEqualTo("beam (deterministic, s = 10)");
         catalog.get(LexicographicSearchProvider.NAME, true);
         assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
         assertThatThrownBy(() -> catalog.get("dfs", false)).isInstanceOf(InvalidArgumentException.class)
-                .hasMessage("unknown latent search 'dfs'; known searches: [beam, exhaustive, lexicographic, random,"
-                        + " top]");
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, exhaustive,"
+                        + " lexicographic, random, top]");
     }
 
     @Test
@@ -293,8 +294,8 @@ class PipelineTest {
     void requestsAreCheckedBeforeAnyWork() {
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 0, dir).build())
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("components must be in [1, 1048576], got 0");
-        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, true, SearchTuning.NONE, 4, 1, WeightingKind.EM,
-                null, null, Precision.FAST, dir)).isInstanceOf(InvalidArgumentException.class)
+        assertThatThrownBy(() -> new DistillationRequest(dir, dir, "beam", false, true, SearchTuning.NONE, 4, 1,
+                WeightingKind.EM, null, null, Precision.FAST, null, dir)).isInstanceOf(InvalidArgumentException.class)
                 .hasMessageContaining("em must be given");
         assertThatThrownBy(() -> DistillationRequest.builder(dir, dir, "beam", 4, dir).em(images(2, 1), 0, 3))
                 .isInstanceOf(InvalidArgumentException.class).hasMessage("images must be >= 1, got 0");
@@ -589,5 +590,158 @@ class PipelineTest {
             }
         }
         assertThat(Sampling.Draw.PIXELS.label()).isEqualTo("pixels");
+    }
+
+    // ---- data-guided search, refinement, inpainting scores, classification --------------------
+
+    @Test
+    void theEncodedSearchDistilsTheGridsTheEncoderAssignsToTheTrainingImages() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        DistillationPipeline pipeline = INJECTOR.getInstance(DistillationPipeline.class);
+        ImageSet train = images(60, 5);
+        Path out = dir.resolve("encoded");
+        java.util.Set<String> encoded = new java.util.HashSet<>();
+        java.util.SplittableRandom noise = new java.util.SplittableRandom(12);
+        int[] all = new int[train.size()];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i;
+        }
+        float[] x = train.dequantised(all, noise);
+        for (int i = 0; i < train.size(); i++) {
+            int[] grid = new int[SHAPE.positions()];
+            for (int j = 0; j < grid.length; j++) {
+                grid[j] = models.code(x[i * IMAGE.pixels() + j]);
+            }
+            encoded.add(java.util.Arrays.toString(grid));
+        }
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            DistillationResult r = pipeline.run(session, DistillationRequest.builder(dir, dir, "encoded", 6, out)
+                    .searchImages(train).build(), s -> { });
+            assertThat(r.components()).isEqualTo(6);
+            ShallowMixture m = (ShallowMixture) session.circuit(out);
+            for (int i = 0; i < 6; i++) {
+                assertThat(encoded).contains(java.util.Arrays.toString(m.latents().orElseThrow().grid(i)));
+            }
+            assertThatThrownBy(() -> pipeline.run(session, DistillationRequest.builder(dir, dir, "encoded", 6,
+                    dir.resolve("none")).build(), s -> { })).isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("the encoded search selects from the grids of the training images");
+        }
+        assertThat(CircuitFiles.provenance(out)).containsEntry("search", "encoded")
+                .containsEntry("search_images", "toy images (60)");
+    }
+
+    @Test
+    void refinementKeepsTheBestValidationUpdateAndRecordsItWithTheDistillationsProvenance() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path distilled = dir.resolve("top");
+        Path refined = dir.resolve("refined");
+        int kept;
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "top",
+                    5, distilled).build(), s -> { });
+            List<Refinement.Report> reports = new ArrayList<>();
+            Refinement.Result r = Refinement.run(session, new RefinementRequest(distilled, images(80, 6),
+                    images(30, 7), 4, List.of(0.3, 0.05), 0.1, 4, 11, refined), reports::add, ProgressListener.NONE);
+            assertThat(r.floors()).extracting(Refinement.FloorTrial::floor).containsExactly(0.3, 0.05);
+            double bestFloor = Math.min(r.floors().get(0).validationBpd(), r.floors().get(1).validationBpd());
+            assertThat(r.startValidationBpd()).isEqualTo(bestFloor);
+            assertThat(r.epochs()).hasSize(4);
+            for (int k = 1; k < r.epochs().size(); k++) {
+                assertThat(r.epochs().get(k).trainBpd()).as("training BPD before update %d", k + 1)
+                        .isLessThanOrEqualTo(r.epochs().get(k - 1).trainBpd() + 1e-4);
+            }
+            double best = Math.min(r.startValidationBpd(), r.epochs().stream()
+                    .mapToDouble(Refinement.Epoch::validationBpd).min().orElseThrow());
+            assertThat(r.validationBpd()).isEqualTo(best);
+            kept = r.bestEpoch();
+            assertThat(reports).hasSize(6);
+            Circuit saved = session.circuit(refined);
+            double measured = CircuitEvaluation.of(saved, images(30, 7), CircuitEvaluation.DEFAULT_SEED).bitsPerDim();
+            assertThat(measured).isCloseTo(r.validationBpd(), org.assertj.core.api.Assertions.within(1e-4));
+        }
+        assertThat(CircuitFiles.provenance(refined)).containsEntry("search", "top")
+                .containsEntry("refine.best_epoch", Integer.toString(kept)).containsKey("refine.min_std")
+                .containsKey("refine.floor_trials").containsKey("distill.components");
+    }
+
+    @Test
+    void theMeanImageBaselinePredictsTheTrainingMeanAndTheCircuitRowsItsConditionalMean() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path distilled = dir.resolve("top");
+        ImageSet train = images(200, 8);
+        ImageSet test = images(20, 9);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "top",
+                    4, distilled).build(), s -> { });
+            Circuit circuit = session.circuit(distilled);
+            InpaintingScores scores = InpaintingScores.run(BACKEND, circuit, train, test,
+                    List.of(Inpainting.Mask.LEFT, Inpainting.Mask.BOTTOM), 0, ProgressListener.NONE);
+            assertThat(scores.rows()).hasSize(4);
+            int[] trainLevels = train.levels(range(train.size()));
+            int[] testLevels = test.levels(range(test.size()));
+            int s = IMAGE.pixels();
+            for (InpaintingScores.Row row : scores.rows()) {
+                Inpainting filled = Inpainting.run(BACKEND, circuit, test, row.mask(), Inpainting.Query.MEAN, 0);
+                double circuitSquares = 0;
+                double baselineSquares = 0;
+                int hidden = 0;
+                for (int p = 0; p < s; p++) {
+                    if (filled.observed()[p]) {
+                        continue;
+                    }
+                    hidden++;
+                    double mean = 0;
+                    for (int i = 0; i < train.size(); i++) {
+                        mean += (trainLevels[i * s + p] + 0.5) / train.size();
+                    }
+                    for (int i = 0; i < test.size(); i++) {
+                        double truth = testLevels[i * s + p];
+                        double c = 256.0 * filled.filled()[i * s + p] - 0.5 - truth;
+                        circuitSquares += c * c / (255.0 * 255.0);
+                        baselineSquares += (mean - 0.5 - truth) * (mean - 0.5 - truth) / (255.0 * 255.0);
+                    }
+                }
+                assertThat(row.hiddenPixels()).isEqualTo(hidden);
+                double expected = (row.model().equals(InpaintingScores.CIRCUIT) ? circuitSquares : baselineSquares)
+                        / (test.size() * hidden);
+                assertThat(row.mse()).as("%s %s", row.mask(), row.model())
+                        .isCloseTo(expected, org.assertj.core.api.Assertions.within(2e-3 * expected + 1e-6));
+            }
+            assertThat(scores.csv()).startsWith("mask,model,hidden_pixels,images,mse,mse_vs_mean_image,conditional_bpd\n"
+                    + "left,circuit,");
+        }
+    }
+
+    @Test
+    void classificationCountsTheArgmaxOfTheClassPosteriorAgainstTheLabels() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path distilled = dir.resolve("beam");
+        ImageSet test = images(30, 10);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "beam",
+                    9, distilled).deterministic(true).build(), s -> { });
+            ShallowMixture m = (ShallowMixture) session.circuit(distilled);
+            Classification c = Classification.run(BACKEND, m, test, 0, ProgressListener.NONE);
+            long[] predicted;
+            try (var x = BACKEND.of(PixelEncoding.DEQUANTISED.values(test, range(30), new java.util.SplittableRandom(0)),
+                    30, IMAGE.pixels()); var all = BACKEND.full(io.vqdistill.api.DType.BOOL, 1, 30, IMAGE.pixels());
+                    var post = m.classPosterior(x, all, 3); var best = post.argMax(1)) {
+                predicted = best.toLongArray();
+            }
+            int[][] expected = new int[3][3];
+            for (int i = 0; i < 30; i++) {
+                expected[test.label(i)][(int) predicted[i]]++;
+            }
+            assertThat(c.confusion()).isDeepEqualTo(expected);
+            assertThat(c.accuracy()).isEqualTo((expected[0][0] + expected[1][1] + expected[2][2]) / 30.0);
+        }
+    }
+
+    private static int[] range(int n) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        return idx;
     }
 }

@@ -34,9 +34,51 @@ final class ToyModels implements ModelLoader {
         prior = TablePrior.random(backend, shape, new double[] {0.5, 0.3, 0.2}, 1.0, 21);
     }
 
+    /**
+     * An encoder that maps an image to the grid whose code at position i is floor(K x_i) of its pixel
+     * i (the toy's images have at least as many pixels as the grid has positions).
+     */
     @Override
     public Encoder loadEncoder(Path dir) {
-        throw new UnsupportedOperationException("no encoder in the toy");
+        loaded.add("encoder " + dir);
+        LatentShape shape = decoder.latentShape();
+        ImageShape image = decoder.imageShape();
+        return new Encoder() {
+            @Override
+            public ImageShape imageShape() {
+                return image;
+            }
+
+            @Override
+            public LatentShape latentShape() {
+                return shape;
+            }
+
+            @Override
+            public Tensor encode(Tensor images) {
+                float[] x = images.toFloatArray();
+                int b = Math.toIntExact(images.shape(0));
+                int p = shape.positions();
+                long[] codes = new long[b * p];
+                for (int i = 0; i < b; i++) {
+                    for (int j = 0; j < p; j++) {
+                        codes[i * p + j] = code(x[i * image.pixels() + j]);
+                    }
+                }
+                return images.backend().of(codes, b, p);
+            }
+
+            @Override
+            public void close() {
+                closed.add("encoder " + dir);
+            }
+        };
+    }
+
+    /** The toy encoder's code of a pixel value in [0, 1). */
+    int code(double value) {
+        return (int) Math.min(decoder.latentShape().codebookSize() - 1, Math.floor(value
+                * decoder.latentShape().codebookSize()));
     }
 
     @Override

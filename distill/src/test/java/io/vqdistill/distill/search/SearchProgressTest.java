@@ -6,13 +6,16 @@ import io.vqdistill.api.Backend;
 import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.api.search.BeamScoring;
+import io.vqdistill.api.search.EncodedImages;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.ProgressListener;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
 import io.vqdistill.api.spi.BackendOptions;
+import io.vqdistill.distill.toy.EncodedData;
 import io.vqdistill.distill.toy.TablePrior;
+import java.util.Random;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -35,11 +38,14 @@ class SearchProgressTest {
         SearchOptions options = SearchOptions.defaults().withBeamStarts(2).withMaxBlockElements(12);
         List<LatentSearch> searches = List.of(new BeamSearch(options),
                 new BeamSearch(options.withBeamScoring(BeamScoring.CLASS_MARGINAL)), new RandomSearch(options),
-                new TopSearch(options), new ExhaustiveSearch(options));
+                new TopSearch(options), new ExhaustiveSearch(options),
+                new EncodedSearch(options, EncodedSearch.Ranking.COUNT),
+                new EncodedSearch(options, EncodedSearch.Ranking.PRIOR));
+        EncodedImages everyGrid = EncodedData.withEveryGrid(SHAPE, 400, 3, new Random(4));
         for (LatentSearch search : searches) {
             for (SearchRequest request : List.of(SearchRequest.of(20, 1), new SearchRequest(5, 2, new int[] {1}),
                     SearchRequest.of(81, 0))) {
-                List<long[]> reports = reports(search, request);
+                List<long[]> reports = reports(search, request.withEncoded(everyGrid));
                 String what = search + " for " + request.count() + " grids";
                 assertThat(reports.size()).as(what + ": reports").isGreaterThan(1);
                 long done = 0;

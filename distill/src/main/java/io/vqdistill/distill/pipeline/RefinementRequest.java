@@ -1,0 +1,57 @@
+package io.vqdistill.distill.pipeline;
+
+import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.models.data.ImageSet;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What {@link Refinement} refits: a saved mixture, the images EM fits it on and the held-out images
+ * that choose the floor and stop it, and the folder the refined circuit goes to.
+ *
+ * @param circuit    the folder of the saved shallow mixture to start from
+ * @param train      the images EM fits the mixture on (the training images)
+ * @param validation the held-out images that choose the floor and the epoch kept, never the test images
+ * @param epochs     at most this many full-batch EM updates, >= 0 (0 applies the floor only)
+ * @param floors     Gaussian leaves: the candidate floors on the standard deviation, each in (0, 1];
+ *                   the one whose floored start scores best on the validation images is used
+ * @param smoothing  categorical leaves: the Dirichlet pseudo-count, > 0
+ * @param patience   EM stops after this many updates in a row that do not improve the validation
+ *                   log-likelihood, >= 1
+ * @param seed       the seed of the dequantisation noise of the training images (fixed for every update,
+ *                   so that full-batch EM never lowers their log-likelihood)
+ * @param out        the circuit folder to write
+ */
+public record RefinementRequest(Path circuit, ImageSet train, ImageSet validation, int epochs, List<Double> floors,
+                                double smoothing, int patience, long seed, Path out) {
+    /** Validates and copies. */
+    public RefinementRequest {
+        Objects.requireNonNull(circuit, "circuit");
+        Objects.requireNonNull(train, "train");
+        Objects.requireNonNull(validation, "validation");
+        Objects.requireNonNull(out, "out");
+        floors = List.copyOf(floors);
+        if (epochs < 0) {
+            throw InvalidArgumentException.of("epochs", epochs, ">= 0");
+        }
+        if (floors.isEmpty()) {
+            throw InvalidArgumentException.of("floors", floors, "at least one floor");
+        }
+        for (double f : floors) {
+            if (!(f > 0 && f <= 1)) {
+                throw InvalidArgumentException.of("floor", f, "in (0, 1]");
+            }
+        }
+        if (!(smoothing > 0) || Double.isInfinite(smoothing)) {
+            throw InvalidArgumentException.of("smoothing", smoothing, "finite and > 0");
+        }
+        if (patience < 1) {
+            throw InvalidArgumentException.of("patience", patience, ">= 1");
+        }
+        if (train.size() < 1 || validation.size() < 1) {
+            throw new InvalidArgumentException("EM needs training and validation images, found " + train.size()
+                    + " and " + validation.size());
+        }
+    }
+}

@@ -123,20 +123,6 @@ public final class Evaluator {
         return logLikelihoods(circuit.backend(), model, from, to, batch, imagesDone);
     }
 
-    /**
-     * The part of log p(x) of every image that the exact model's grids [fromGrid, toGrid) contribute
-     * ({@link ExactModel#logLikelihood(Tensor, long, long, LongConsumer)}), all images in one call as in
-     * {@link #bitsPerDim(Backend, ExactModel)}; {@code summed} hears the grids of the range summed so far.
-     */
-    public double[] logLikelihoods(Backend backend, ExactModel model, long fromGrid, long toGrid,
-                                   LongConsumer summed) {
-        Objects.requireNonNull(backend, "backend");
-        Objects.requireNonNull(model, "model");
-        Objects.requireNonNull(summed, "summed");
-        return logLikelihoods(backend, x -> model.logLikelihood(x, fromGrid, toGrid, summed), 0, images.size(),
-                images.size(), done -> { });
-    }
-
     private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int from, int to,
                                     int batch, LongConsumer imagesDone) {
         int n = images.size();
@@ -205,8 +191,8 @@ public final class Evaluator {
     public double bitsPerDim(Backend backend, ExactModel model, LongConsumer summed) {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(summed, "summed");
-        return BitsPerDim.of(logLikelihoods(backend, model, 0, model.components(), summed), images.shape().pixels(),
-                encoding);
+        return BitsPerDim.of(logLikelihoodsInOneCall(backend, x -> model.logLikelihood(x, summed)),
+                images.shape().pixels(), encoding);
     }
 
     /**

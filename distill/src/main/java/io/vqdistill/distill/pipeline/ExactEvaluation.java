@@ -186,7 +186,8 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
         Objects.requireNonNull(images, "images");
         Decoder decoder = session.decoder(vqvae);
         ExactModel model = new ExactModel(session.backend(), session.prior(prior), decoder, chunk, Long.MAX_VALUE);
-        return evaluator(decoder, images).logLikelihoods(session.backend(), model, fromGrid, toGrid, summed);
+        return evaluator(decoder, images).logLikelihoodsInOneCall(session.backend(),
+                x -> model.logLikelihood(x, fromGrid, toGrid, summed));
     }
 
     /**

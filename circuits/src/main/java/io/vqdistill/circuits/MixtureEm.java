@@ -31,10 +31,19 @@ import java.util.function.LongConsumer;
  *   with Dirichlet smoothing a (categorical).</li>
  * </ul>
  *
+ * <p>Gaussian variances may be shrunk towards the data's own per-variable variance v_s (the variance of
+ * variable s over all the rows, the same for every component): with a strength a > 0 the update is
+ * (R_n S_ns + a v_s) / (R_n + a), where S_ns is the responsibility-weighted variance around the new
+ * mean. This is the maximum of the expected complete log-likelihood penalised by
+ * -(a / 2) (log σ²_ns + v_s / σ²_ns) per leaf (an inverse-gamma prior on each variance with its mode
+ * near v_s): a component that explains few rows keeps a variance near the data's where its rows happen
+ * to agree, while variables that barely vary anywhere (an image's border) keep a small one.
+ *
  * A component whose responsibilities sum to less than {@value #EMPTY} keeps its leaves. The Gaussian
- * update maximises the expected complete log-likelihood over the variances allowed (the objective
- * is unimodal in each variance, so the clamped value is the constrained maximum), so a Gaussian step
- * never lowers the data's log-likelihood; a categorical step is the maximum a posteriori update under
+ * update maximises the expected complete log-likelihood (plus the penalty, when a > 0) over the
+ * variances allowed (the objective is unimodal in each variance, so the clamped value is the
+ * constrained maximum), so a Gaussian step never lowers the data's log-likelihood (plus the penalty);
+ * a categorical step is the maximum a posteriori update under
  * the Dirichlet(1 + a) prior, which never lowers the log-likelihood plus the prior's log-density (and
  * the log-likelihood itself as a tends to 0). At {@link Precision#DOUBLE} every step is computed in
  * float64, at {@link Precision#FAST} in float32 with float64 weights.
@@ -50,8 +59,10 @@ public final class MixtureEm {
      * @param minStd    Gaussian leaves: the floor on every standard deviation, in (0, 1]; the refitted
      *                  mixture's family clamps at it, so the floor is recorded with the leaves
      * @param smoothing categorical leaves: the Dirichlet pseudo-count a added to every value's count, > 0
+     * @param shrinkage Gaussian leaves: the strength a >= 0, in rows, with which every variance is shrunk
+     *                  towards the data's per-variable variance (0: the maximum-likelihood update)
      */
-    public record Settings(Precision precision, double minStd, double smoothing) {
+    public record Settings(Precision precision, double minStd, double smoothing, double shrinkage) {
         /** Validates the settings. */
         public Settings {
             Objects.requireNonNull(precision, "precision");
@@ -61,6 +72,14 @@ public final class MixtureEm {
             if (!(smoothing > 0) || Double.isInfinite(smoothing)) {
                 throw InvalidArgumentException.of("smoothing", smoothing, "finite and > 0");
             }
+            if (!(shrinkage >= 0) || Double.isInfinite(shrinkage)) {
+                throw InvalidArgumentException.of("shrinkage", shrinkage, "finite and >= 0");
+            }
+        }
+
+        /** Settings without shrinkage of the variances. */
+        public Settings(Precision precision, double minStd, double smoothing) {
+            this(precision, minStd, smoothing, 0);
         }
     }
 
@@ -161,7 +180,8 @@ public final class MixtureEm {
                 Tensor massColumn = backend.of(safeMass, n, 1).toType(dtype);
                 Tensor keep = backend.of(filled, n, 1);
                 Map<String, Tensor> parameters = gaussian
-                        ? gaussianLeaves(current, sums, massColumn, keep, s, (GaussianFamily) family)
+                        ? gaussianLeaves(current, sums, massColumn, keep, s, (GaussianFamily) family,
+                                settings.shrinkage(), b)
                         : categoricalLeaves(current, sums, massColumn, keep, s, (CategoricalFamily) family,
                                 settings.smoothing());
                 next = rebuild(current, family, parameters, logWeights);
@@ -186,14 +206,25 @@ public final class MixtureEm {
         return x.expandDims(-1).eq(levels).toType(dtype).reshape(x.shape(0), x.shape(1) * family.categories());
     }
 
-    /** Means and log-variances from the sums [N, 2S]; empty components keep theirs. FLOAT32 [N, S] each. */
+    /**
+     * Means and log-variances from the sums [N, 2S] of {@code rows} rows, the variances shrunk with
+     * strength {@code shrinkage}; empty components keep theirs. FLOAT32 [N, S] each.
+     */
     private static Map<String, Tensor> gaussianLeaves(ShallowMixture current, Tensor sums, Tensor mass,
-                                                      Tensor keep, int s, GaussianFamily family) {
+                                                      Tensor keep, int s, GaussianFamily family,
+                                                      double shrinkage, int rows) {
         Tensor mean = sums.slice(1, 0, s).div(mass);
         Tensor second = sums.slice(1, s, 2L * s).div(mass);
         double low = family.minStd() * family.minStd();
         double high = family.maxStd() * family.maxStd();
-        Tensor variance = second.sub(mean.square()).clamp(low, high);
+        Tensor spread = second.sub(mean.square());
+        if (shrinkage > 0) {
+            Tensor pooled = sums.sum(0).div(rows).reshape(1, 2L * s);
+            Tensor pooledMean = pooled.slice(1, 0, s);
+            Tensor pooledVariance = pooled.slice(1, s, 2L * s).sub(pooledMean.square());
+            spread = spread.mul(mass).add(pooledVariance.mul(shrinkage)).div(mass.add(shrinkage));
+        }
+        Tensor variance = spread.clamp(low, high);
         Map<String, Tensor> out = new LinkedHashMap<>();
         out.put("mean", keep.where(mean.toType(DType.FLOAT32), current.parameters().get("mean")));
         out.put("log_var", keep.where(variance.log().toType(DType.FLOAT32), current.parameters().get("log_var")));

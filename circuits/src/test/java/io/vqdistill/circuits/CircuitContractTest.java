@@ -46,6 +46,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The contract every backend honours for circuits: each query of {@link ShallowMixture},
@@ -1350,13 +1351,24 @@ public abstract class CircuitContractTest {
         return data;
     }
 
-    @Test
-    void oneGaussianEmStepEqualsTheFloat64MStep() {
+    @ParameterizedTest(name = "shrinkage {0}")
+    @ValueSource(doubles = {0, 3})
+    void oneGaussianEmStepEqualsTheFloat64MStep(double shrinkage) {
         Random rng = new Random(71);
         Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
         double[][] data = uniformRows(24, 5, rng);
         double floor = 0.2;
-        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1);
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1, shrinkage);
+        double[] pooled = new double[5];
+        for (int i = 0; i < 5; i++) {
+            double m1 = 0;
+            double m2 = 0;
+            for (double[] row : data) {
+                m1 += row[i] / data.length;
+                m2 += row[i] * row[i] / data.length;
+            }
+            pooled[i] = m2 - m1 * m1;
+        }
         try (ShallowMixture m = g.mixture(); Tensor x = matrix(data, 5)) {
             m.setPrecision(Precision.DOUBLE);
             MixtureEm.Step step = MixtureEm.step(m, x, settings, done -> { });
@@ -1384,7 +1396,8 @@ public abstract class CircuitContractTest {
                             m2 += r[b][n] * data[b][i] * data[b][i];
                         }
                         m1 /= mass;
-                        double variance = Math.min(0.25, Math.max(floor * floor, m2 / mass - m1 * m1));
+                        double spread = (mass * (m2 / mass - m1 * m1) + shrinkage * pooled[i]) / (mass + shrinkage);
+                        double variance = Math.min(0.25, Math.max(floor * floor, spread));
                         assertThat(mean[n * 5 + i]).as("mean %d %d", n, i).isCloseTo(m1, within(1e-6));
                         assertThat(logVar[n * 5 + i]).as("log var %d %d", n, i)
                                 .isCloseTo(Math.log(variance), within(1e-6));
@@ -1415,6 +1428,54 @@ public abstract class CircuitContractTest {
                     current.close();
                     current = step.next();
                 }
+            } finally {
+                current.close();
+            }
+        }
+    }
+
+    @Test
+    void emWithShrinkageNeverLowersThePenalisedTrainingLogLikelihood() {
+        Random rng = new Random(74);
+        Gaussian g = Fixtures.gaussian(backend, 6, 5, 0.002, 0.3, 0, rng);
+        double[][] data = gaussianData(g, 12, 4, rng);
+        double shrinkage = 2;
+        double floor = 0.001;
+        double[] pooled = new double[6];
+        for (int i = 0; i < 6; i++) {
+            double m1 = 0;
+            double m2 = 0;
+            for (double[] row : data) {
+                m1 += row[i] / data.length;
+                m2 += (double) row[i] * row[i] / data.length;
+            }
+            pooled[i] = m2 - m1 * m1;
+        }
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1, shrinkage);
+        try (Tensor x = matrix(data, 6)) {
+            ShallowMixture current = MixtureEm.start(g.mixture(), settings);
+            g.mixture().close();
+            try {
+                current.setPrecision(Precision.DOUBLE);
+                double previous = Double.NEGATIVE_INFINITY;
+                for (int k = 0; k < 10; k++) {
+                    double[] logVar = current.parameters().get("log_var").toDoubleArray();
+                    double penalty = 0;
+                    for (int j = 0; j < logVar.length; j++) {
+                        penalty -= shrinkage / 2 * (logVar[j] + pooled[j % 6] / Math.exp(logVar[j]));
+                    }
+                    MixtureEm.Step step = MixtureEm.step(current, x, settings, done -> { });
+                    double objective = step.meanLogLikelihood() * data.length + penalty;
+                    assertThat(objective).as("penalised log-likelihood before step %d", k)
+                            .isGreaterThanOrEqualTo(previous - 1e-9 * Math.abs(previous));
+                    previous = objective;
+                    current.close();
+                    current = step.next();
+                }
+                double[] logVar = current.parameters().get("log_var").toDoubleArray();
+                double widest = Arrays.stream(logVar).max().orElseThrow();
+                assertThat(Math.exp(widest / 2)).as("shrunk leaves stay wider than the floor")
+                        .isGreaterThan(10 * floor);
             } finally {
                 current.close();
             }

@@ -32,10 +32,11 @@ import picocli.CommandLine.Option;
 @Command(name = "refine", mixinStandardHelpOptions = true,
         description = "Refines a saved shallow mixture (e.g. a distilled one) by full-batch EM of its weights and "
             + "leaves on the training images: Gaussian means and variances (each standard deviation at least the "
-            + "floor; of several --floor values the one best on the validation images is used) or categorical "
-            + "probabilities (with Dirichlet --smoothing). After each update the validation bits per dimension "
-            + "are measured; EM stops after --patience updates without improvement, and the best mixture is saved "
-            + "as an ordinary circuit with the refinement in its provenance. The test images are never read.")
+            + "floor, each variance optionally shrunk towards the pixel's variance over the training images) or "
+            + "categorical probabilities (with Dirichlet --smoothing). After each update the validation bits per "
+            + "dimension are measured and EM stops after --patience updates without improvement. Every pair of a "
+            + "--floor and a --shrinkage is refined so, and the mixture best on the validation images is saved as "
+            + "an ordinary circuit with the refinement in its provenance. The test images are never read.")
 public final class RefineCommand implements Callable<Integer> {
 
     @Mixin
@@ -59,9 +60,15 @@ public final class RefineCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--floor", paramLabel = "S", split = ",", defaultValue = "0.01,0.02,0.05",
-            description = "Gaussian leaves: candidate floors on the standard deviation, each in (0, 1]; the one whose "
-                + "floored mixture is best on the validation images is used (default: ${DEFAULT-VALUE})")
+            description = "Gaussian leaves: candidate floors on the standard deviation, each in (0, 1] "
+                + "(default: ${DEFAULT-VALUE})")
     List<Double> floors;
+
+    @Option(names = "--shrinkage", paramLabel = "A", split = ",", defaultValue = "0",
+            description = "Gaussian leaves: candidate strengths, in images, of the shrinkage of every variance "
+                + "towards the pixel's variance over the training images, each >= 0; a component that explains "
+                + "few images then keeps a wide leaf where they happen to agree (default: ${DEFAULT-VALUE}: none)")
+    List<Double> shrinkages;
 
     @Option(names = "--smoothing", paramLabel = "A", defaultValue = "0.1",
             description = "categorical leaves: the Dirichlet pseudo-count added to every level's count, > 0 "
@@ -102,6 +109,11 @@ public final class RefineCommand implements Callable<Integer> {
                 throw new InvalidArgumentException("--floor must be in (0, 1], found " + f);
             }
         }
+        for (double a : shrinkages) {
+            if (!(a >= 0) || Double.isInfinite(a)) {
+                throw new InvalidArgumentException("--shrinkage must be finite and >= 0, found " + a);
+            }
+        }
         CircuitInput.check(circuit);
         Flags.outputFolder("--out", out, "circuit", CircuitFiles::exists);
         DataSplit split = dataOptions.split();
@@ -109,8 +121,8 @@ public final class RefineCommand implements Callable<Integer> {
                 : CircuitInput.first(split.train(), trainImages, "--train-images");
         ImageSet validation = validationImages == null ? split.validation()
                 : CircuitInput.first(split.validation(), validationImages, "--validation-images");
-        RefinementRequest request = new RefinementRequest(circuit, train, validation, epochs, floors, smoothing,
-                patience, seed, out);
+        RefinementRequest request = new RefinementRequest(circuit, train, validation, epochs, floors, shrinkages,
+                smoothing, patience, seed, out);
         PrintWriter w = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice())) {
             Reports.refined(w, Refinement.run(session, request, report -> Reports.refining(w, report),

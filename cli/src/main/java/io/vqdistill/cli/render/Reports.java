@@ -63,10 +63,11 @@ public final class Reports {
         w.flush();
     }
 
-    /** One step of a refinement as it ends: a floor tried or an EM update. */
+    /** One step of a refinement as it ends: a candidate's floored start or an EM update. */
     public static void refining(PrintWriter w, Refinement.Report report) {
-        if (report instanceof Refinement.FloorTrial t) {
-            w.printf(Locale.ROOT, "floor %s: validation BPD %.4f%n", t.floor(), t.validationBpd());
+        if (report instanceof Refinement.Start t) {
+            w.printf(Locale.ROOT, "floor %s, shrinkage %s: validation BPD %.4f%n", t.floor(), t.shrinkage(),
+                    t.validationBpd());
         } else if (report instanceof Refinement.Epoch e) {
             w.printf(Locale.ROOT, "EM %d: training BPD %.4f before, validation BPD %.4f after%s in %.2f s%n",
                     e.epoch(), e.trainBpd(), e.validationBpd(), e.improved() ? " (best)" : "", e.seconds());
@@ -76,10 +77,12 @@ public final class Reports {
 
     /** What a refinement kept and wrote. */
     public static void refined(PrintWriter w, Refinement.Result r) {
-        w.printf(Locale.ROOT, "refined %d %s components: kept %s, validation BPD %.4f (from %.4f) after %d update%s"
-                + " in %.2f s%n", r.components(), r.leafFamily(), r.bestEpoch() == 0 ? "the floored start"
-                : "update " + r.bestEpoch(), r.validationBpd(), r.startValidationBpd(), r.epochs().size(),
-                r.epochs().size() == 1 ? "" : "s", r.seconds());
+        Refinement.Trial best = r.best();
+        w.printf(Locale.ROOT, "refined %d %s components: kept %s of floor %s, shrinkage %s, validation BPD %.4f"
+                + " (from %.4f) after %d update%s in %.2f s%n", r.components(), r.leafFamily(),
+                best.bestEpoch() == 0 ? "the floored start" : "update " + best.bestEpoch(), best.start().floor(),
+                best.start().shrinkage(), best.validationBpd(), best.start().validationBpd(), best.epochs().size(),
+                best.epochs().size() == 1 ? "" : "s", r.seconds());
         w.printf("wrote %s%n", r.json());
         w.flush();
     }

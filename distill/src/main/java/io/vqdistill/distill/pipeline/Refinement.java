@@ -26,15 +26,19 @@ import java.util.stream.Collectors;
  * ({@link MixtureEm}) on the training images, choosing the settings on held-out images only:
  *
  * <ol>
- *   <li>Gaussian leaves: each candidate floor on the standard deviation is applied to the saved
- *   mixture, and the one with the best validation bits per dimension is kept (the "floored start");</li>
- *   <li>EM updates follow, each over every training image (their dequantisation noise fixed, so that
- *   no update lowers their log-likelihood); after each, the validation bits per dimension are
- *   measured, and EM stops after {@code patience} updates in a row without improvement;</li>
- *   <li>the mixture with the best validation score (the floored start included) is saved as an
- *   ordinary circuit whose provenance holds the saved mixture's and the refinement's facts
- *   ({@code refine.*}).</li>
+ *   <li>each candidate setting (Gaussian leaves: every pair of a floor on the standard deviation and a
+ *   strength of the variances' shrinkage; categorical leaves: the one smoothing) starts from the saved
+ *   mixture with the floor applied, and EM updates follow, each over every training image (their
+ *   dequantisation noise fixed, so that no update lowers their log-likelihood); after each, the
+ *   validation bits per dimension are measured, and EM stops after {@code patience} updates in a row
+ *   without improvement;</li>
+ *   <li>of every candidate's updates (its floored start included) the one with the best validation
+ *   score is saved as an ordinary circuit whose provenance holds the saved mixture's and the
+ *   refinement's facts ({@code refine.*}).</li>
  * </ol>
+ *
+ * A floor that scores best before EM is not always best after it (a sharper start lets EM fit more), so
+ * candidates are compared after their EM, at the cost of one refinement each.
  */
 public final class Refinement {
     /** The task {@link ProgressListener}s hear about for each EM update, in training images. */
@@ -45,17 +49,18 @@ public final class Refinement {
     private Refinement() {
     }
 
-    /** What a refinement reports as it goes: a floor tried or an EM update made. */
-    public sealed interface Report permits FloorTrial, Epoch {
+    /** What a refinement reports as it goes: a candidate's floored start or an EM update. */
+    public sealed interface Report permits Start, Epoch {
     }
 
     /**
-     * A candidate floor and the validation score of the saved mixture with it.
+     * A candidate setting and the validation score of the saved mixture with its floor.
      *
-     * @param floor         the floor on the standard deviation
+     * @param floor         the floor on the standard deviation (Gaussian leaves)
+     * @param shrinkage     the strength of the variances' shrinkage (Gaussian leaves; 0: none)
      * @param validationBpd validation bits per dimension
      */
-    public record FloorTrial(double floor, double validationBpd) implements Report {
+    public record Start(double floor, double shrinkage, double validationBpd) implements Report {
     }
 
     /**
@@ -64,7 +69,7 @@ public final class Refinement {
      * @param epoch         1, 2, ...
      * @param trainBpd      the training images' bits per dimension under the mixture the update started from
      * @param validationBpd the validation bits per dimension after the update
-     * @param improved      whether it is the best validation score so far
+     * @param improved      whether it is the candidate's best validation score so far
      * @param seconds       wall time of the update and its validation
      */
     public record Epoch(int epoch, double trainBpd, double validationBpd, boolean improved, double seconds)
@@ -72,30 +77,48 @@ public final class Refinement {
     }
 
     /**
-     * What a refinement did.
+     * One candidate setting refined.
      *
-     * @param leafFamily         the mixture's leaf family
-     * @param components         N
-     * @param floors             the floors tried (Gaussian leaves; empty otherwise)
-     * @param startValidationBpd the validation score EM started from (with the chosen floor)
-     * @param epochs             the EM updates made
-     * @param bestEpoch          the update kept (0: the floored start)
-     * @param validationBpd      the validation score of the mixture saved
-     * @param json               the circuit file written
-     * @param seconds            wall time of the whole refinement
+     * @param start         its floored start
+     * @param epochs        the EM updates made
+     * @param bestEpoch     the update with the best validation score (0: the floored start)
+     * @param validationBpd that score
      */
-    public record Result(String leafFamily, int components, List<FloorTrial> floors, double startValidationBpd,
-                         List<Epoch> epochs, int bestEpoch, double validationBpd, Path json, double seconds) {
+    public record Trial(Start start, List<Epoch> epochs, int bestEpoch, double validationBpd) {
         /** Copies. */
-        public Result {
-            floors = List.copyOf(floors);
+        public Trial {
+            Objects.requireNonNull(start, "start");
             epochs = List.copyOf(epochs);
         }
     }
 
     /**
+     * What a refinement did.
+     *
+     * @param leafFamily the mixture's leaf family
+     * @param components N
+     * @param trials     every candidate setting refined, in the order tried
+     * @param chosen     the index in {@code trials} of the one saved
+     * @param json       the circuit file written
+     * @param seconds    wall time of the whole refinement
+     */
+    public record Result(String leafFamily, int components, List<Trial> trials, int chosen, Path json,
+                         double seconds) {
+        /** Copies. */
+        public Result {
+            trials = List.copyOf(trials);
+            Objects.checkIndex(chosen, trials.size());
+        }
+
+        /** The candidate saved. */
+        public Trial best() {
+            return trials.get(chosen);
+        }
+    }
+
+    /**
      * Refines the mixture saved in {@code request.circuit()} on {@code session}'s backend and saves the
-     * best one in {@code request.out()}; {@code reports} hears each floor trial and EM update as it
+     * best one in {@code request.out()}; {@code reports} hears each candidate's start and EM update as it
      * ends.
      *
      * @throws InvalidArgumentException when the saved circuit is not a shallow mixture, or its leaves
@@ -121,43 +144,63 @@ public final class Refinement {
         }
         boolean gaussian = original.leafFamily() instanceof GaussianFamily;
         PixelEncoding encoding = PixelEncoding.forLeafFamily(original.leafFamily().name());
-        List<FloorTrial> trials = new ArrayList<>();
-        ShallowMixture start = null;
-        MixtureEm.Settings settings = null;
-        double startBpd = Double.POSITIVE_INFINITY;
+        List<MixtureEm.Settings> candidates = new ArrayList<>();
         for (double floor : gaussian ? request.floors() : request.floors().subList(0, 1)) {
-            MixtureEm.Settings candidate = new MixtureEm.Settings(original.precision(), floor, request.smoothing());
-            ShallowMixture floored = MixtureEm.start(original, candidate);
-            double bpd = validationBpd(floored, request, progress);
-            if (gaussian) {
-                FloorTrial trial = new FloorTrial(floor, bpd);
-                trials.add(trial);
-                reports.accept(trial);
-            }
-            if (start == null || bpd < startBpd) {
-                if (start != null) {
-                    start.close();
-                }
-                start = floored;
-                settings = candidate;
-                startBpd = bpd;
-            } else {
-                floored.close();
+            for (double shrinkage : gaussian ? request.shrinkages() : List.of(0.0)) {
+                candidates.add(new MixtureEm.Settings(original.precision(), floor, request.smoothing(), shrinkage));
             }
         }
-        ShallowMixture best = start;
-        ShallowMixture current = start;
-        double bestBpd = startBpd;
-        int bestEpoch = 0;
-        List<Epoch> epochs = new ArrayList<>();
+        List<Trial> trials = new ArrayList<>();
+        ShallowMixture best = null;
+        int chosen = -1;
         try (Tensor data = trainingData(session, request, encoding)) {
+            for (MixtureEm.Settings candidate : candidates) {
+                Refined refined = refine(original, candidate, data, request, reports, progress);
+                trials.add(refined.trial());
+                if (best == null || refined.trial().validationBpd() < trials.get(chosen).validationBpd()) {
+                    if (best != null) {
+                        best.close();
+                    }
+                    best = refined.mixture();
+                    chosen = trials.size() - 1;
+                } else {
+                    refined.mixture().close();
+                }
+            }
+            Map<String, String> provenance = provenance(request, candidates.get(chosen), gaussian, trials, chosen);
+            CircuitFiles.write(request.out(), best, provenance, CircuitFiles.numClasses(request.circuit()));
+            return new Result(original.leafFamily().name(), original.components(), trials, chosen,
+                    request.out().resolve(CircuitFiles.JSON), (System.nanoTime() - t0) / 1e9);
+        } finally {
+            if (best != null) {
+                best.close();
+            }
+        }
+    }
+
+    /** A candidate's best mixture, owned by the caller, and what its refinement did. */
+    private record Refined(ShallowMixture mixture, Trial trial) {
+    }
+
+    /** One candidate: its floored start, then EM until {@code patience} updates without improvement. */
+    private static Refined refine(ShallowMixture original, MixtureEm.Settings settings, Tensor data,
+                                  RefinementRequest request, Consumer<Report> reports, ProgressListener progress) {
+        int s = original.numVariables();
+        PixelEncoding encoding = PixelEncoding.forLeafFamily(original.leafFamily().name());
+        ShallowMixture best = MixtureEm.start(original, settings);
+        ShallowMixture current = best;
+        try {
+            Start start = new Start(settings.minStd(), settings.shrinkage(), validationBpd(best, request, progress));
+            reports.accept(start);
+            double bestBpd = start.validationBpd();
+            int bestEpoch = 0;
+            List<Epoch> epochs = new ArrayList<>();
             int stale = 0;
             for (int epoch = 1; epoch <= request.epochs() && stale < request.patience(); epoch++) {
                 long e0 = System.nanoTime();
                 ShallowMixture from = current;
-                MixtureEm.Settings chosen = settings;
                 MixtureEm.Step step = ProgressListener.track(progress, TASK + " " + epoch, request.train().size(),
-                        "images", done -> MixtureEm.step(from, data, chosen, done));
+                        "images", done -> MixtureEm.step(from, data, settings, done));
                 ShallowMixture next = step.next();
                 if (current != best) {
                     current.close();
@@ -166,9 +209,7 @@ public final class Refinement {
                 double bpd = validationBpd(next, request, progress);
                 boolean improved = bpd < bestBpd;
                 if (improved) {
-                    if (best != next) {
-                        best.close();
-                    }
+                    best.close();
                     best = next;
                     bestBpd = bpd;
                     bestEpoch = epoch;
@@ -181,16 +222,16 @@ public final class Refinement {
                 epochs.add(done);
                 reports.accept(done);
             }
-            Map<String, String> provenance = provenance(request, settings, gaussian, trials, epochs, bestEpoch,
-                    bestBpd);
-            CircuitFiles.write(request.out(), best, provenance, CircuitFiles.numClasses(request.circuit()));
-            return new Result(original.leafFamily().name(), original.components(), trials, startBpd, epochs,
-                    bestEpoch, bestBpd, request.out().resolve(CircuitFiles.JSON), (System.nanoTime() - t0) / 1e9);
-        } finally {
+            if (current != best) {
+                current.close();
+            }
+            return new Refined(best, new Trial(start, epochs, bestEpoch, bestBpd));
+        } catch (RuntimeException | Error e) {
             if (current != best) {
                 current.close();
             }
             best.close();
+            throw e;
         }
     }
 
@@ -211,8 +252,8 @@ public final class Refinement {
     }
 
     private static Map<String, String> provenance(RefinementRequest request, MixtureEm.Settings settings,
-                                                  boolean gaussian, List<FloorTrial> trials, List<Epoch> epochs,
-                                                  int bestEpoch, double bestBpd) {
+                                                  boolean gaussian, List<Trial> trials, int chosen) {
+        Trial best = trials.get(chosen);
         Map<String, String> out = new LinkedHashMap<>(CircuitFiles.provenance(request.circuit()));
         RECORDED_ANEW.forEach(out::remove);
         out.put("refine.from", request.circuit().toAbsolutePath().normalize().toString());
@@ -223,15 +264,17 @@ public final class Refinement {
         out.put("refine.noise_seed", Long.toString(request.seed()));
         if (gaussian) {
             out.put("refine.min_std", Double.toString(settings.minStd()));
-            out.put("refine.floor_trials", trials.stream().map(t -> String.format(Locale.ROOT, "%s:%.4f", t.floor(),
-                    t.validationBpd())).collect(Collectors.joining(",")));
+            out.put("refine.shrinkage", Double.toString(settings.shrinkage()));
+            out.put("refine.trials", trials.stream().map(t -> String.format(Locale.ROOT, "floor %s shrinkage %s:"
+                    + " %.4f -> %.4f", t.start().floor(), t.start().shrinkage(), t.start().validationBpd(),
+                    t.validationBpd())).collect(Collectors.joining(", ")));
         } else {
             out.put("refine.smoothing", Double.toString(settings.smoothing()));
         }
-        out.put("refine.epochs", Integer.toString(epochs.size()));
-        out.put("refine.best_epoch", Integer.toString(bestEpoch));
-        out.put("refine.validation_bpd", String.format(Locale.ROOT, "%.4f", bestBpd));
-        out.put("refine.validation_bpd_by_epoch", epochs.stream().map(e -> String.format(Locale.ROOT, "%.4f",
+        out.put("refine.epochs", Integer.toString(best.epochs().size()));
+        out.put("refine.best_epoch", Integer.toString(best.bestEpoch()));
+        out.put("refine.validation_bpd", String.format(Locale.ROOT, "%.4f", best.validationBpd()));
+        out.put("refine.validation_bpd_by_epoch", best.epochs().stream().map(e -> String.format(Locale.ROOT, "%.4f",
                 e.validationBpd())).collect(Collectors.joining(",")));
         return out;
     }

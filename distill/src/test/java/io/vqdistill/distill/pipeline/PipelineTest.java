@@ -641,27 +641,34 @@ class PipelineTest {
                     5, distilled).build(), s -> { });
             List<Refinement.Report> reports = new ArrayList<>();
             Refinement.Result r = Refinement.run(session, new RefinementRequest(distilled, images(80, 6),
-                    images(30, 7), 4, List.of(0.3, 0.05), 0.1, 4, 11, refined), reports::add, ProgressListener.NONE);
-            assertThat(r.floors()).extracting(Refinement.FloorTrial::floor).containsExactly(0.3, 0.05);
-            double bestFloor = Math.min(r.floors().get(0).validationBpd(), r.floors().get(1).validationBpd());
-            assertThat(r.startValidationBpd()).isEqualTo(bestFloor);
-            assertThat(r.epochs()).hasSize(4);
-            for (int k = 1; k < r.epochs().size(); k++) {
-                assertThat(r.epochs().get(k).trainBpd()).as("training BPD before update %d", k + 1)
-                        .isLessThanOrEqualTo(r.epochs().get(k - 1).trainBpd() + 1e-4);
+                    images(30, 7), 4, List.of(0.3, 0.05), List.of(0.0, 2.0), 0.1, 4, 11, refined), reports::add,
+                    ProgressListener.NONE);
+            assertThat(r.trials()).extracting(t -> List.of(t.start().floor(), t.start().shrinkage()))
+                    .containsExactly(List.of(0.3, 0.0), List.of(0.3, 2.0), List.of(0.05, 0.0), List.of(0.05, 2.0));
+            for (Refinement.Trial t : r.trials()) {
+                assertThat(t.epochs()).hasSize(4);
+                double best = Math.min(t.start().validationBpd(), t.epochs().stream()
+                        .mapToDouble(Refinement.Epoch::validationBpd).min().orElseThrow());
+                assertThat(t.validationBpd()).isEqualTo(best);
             }
-            double best = Math.min(r.startValidationBpd(), r.epochs().stream()
-                    .mapToDouble(Refinement.Epoch::validationBpd).min().orElseThrow());
-            assertThat(r.validationBpd()).isEqualTo(best);
-            kept = r.bestEpoch();
-            assertThat(reports).hasSize(6);
+            assertThat(r.trials().get(0).start().validationBpd()).as("the start depends on the floor only")
+                    .isEqualTo(r.trials().get(1).start().validationBpd());
+            Refinement.Trial plain = r.trials().get(2);
+            for (int k = 1; k < plain.epochs().size(); k++) {
+                assertThat(plain.epochs().get(k).trainBpd()).as("training BPD before update %d", k + 1)
+                        .isLessThanOrEqualTo(plain.epochs().get(k - 1).trainBpd() + 1e-4);
+            }
+            assertThat(r.best().validationBpd()).isEqualTo(r.trials().stream()
+                    .mapToDouble(Refinement.Trial::validationBpd).min().orElseThrow());
+            kept = r.best().bestEpoch();
+            assertThat(reports).hasSize(4 * 5);
             Circuit saved = session.circuit(refined);
             double measured = CircuitEvaluation.of(saved, images(30, 7), CircuitEvaluation.DEFAULT_SEED).bitsPerDim();
-            assertThat(measured).isCloseTo(r.validationBpd(), org.assertj.core.api.Assertions.within(1e-4));
+            assertThat(measured).isCloseTo(r.best().validationBpd(), org.assertj.core.api.Assertions.within(1e-4));
         }
         assertThat(CircuitFiles.provenance(refined)).containsEntry("search", "top")
                 .containsEntry("refine.best_epoch", Integer.toString(kept)).containsKey("refine.min_std")
-                .containsKey("refine.floor_trials").containsKey("distill.components");
+                .containsKey("refine.shrinkage").containsKey("refine.trials").containsKey("distill.components");
     }
 
     @Test

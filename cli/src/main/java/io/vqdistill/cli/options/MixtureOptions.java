@@ -30,7 +30,8 @@ public final class MixtureOptions {
 
     @Option(names = "--search", paramLabel = "NAME", required = true,
             description = "the latent search: beam, random, top, exhaustive, encoded (the training images' grids by"
-                + " use; --data chooses them), encoded-prior (the same by p(z)) or a plug-in's name")
+                + " use; --data chooses them), encoded-prior (the same by p(z)), encoded-sampled (the same in a"
+                + " random draw of the images) or a plug-in's name")
     String search;
 
     @Option(names = "--deterministic",

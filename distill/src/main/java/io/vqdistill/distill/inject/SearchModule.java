@@ -19,8 +19,8 @@ import java.util.ServiceLoader;
 
 /**
  * Binds the latent searches by name in a {@code MapBinder<String, LatentSearch>}: {@code random},
- * {@code beam}, {@code top}, {@code exhaustive} and the data-guided {@code encoded} and
- * {@code encoded-prior}, plus any {@link LatentSearchProvider} given to
+ * {@code beam}, {@code top}, {@code exhaustive} and the data-guided {@code encoded},
+ * {@code encoded-prior} and {@code encoded-sampled}, plus any {@link LatentSearchProvider} given to
  * the module, and {@link LatentSearches} to select among them. Every strategy is configured by the
  * optional {@link SearchOptions} binding (default {@link SearchOptions#defaults()}; override with
  * {@code OptionalBinder.newOptionalBinder(binder(), SearchOptions.class).setBinding()}).

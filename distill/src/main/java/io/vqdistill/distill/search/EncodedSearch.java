@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SplittableRandom;
 
 /**
  * The data-guided searches: the distinct grids the VQ-VAE's encoder assigns to the training images
@@ -26,14 +27,19 @@ import java.util.Objects;
  *   the grids down to those tied at the cut are scored, one prior row each (|C| without a class); or
  *   ties by first use in the training set when {@link SearchOptions#scoreGrids()} is off (no prior
  *   call at all);</li>
- *   <li>{@code encoded-prior}: by p(z) (every distinct grid is scored: |C| prior rows each).</li>
+ *   <li>{@code encoded-prior}: by p(z) (every distinct grid is scored: |C| prior rows each);</li>
+ *   <li>{@code encoded-sampled}: in the order of a draw from the training images, uniformly at random
+ *   without replacement (seeded), each grid at its first draw: a sample of distinct grids from the
+ *   encoder's aggregate posterior, so the selection covers the training set in proportion, where the
+ *   other rankings favour the grids the prior finds likely (no prior call at all).</li>
  * </ul>
  *
  * Each grid's class tag is the most frequent label among its images (the smallest on a tie), so the
  * components of a class-conditional prior's mixture carry the class of the images they came from;
  * with a one-class prior, or a label the prior does not know, the tag is -1. The result is sorted
  * best first, so every prefix is the result of a smaller request; scores are the ranking's log p(c, z)
- * or log p(z) where computed and NaN elsewhere. The seed is not used. Asking for more grids than the images have is an error
+ * or log p(z) where computed and NaN elsewhere. Only {@code encoded-sampled} uses the seed. Asking for more grids than the
+ * images have is an error
  * saying how many they have. Progress counts one row per training image read and one per prior row.
  */
 public final class EncodedSearch implements LatentSearch {
@@ -41,13 +47,26 @@ public final class EncodedSearch implements LatentSearch {
     public static final String NAME = "encoded";
     /** The name of the search ranked by p(z). */
     public static final String PRIOR_NAME = "encoded-prior";
+    /** The name of the search in the order of a random draw of the training images. */
+    public static final String SAMPLED_NAME = "encoded-sampled";
 
     /** How the distinct grids are ranked. */
     public enum Ranking {
         /** By the number of training images using the grid, ties by p(c, z) under the grid's class. */
         COUNT,
         /** By p(z). */
-        PRIOR
+        PRIOR,
+        /** By the first draw of a training image using the grid, the images drawn at random. */
+        SAMPLED;
+
+        /** The search's name. */
+        String searchName() {
+            return switch (this) {
+                case COUNT -> NAME;
+                case PRIOR -> PRIOR_NAME;
+                case SAMPLED -> SAMPLED_NAME;
+            };
+        }
     }
 
     private final SearchOptions options;
@@ -61,7 +80,7 @@ public final class EncodedSearch implements LatentSearch {
 
     @Override
     public String name() {
-        return ranking == Ranking.COUNT ? NAME : PRIOR_NAME;
+        return ranking.searchName();
     }
 
     @Override
@@ -116,7 +135,9 @@ public final class EncodedSearch implements LatentSearch {
         int[] labels = data.labels();
         progress.expect(data.size());
         Map<String, Candidate> byGrid = new LinkedHashMap<>();
-        for (int b = 0; b < data.size(); b++) {
+        int[] order = order(data.size(), request.seed());
+        for (int i = 0; i < order.length; i++) {
+            int b = order[i];
             int[] grid = Arrays.copyOfRange(codes, b * p, (b + 1) * p);
             if (Arrays.equals(grid, 0, prefix.length, prefix, 0, prefix.length)) {
                 Candidate c = byGrid.computeIfAbsent(Arrays.toString(grid), k -> new Candidate(grid,
@@ -124,7 +145,7 @@ public final class EncodedSearch implements LatentSearch {
                 c.count++;
                 c.labels.merge(labels[b], 1, Integer::sum);
             }
-            if ((b + 1) % options.enumerationChunk() == 0) {
+            if ((i + 1) % options.enumerationChunk() == 0) {
                 progress.advance(options.enumerationChunk());
             }
         }
@@ -139,7 +160,7 @@ public final class EncodedSearch implements LatentSearch {
         if (ranking == Ranking.PRIOR) {
             score(calls, all, progress);
             all.sort(Comparator.comparingDouble((Candidate c) -> -c.score).thenComparingInt(c -> c.first));
-        } else {
+        } else if (ranking == Ranking.COUNT) {
             all.sort(Comparator.comparingInt((Candidate c) -> -c.count).thenComparingInt(c -> c.first));
             if (options.scoreGrids()) {
                 int cut = all.get(n - 1).count;
@@ -163,6 +184,27 @@ public final class EncodedSearch implements LatentSearch {
         }
         progress.finish();
         return new LatentSet(calls.shape(), out, classes, scores);
+    }
+
+    /**
+     * The order the training images are read in: as given, or for {@link Ranking#SAMPLED} a uniformly
+     * random permutation drawn from {@code seed} (Fisher-Yates).
+     */
+    private int[] order(int size, long seed) {
+        int[] order = new int[size];
+        for (int i = 0; i < size; i++) {
+            order[i] = i;
+        }
+        if (ranking == Ranking.SAMPLED) {
+            SplittableRandom random = new SplittableRandom(seed);
+            for (int i = size - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        return order;
     }
 
     /**
@@ -215,7 +257,7 @@ public final class EncodedSearch implements LatentSearch {
 
         @Override
         public String name() {
-            return ranking == Ranking.COUNT ? NAME : PRIOR_NAME;
+            return ranking.searchName();
         }
 
         @Override
@@ -226,6 +268,10 @@ public final class EncodedSearch implements LatentSearch {
 
     @Override
     public String toString() {
-        return name() + " (the training images' grids by " + (ranking == Ranking.COUNT ? "use" : "p(z)") + ")";
+        return name() + " (the training images' grids " + switch (ranking) {
+            case COUNT -> "by use";
+            case PRIOR -> "by p(z)";
+            case SAMPLED -> "in a random draw of the images";
+        } + ")";
     }
 }

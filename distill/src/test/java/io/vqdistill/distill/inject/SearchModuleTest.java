@@ -49,7 +49,7 @@ class SearchModuleTest {
     @Test
     void bindsTheSixShippedStrategiesByName() {
         LatentSearches searches = Guice.createInjector(new SearchModule()).getInstance(LatentSearches.class);
-        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "random",
+        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "encoded-sampled", "exhaustive", "random",
                 "top");
         EncodedImages training = EncodedData.random(PRIOR.latentShape(), 200, 2, new Random(3));
         for (String name : searches.names()) {
@@ -64,7 +64,7 @@ class SearchModuleTest {
         LatentSearches searches = Guice.createInjector(new SearchModule()).getInstance(LatentSearches.class);
         assertThatThrownBy(() -> searches.get("dfs"))
                 .isInstanceOf(InvalidArgumentException.class)
-                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, exhaustive, random, top]");
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, encoded-sampled, exhaustive, random, top]");
     }
 
     @Test
@@ -108,7 +108,7 @@ class SearchModuleTest {
             }
         });
         LatentSearches searches = injector.getInstance(LatentSearches.class);
-        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "lexicographic",
+        assertThat(searches.names()).containsExactly("beam", "encoded", "encoded-prior", "encoded-sampled", "exhaustive", "lexicographic",
                 "random", "top");
         LatentSet found = searches.get(LexicographicSearchProvider.NAME).search(PRIOR, SearchRequest.of(2, 0));
         assertThat(found.grid(1)).containsExactly(0, 0, 0, 1);

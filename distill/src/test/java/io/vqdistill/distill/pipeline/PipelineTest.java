@@ -144,14 +144,14 @@ class PipelineTest {
     @Test
     void theCatalogueHoldsEverySearchStochasticAndDeterministic() {
         SearchCatalog catalog = INJECTOR.getInstance(SearchCatalog.class);
-        assertThat(catalog.names()).containsExactly("beam", "encoded", "encoded-prior", "exhaustive", "lexicographic",
+        assertThat(catalog.names()).containsExactly("beam", "encoded", "encoded-prior", "encoded-sampled", "exhaustive", "lexicographic",
                 "random", "top");
         assertThat(catalog.get("beam", false).toString()).isEqualTo("beam (stochastic, s = 10)");
         assertThat(catalog.get("beam", true).toString()).isEqualTo("beam (deterministic, s = 10)");
         catalog.get(LexicographicSearchProvider.NAME, true);
         assertThat(LexicographicSearchProvider.lastOptions.stochastic()).isFalse();
         assertThatThrownBy(() -> catalog.get("dfs", false)).isInstanceOf(InvalidArgumentException.class)
-                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, exhaustive,"
+                .hasMessage("unknown latent search 'dfs'; known searches: [beam, encoded, encoded-prior, encoded-sampled, exhaustive,"
                         + " lexicographic, random, top]");
     }
 

@@ -118,6 +118,38 @@ class EncodedSearchTest {
     }
 
     @Test
+    void encodedSampledTakesTheGridsInASeededRandomDrawOfTheImagesWithoutAskingThePrior() {
+        EncodedSearch search = new EncodedSearch(OPTIONS, EncodedSearch.Ranking.SAMPLED);
+        int before = PRIOR.logProbCalls();
+        LatentSet large = search.search(PRIOR, SearchRequest.of(25, 3).withEncoded(DATA));
+        assertThat(PRIOR.logProbCalls()).isEqualTo(before);
+        assertThat(large.distinctGrids()).isEqualTo(25);
+        assertThat(search.search(PRIOR, SearchRequest.of(9, 3).withEncoded(DATA)).codes())
+                .containsExactly(large.prefix(9).codes());
+        assertThat(search.search(PRIOR, SearchRequest.of(25, 4).withEncoded(DATA)).codes())
+                .isNotEqualTo(large.codes());
+        Map<String, Use> byKey = new HashMap<>();
+        uses(DATA).forEach(u -> byKey.put(u.key(), u));
+        for (int i = 0; i < large.size(); i++) {
+            Use u = byKey.get(Arrays.toString(large.grid(i)));
+            assertThat(u).as("grid %d is a training grid", i).isNotNull();
+            assertThat(large.classes()[i]).isEqualTo(majority(u.labels()));
+        }
+        // a draw from the images: a grid that k of the 400 images use comes first with probability k / 400
+        EncodedImages skewed = EncodedData.random(SHAPE, 400, 3, new Random(10));
+        List<Use> all = uses(skewed);
+        Use common = all.stream().max(Comparator.comparingInt(Use::count)).orElseThrow();
+        int trials = 4000;
+        int first = 0;
+        for (int seed = 0; seed < trials; seed++) {
+            LatentSet one = search.search(PRIOR, SearchRequest.of(1, seed).withEncoded(skewed));
+            first += Arrays.equals(one.grid(0), common.grid()) ? 1 : 0;
+        }
+        double p = common.count() / 400.0;
+        assertThat((double) first / trials).isCloseTo(p, within(4 * Math.sqrt(p * (1 - p) / trials)));
+    }
+
+    @Test
     void tooFewDistinctGridsOrNoEncodedImagesAreErrorsSayingWhy() {
         EncodedSearch search = new EncodedSearch(OPTIONS, EncodedSearch.Ranking.COUNT);
         int distinct = uses(DATA).size();

@@ -38,6 +38,9 @@ import java.util.function.LongConsumer;
  * the Dirichlet(1 + a) prior, which never lowers the log-likelihood plus the prior's log-density (and
  * the log-likelihood itself as a tends to 0). At {@link Precision#DOUBLE} every step is computed in
  * float64, at {@link Precision#FAST} in float32 with float64 weights.
+ *
+ * <p>With {@link Settings#weightsOnly} a step re-fits the weights alone and keeps every leaf as it
+ * is, for mixtures of any leaf family; such a step never lowers the data's log-likelihood.
  */
 public final class MixtureEm {
     /** Components with less total responsibility than this keep their leaves. */
@@ -50,8 +53,10 @@ public final class MixtureEm {
      * @param minStd    Gaussian leaves: the floor on every standard deviation, in (0, 1]; the refitted
      *                  mixture's family clamps at it, so the floor is recorded with the leaves
      * @param smoothing categorical leaves: the Dirichlet pseudo-count a added to every value's count, > 0
+     * @param fitLeaves whether a step re-fits the leaves too; when false it re-fits the weights only and
+     *                  minStd and smoothing play no part
      */
-    public record Settings(Precision precision, double minStd, double smoothing) {
+    public record Settings(Precision precision, double minStd, double smoothing, boolean fitLeaves) {
         /** Validates the settings. */
         public Settings {
             Objects.requireNonNull(precision, "precision");
@@ -61,6 +66,16 @@ public final class MixtureEm {
             if (!(smoothing > 0) || Double.isInfinite(smoothing)) {
                 throw InvalidArgumentException.of("smoothing", smoothing, "finite and > 0");
             }
+        }
+
+        /** Settings that re-fit the weights and the leaves. */
+        public Settings(Precision precision, double minStd, double smoothing) {
+            this(precision, minStd, smoothing, true);
+        }
+
+        /** Settings that re-fit the weights only, every leaf kept as it is. */
+        public static Settings weightsOnly(Precision precision) {
+            return new Settings(precision, 1, 1, false);
         }
     }
 
@@ -97,14 +112,15 @@ public final class MixtureEm {
      *
      * @param data FLOAT32 [B, S], B >= 1, on the mixture's backend, in the support of its leaves
      *             (dequantised values for Gaussian leaves, levels for categorical ones)
-     * @throws InvalidArgumentException for data of another shape, backend or support, or a family EM
-     *                                  does not fit
+     * @throws InvalidArgumentException for data of another shape, backend or support, or (when the
+     *                                  settings fit the leaves) a family EM does not fit
      */
     public static Step step(ShallowMixture current, Tensor data, Settings settings, LongConsumer rowsDone) {
         Objects.requireNonNull(current, "current");
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(rowsDone, "rowsDone");
-        LeafFamily family = family(current, settings);
+        boolean leaves = settings.fitLeaves();
+        LeafFamily family = leaves ? family(current, settings) : current.leafFamily();
         int b = current.check("EM", data, null);
         if (b < 1) {
             throw new InvalidArgumentException("EM needs at least one row of data, found 0");
@@ -112,7 +128,7 @@ public final class MixtureEm {
         boolean gaussian = family instanceof GaussianFamily;
         int s = current.numVariables();
         int n = current.components();
-        long columns = gaussian ? 2L * s : (long) s * ((CategoricalFamily) family).categories();
+        long columns = !leaves ? 0 : gaussian ? 2L * s : (long) s * ((CategoricalFamily) family).categories();
         Precision precision = settings.precision();
         DType dtype = precision == Precision.DOUBLE ? DType.FLOAT64 : DType.FLOAT32;
         int rows = current.rowsPerBatch(precision, 2 * columns);
@@ -135,20 +151,25 @@ public final class MixtureEm {
                     for (int j = 0; j < n; j++) {
                         mass[j] += batchMass[j];
                     }
-                    Tensor features = gaussian ? moments(x, dtype) : oneHot(x, (CategoricalFamily) family, dtype);
-                    Tensor part = r.transposeLast().matmul(features);
-                    Tensor sum = sums == null ? part : sums.add(part);
-                    scope.keep(sum);
-                    if (sums != null) {
-                        sums.close();
+                    if (leaves) {
+                        Tensor features = gaussian ? moments(x, dtype) : oneHot(x, (CategoricalFamily) family, dtype);
+                        Tensor part = r.transposeLast().matmul(features);
+                        Tensor sum = sums == null ? part : sums.add(part);
+                        scope.keep(sum);
+                        if (sums != null) {
+                            sums.close();
+                        }
+                        sums = sum;
                     }
-                    sums = sum;
                 }
                 rowsDone.accept(to);
             }
             double[] logWeights = new double[n];
             for (int j = 0; j < n; j++) {
                 logWeights[j] = Math.log(mass[j] / b);
+            }
+            if (!leaves) {
+                return new Step(rebuild(current, family, current.parameters(), logWeights), total / b);
             }
             ShallowMixture next;
             try (TensorScope scope = TensorScope.open()) {

@@ -1396,6 +1396,38 @@ public abstract class CircuitContractTest {
     }
 
     @Test
+    void aWeightsOnlyEmStepSetsTheMeanResponsibilitiesAndKeepsEveryLeaf() {
+        Random rng = new Random(74);
+        Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
+        double[][] data = uniformRows(24, 5, rng);
+        try (ShallowMixture m = g.mixture(); Tensor x = matrix(data, 5)) {
+            m.setPrecision(Precision.DOUBLE);
+            MixtureEm.Step step = MixtureEm.step(m, x, MixtureEm.Settings.weightsOnly(Precision.DOUBLE), done -> { });
+            try (ShallowMixture next = step.next()) {
+                double[][] r = responsibilities(g, data);
+                double expectedLl = 0;
+                for (double[] row : data) {
+                    expectedLl += g.logLikelihood(row, null) / data.length;
+                }
+                assertThat(step.meanLogLikelihood()).isCloseTo(expectedLl, within(1e-9 * Math.abs(expectedLl)));
+                for (int n = 0; n < 3; n++) {
+                    double mass = 0;
+                    for (double[] row : r) {
+                        mass += row[n];
+                    }
+                    assertThat(next.logWeights()[n]).as("log w_%d", n).isCloseTo(Math.log(mass / data.length),
+                            within(1e-9));
+                }
+                for (String name : List.of("mean", "log_var")) {
+                    assertThat(next.parameters().get(name).toDoubleArray()).as(name)
+                            .containsExactly(m.parameters().get(name).toDoubleArray());
+                }
+                assertThat(next.leafFamily()).isSameAs(m.leafFamily());
+            }
+        }
+    }
+
+    @Test
     void fullBatchEmNeverLowersTheTrainingLogLikelihood() {
         Random rng = new Random(72);
         Gaussian g = Fixtures.gaussian(backend, 6, 4, 0.02, 0.3, 0, rng);

@@ -1350,6 +1350,24 @@ public abstract class CircuitContractTest {
         return data;
     }
 
+    /** The mean log-likelihood an EM step reports is the float64 one of the mixture it started from. */
+    private static void assertStartedAtTheFloat64LogLikelihood(MixtureEm.Step step, Gaussian g, double[][] data) {
+        double expected = 0;
+        for (double[] row : data) {
+            expected += g.logLikelihood(row, null) / data.length;
+        }
+        assertThat(step.meanLogLikelihood()).isCloseTo(expected, within(1e-9 * Math.abs(expected)));
+    }
+
+    /** The total responsibility of component n. */
+    private static double mass(double[][] responsibilities, int n) {
+        double mass = 0;
+        for (double[] row : responsibilities) {
+            mass += row[n];
+        }
+        return mass;
+    }
+
     @Test
     void oneGaussianEmStepEqualsTheFloat64MStep() {
         Random rng = new Random(71);
@@ -1362,19 +1380,12 @@ public abstract class CircuitContractTest {
             MixtureEm.Step step = MixtureEm.step(m, x, settings, done -> { });
             try (ShallowMixture next = step.next()) {
                 double[][] r = responsibilities(g, data);
-                double expectedLl = 0;
-                for (double[] row : data) {
-                    expectedLl += g.logLikelihood(row, null) / data.length;
-                }
-                assertThat(step.meanLogLikelihood()).isCloseTo(expectedLl, within(1e-9 * Math.abs(expectedLl)));
+                assertStartedAtTheFloat64LogLikelihood(step, g, data);
                 double[] mean = next.parameters().get("mean").toDoubleArray();
                 double[] logVar = next.parameters().get("log_var").toDoubleArray();
                 double[] logWeights = next.logWeights();
                 for (int n = 0; n < 3; n++) {
-                    double mass = 0;
-                    for (double[] row : r) {
-                        mass += row[n];
-                    }
+                    double mass = mass(r, n);
                     assertThat(logWeights[n]).as("log w_%d", n).isCloseTo(Math.log(mass / data.length), within(1e-9));
                     for (int i = 0; i < 5; i++) {
                         double m1 = 0;
@@ -1405,17 +1416,9 @@ public abstract class CircuitContractTest {
             MixtureEm.Step step = MixtureEm.step(m, x, MixtureEm.Settings.weightsOnly(Precision.DOUBLE), done -> { });
             try (ShallowMixture next = step.next()) {
                 double[][] r = responsibilities(g, data);
-                double expectedLl = 0;
-                for (double[] row : data) {
-                    expectedLl += g.logLikelihood(row, null) / data.length;
-                }
-                assertThat(step.meanLogLikelihood()).isCloseTo(expectedLl, within(1e-9 * Math.abs(expectedLl)));
+                assertStartedAtTheFloat64LogLikelihood(step, g, data);
                 for (int n = 0; n < 3; n++) {
-                    double mass = 0;
-                    for (double[] row : r) {
-                        mass += row[n];
-                    }
-                    assertThat(next.logWeights()[n]).as("log w_%d", n).isCloseTo(Math.log(mass / data.length),
+                    assertThat(next.logWeights()[n]).as("log w_%d", n).isCloseTo(Math.log(mass(r, n) / data.length),
                             within(1e-9));
                 }
                 for (String name : List.of("mean", "log_var")) {

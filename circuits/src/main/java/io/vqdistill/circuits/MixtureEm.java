@@ -203,8 +203,7 @@ public final class MixtureEm {
 
     /** The one-hot codes of a batch of levels, [b, S V] in {@code dtype}. */
     private static Tensor oneHot(Tensor x, CategoricalFamily family, DType dtype) {
-        Tensor levels = x.backend().arange(family.categories()).toType(x.dtype());
-        return x.expandDims(-1).eq(levels).toType(dtype).reshape(x.shape(0), x.shape(1) * family.categories());
+        return family.oneHot(x, dtype).reshape(x.shape(0), x.shape(1) * family.categories());
     }
 
     /** Means and log-variances from the sums [N, 2S]; empty components keep theirs. FLOAT32 [N, S] each. */

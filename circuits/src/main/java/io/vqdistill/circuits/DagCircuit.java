@@ -1,18 +1,14 @@
 package io.vqdistill.circuits;
 
-import io.vqdistill.api.Backend;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
-import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.circuits.CircuitStructure.Kind;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +45,7 @@ import java.util.random.RandomGenerator;
  * open {@link TensorScope} belong to that scope, so create a circuit outside any scope you close
  * before you are done with it. Not thread-safe.
  */
-public final class DagCircuit implements Circuit {
+public final class DagCircuit extends BatchedCircuit {
 
     /** A group of units of one kind and depth, evaluated with one gather. */
     private record Layer(boolean sum, int[] units, int firstColumn, int width, int arity, Tensor children,
@@ -60,14 +56,9 @@ public final class DagCircuit implements Circuit {
     private record Group(int width, int inDegree, Tensor parents, Tensor edges) {
     }
 
-    private final Backend backend;
-    private final LeafFamily family;
     private final CircuitStructure structure;
-    private final int variables;
     private final int inputs;
     private final long eventSize;
-    private final Map<String, Tensor> parameters;
-    private final List<Tensor> owned = new ArrayList<>();
     private final int[] column;
     private final int columns;
     private final List<Layer> layers = new ArrayList<>();
@@ -82,19 +73,12 @@ public final class DagCircuit implements Circuit {
     private Tensor slotBase;
     private Tensor meanTable;
     private Tensor varianceTable;
-    private boolean closed;
 
     private DagCircuit(CircuitStructure structure, LeafFamily family, Map<String, Tensor> leafParameters) {
-        this.structure = Objects.requireNonNull(structure, "structure");
-        this.family = Objects.requireNonNull(family, "family");
-        this.variables = structure.numVariables();
+        super(family, leafParameters, Objects.requireNonNull(structure, "structure").numVariables());
+        this.structure = structure;
         this.inputs = structure.numInputs();
-        Map<String, Tensor> prepared = family.prepare(Objects.requireNonNull(leafParameters, "leafParameters"));
-        this.parameters = new LinkedHashMap<>();
-        family.parameters().forEach(p -> parameters.put(p.name(), prepared.get(p.name())));
-        owned.addAll(parameters.values());
         Tensor first = parameters.values().iterator().next();
-        this.backend = first.backend();
         this.eventSize = family.parameters().stream().mapToLong(LeafFamily.Parameter::eventSize).max().orElse(1);
         this.column = new int[structure.numUnits()];
         try {
@@ -109,7 +93,7 @@ public final class DagCircuit implements Circuit {
             this.leafFlowStart = compileGroups(depth, maxDepth);
             this.perVariable = compileLeaves();
         } catch (RuntimeException e) {
-            closeAll();
+            closeOwned();
             throw e;
         }
     }
@@ -134,11 +118,6 @@ public final class DagCircuit implements Circuit {
             }
         }
         return depth;
-    }
-
-    private Tensor own(Tensor t) {
-        owned.add(t);
-        return t;
     }
 
     private Tensor indices(int[] values) {
@@ -308,51 +287,14 @@ public final class DagCircuit implements Circuit {
 
     // ---- accessors ------------------------------------------------------------------------------
 
-    @Override
-    public int numVariables() {
-        return variables;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public LeafFamily leafFamily() {
-        return family;
-    }
-
     /** The graph. */
     public CircuitStructure structure() {
         return structure;
     }
 
-    /** The prepared leaf parameters, leading shape [L]; owned by the circuit, do not close. */
-    public Map<String, Tensor> parameters() {
-        return Collections.unmodifiableMap(parameters);
-    }
-
     @Override
     public long parameterCount() {
-        long leaf = 0;
-        for (Tensor t : parameters.values()) {
-            leaf += t.size();
-        }
-        return structure.freeWeights() + leaf;
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            closeAll();
-        }
-    }
-
-    private void closeAll() {
-        owned.forEach(Tensor::close);
-        owned.clear();
+        return structure.freeWeights() + leafParameterCount();
     }
 
     @Override
@@ -469,24 +411,7 @@ public final class DagCircuit implements Circuit {
     }
 
     @Override
-    public Tensor conditionalSample(Tensor x, Tensor observed, RandomGenerator rng) {
-        Objects.requireNonNull(rng, "rng");
-        int b = start("conditionalSample", x, Objects.requireNonNull(observed, "observed"));
-        return Batches.run(x, observed, rows(b), variables, (xb, mb) -> draw(xb, mb, rng));
-    }
-
-    @Override
-    public Tensor sample(int n, RandomGenerator rng) {
-        Objects.requireNonNull(rng, "rng");
-        requireOpen("sample");
-        Evidence.checkCount("sample", n);
-        try (Tensor x = backend.zeros(DType.FLOAT32, n, variables);
-             Tensor none = backend.zeros(DType.BOOL, n, variables)) {
-            return Batches.run(x, none, rows(n), variables, (xb, mb) -> draw(xb, mb, rng));
-        }
-    }
-
-    private Tensor draw(Tensor x, Tensor observed, RandomGenerator rng) {
+    protected Tensor draw(Tensor x, Tensor observed, RandomGenerator rng) {
         Tensor values = upward(x, observed, false);
         List<Tensor> terms = new ArrayList<>();
         for (Layer layer : layers) {
@@ -502,25 +427,9 @@ public final class DagCircuit implements Circuit {
 
     // ---- evaluation -----------------------------------------------------------------------------
 
-    private void requireOpen(String query) {
-        if (closed) {
-            throw new TensorException(query + ": the circuit is closed");
-        }
-        for (Tensor t : owned) {
-            if (t.isClosed()) {
-                throw new TensorException(query + ": the circuit's tensors were closed; was it created inside a"
-                        + " TensorScope that has since closed?");
-            }
-        }
-    }
-
-    private int start(String query, Tensor x, Tensor observed) {
-        requireOpen(query);
-        return Evidence.check(query, backend, family, variables, x, observed);
-    }
-
     /** Rows per batch, so that the layers' temporaries stay within the memory budget. */
-    private int rows(int b) {
+    @Override
+    protected int rows(int b) {
         long perRow = columns + 2L * structure.numEdges() + (long) inputs * (eventSize + 3)
                 + 3L * variables * perVariable + variables + 1;
         return (int) Math.max(1, Math.min(Math.max(b, 1), ShallowMixture.BUDGET / perRow));

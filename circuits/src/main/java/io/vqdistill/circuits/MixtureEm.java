@@ -47,6 +47,9 @@ import java.util.function.LongConsumer;
  * the Dirichlet(1 + a) prior, which never lowers the log-likelihood plus the prior's log-density (and
  * the log-likelihood itself as a tends to 0). At {@link Precision#DOUBLE} every step is computed in
  * float64, at {@link Precision#FAST} in float32 with float64 weights.
+ *
+ * <p>With {@link Settings#weightsOnly} a step re-fits the weights alone and keeps every leaf as it
+ * is, for mixtures of any leaf family; such a step never lowers the data's log-likelihood.
  */
 public final class MixtureEm {
     /** Components with less total responsibility than this keep their leaves. */
@@ -61,8 +64,11 @@ public final class MixtureEm {
      * @param smoothing categorical leaves: the Dirichlet pseudo-count a added to every value's count, > 0
      * @param shrinkage Gaussian leaves: the strength a >= 0, in rows, with which every variance is shrunk
      *                  towards the data's per-variable variance (0: the maximum-likelihood update)
+     * @param fitLeaves whether a step re-fits the leaves too; when false it re-fits the weights only and
+     *                  minStd, smoothing and shrinkage play no part
      */
-    public record Settings(Precision precision, double minStd, double smoothing, double shrinkage) {
+    public record Settings(Precision precision, double minStd, double smoothing, double shrinkage,
+                           boolean fitLeaves) {
         /** Validates the settings. */
         public Settings {
             Objects.requireNonNull(precision, "precision");
@@ -77,9 +83,19 @@ public final class MixtureEm {
             }
         }
 
-        /** Settings without shrinkage of the variances. */
+        /** Settings that re-fit the weights and the leaves, the variances shrunk with strength {@code shrinkage}. */
+        public Settings(Precision precision, double minStd, double smoothing, double shrinkage) {
+            this(precision, minStd, smoothing, shrinkage, true);
+        }
+
+        /** Settings that re-fit the weights and the leaves, without shrinkage of the variances. */
         public Settings(Precision precision, double minStd, double smoothing) {
             this(precision, minStd, smoothing, 0);
+        }
+
+        /** Settings that re-fit the weights only, every leaf kept as it is. */
+        public static Settings weightsOnly(Precision precision) {
+            return new Settings(precision, 1, 1, 0, false);
         }
     }
 
@@ -116,14 +132,15 @@ public final class MixtureEm {
      *
      * @param data FLOAT32 [B, S], B >= 1, on the mixture's backend, in the support of its leaves
      *             (dequantised values for Gaussian leaves, levels for categorical ones)
-     * @throws InvalidArgumentException for data of another shape, backend or support, or a family EM
-     *                                  does not fit
+     * @throws InvalidArgumentException for data of another shape, backend or support, or (when the
+     *                                  settings fit the leaves) a family EM does not fit
      */
     public static Step step(ShallowMixture current, Tensor data, Settings settings, LongConsumer rowsDone) {
         Objects.requireNonNull(current, "current");
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(rowsDone, "rowsDone");
-        LeafFamily family = family(current, settings);
+        boolean leaves = settings.fitLeaves();
+        LeafFamily family = leaves ? family(current, settings) : current.leafFamily();
         int b = current.check("EM", data, null);
         if (b < 1) {
             throw new InvalidArgumentException("EM needs at least one row of data, found 0");
@@ -131,7 +148,7 @@ public final class MixtureEm {
         boolean gaussian = family instanceof GaussianFamily;
         int s = current.numVariables();
         int n = current.components();
-        long columns = gaussian ? 2L * s : (long) s * ((CategoricalFamily) family).categories();
+        long columns = !leaves ? 0 : gaussian ? 2L * s : (long) s * ((CategoricalFamily) family).categories();
         Precision precision = settings.precision();
         DType dtype = precision == Precision.DOUBLE ? DType.FLOAT64 : DType.FLOAT32;
         int rows = current.rowsPerBatch(precision, 2 * columns);
@@ -154,20 +171,25 @@ public final class MixtureEm {
                     for (int j = 0; j < n; j++) {
                         mass[j] += batchMass[j];
                     }
-                    Tensor features = gaussian ? moments(x, dtype) : oneHot(x, (CategoricalFamily) family, dtype);
-                    Tensor part = r.transposeLast().matmul(features);
-                    Tensor sum = sums == null ? part : sums.add(part);
-                    scope.keep(sum);
-                    if (sums != null) {
-                        sums.close();
+                    if (leaves) {
+                        Tensor features = gaussian ? moments(x, dtype) : oneHot(x, (CategoricalFamily) family, dtype);
+                        Tensor part = r.transposeLast().matmul(features);
+                        Tensor sum = sums == null ? part : sums.add(part);
+                        scope.keep(sum);
+                        if (sums != null) {
+                            sums.close();
+                        }
+                        sums = sum;
                     }
-                    sums = sum;
                 }
                 rowsDone.accept(to);
             }
             double[] logWeights = new double[n];
             for (int j = 0; j < n; j++) {
                 logWeights[j] = Math.log(mass[j] / b);
+            }
+            if (!leaves) {
+                return new Step(rebuild(current, family, current.parameters(), logWeights), total / b);
             }
             ShallowMixture next;
             try (TensorScope scope = TensorScope.open()) {
@@ -202,8 +224,7 @@ public final class MixtureEm {
 
     /** The one-hot codes of a batch of levels, [b, S V] in {@code dtype}. */
     private static Tensor oneHot(Tensor x, CategoricalFamily family, DType dtype) {
-        Tensor levels = x.backend().arange(family.categories()).toType(x.dtype());
-        return x.expandDims(-1).eq(levels).toType(dtype).reshape(x.shape(0), x.shape(1) * family.categories());
+        return family.oneHot(x, dtype).reshape(x.shape(0), x.shape(1) * family.categories());
     }
 
     /**

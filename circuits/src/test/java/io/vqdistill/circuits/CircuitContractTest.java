@@ -1351,6 +1351,24 @@ public abstract class CircuitContractTest {
         return data;
     }
 
+    /** The mean log-likelihood an EM step reports is the float64 one of the mixture it started from. */
+    private static void assertStartedAtTheFloat64LogLikelihood(MixtureEm.Step step, Gaussian g, double[][] data) {
+        double expected = 0;
+        for (double[] row : data) {
+            expected += g.logLikelihood(row, null) / data.length;
+        }
+        assertThat(step.meanLogLikelihood()).isCloseTo(expected, within(1e-9 * Math.abs(expected)));
+    }
+
+    /** The total responsibility of component n. */
+    private static double mass(double[][] responsibilities, int n) {
+        double mass = 0;
+        for (double[] row : responsibilities) {
+            mass += row[n];
+        }
+        return mass;
+    }
+
     @ParameterizedTest(name = "shrinkage {0}")
     @ValueSource(doubles = {0, 3})
     void oneGaussianEmStepEqualsTheFloat64MStep(double shrinkage) {
@@ -1374,19 +1392,12 @@ public abstract class CircuitContractTest {
             MixtureEm.Step step = MixtureEm.step(m, x, settings, done -> { });
             try (ShallowMixture next = step.next()) {
                 double[][] r = responsibilities(g, data);
-                double expectedLl = 0;
-                for (double[] row : data) {
-                    expectedLl += g.logLikelihood(row, null) / data.length;
-                }
-                assertThat(step.meanLogLikelihood()).isCloseTo(expectedLl, within(1e-9 * Math.abs(expectedLl)));
+                assertStartedAtTheFloat64LogLikelihood(step, g, data);
                 double[] mean = next.parameters().get("mean").toDoubleArray();
                 double[] logVar = next.parameters().get("log_var").toDoubleArray();
                 double[] logWeights = next.logWeights();
                 for (int n = 0; n < 3; n++) {
-                    double mass = 0;
-                    for (double[] row : r) {
-                        mass += row[n];
-                    }
+                    double mass = mass(r, n);
                     assertThat(logWeights[n]).as("log w_%d", n).isCloseTo(Math.log(mass / data.length), within(1e-9));
                     for (int i = 0; i < 5; i++) {
                         double m1 = 0;
@@ -1404,6 +1415,30 @@ public abstract class CircuitContractTest {
                     }
                 }
                 assertThat(((GaussianFamily) next.leafFamily()).minStd()).isEqualTo(floor);
+            }
+        }
+    }
+
+    @Test
+    void aWeightsOnlyEmStepSetsTheMeanResponsibilitiesAndKeepsEveryLeaf() {
+        Random rng = new Random(74);
+        Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
+        double[][] data = uniformRows(24, 5, rng);
+        try (ShallowMixture m = g.mixture(); Tensor x = matrix(data, 5)) {
+            m.setPrecision(Precision.DOUBLE);
+            MixtureEm.Step step = MixtureEm.step(m, x, MixtureEm.Settings.weightsOnly(Precision.DOUBLE), done -> { });
+            try (ShallowMixture next = step.next()) {
+                double[][] r = responsibilities(g, data);
+                assertStartedAtTheFloat64LogLikelihood(step, g, data);
+                for (int n = 0; n < 3; n++) {
+                    assertThat(next.logWeights()[n]).as("log w_%d", n).isCloseTo(Math.log(mass(r, n) / data.length),
+                            within(1e-9));
+                }
+                for (String name : List.of("mean", "log_var")) {
+                    assertThat(next.parameters().get(name).toDoubleArray()).as(name)
+                            .containsExactly(m.parameters().get(name).toDoubleArray());
+                }
+                assertThat(next.leafFamily()).isSameAs(m.leafFamily());
             }
         }
     }

@@ -21,6 +21,23 @@ class LeafFamiliesTest {
     private final Backend backend = new FakeBackend();
 
     @Test
+    void categoricalOneHotCodesMarkEachValueInTheDtypeAsked() {
+        CategoricalFamily family = new CategoricalFamily(4);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = backend.of(new float[] {0, 3, 2, 2, 1, 0}, 2, 3);
+            Tensor codes = family.oneHot(x, DType.FLOAT64);
+            assertThat(codes.dtype()).isEqualTo(DType.FLOAT64);
+            assertThat(codes.shape()).containsExactly(2, 3, 4);
+            double[] expected = new double[24];
+            float[] values = x.toFloatArray();
+            for (int k = 0; k < values.length; k++) {
+                expected[k * 4 + (int) values[k]] = 1;
+            }
+            assertThat(codes.toDoubleArray()).containsExactly(expected);
+        }
+    }
+
+    @Test
     void familiesAreFoundByNameWithTheirOptions() {
         assertThat(LeafFamilies.names()).containsExactly("bernoulli", "categorical", "gaussian", "laplace");
         LeafFamily g = LeafFamilies.create("gaussian", Map.of("min_std", "0.01"));

@@ -11,6 +11,7 @@ import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.circuits.LeafFamilies;
+import io.vqdistill.circuits.MixtureEm;
 import io.vqdistill.circuits.ShallowMixture;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,8 +32,6 @@ import java.util.function.LongConsumer;
 public final class Distiller {
     /** Default number of grids per decoder call. */
     public static final int DEFAULT_DECODE_BATCH = 256;
-    /** Rows of data per posterior evaluation in EM are chosen so that [rows, N] stays below this many elements. */
-    private static final long EM_BUDGET = 1L << 22;
 
     private final Backend backend;
     private final Decoder decoder;
@@ -127,7 +126,7 @@ public final class Distiller {
             }
             ShallowMixture mixture = builder.build();
             if (weighting instanceof Weighting.Em em) {
-                return fitWeights(mixture, latents, em, provenance);
+                return fitWeights(mixture, em, provenance);
             }
             return new Distillation(mixture, provenance, new double[0]);
         } finally {
@@ -136,55 +135,27 @@ public final class Distiller {
     }
 
     /**
-     * EM for the weights with the leaves fixed: each update sets w_n to the mean responsibility
-     * p(n | x) over the data; stops after {@code maxIterations} updates or when an update gains less
-     * than the tolerance. Takes ownership of {@code start}.
+     * EM for the weights with the leaves fixed ({@link MixtureEm} with {@link MixtureEm.Settings#weightsOnly}):
+     * each update sets w_n to the mean responsibility p(n | x) over the data; stops after
+     * {@code maxIterations} updates or when an update gains less than the tolerance. Takes ownership
+     * of {@code start}.
      */
-    private Distillation fitWeights(ShallowMixture start, LatentSet latents, Weighting.Em em,
-                                    Map<String, String> provenance) {
+    private static Distillation fitWeights(ShallowMixture start, Weighting.Em em, Map<String, String> provenance) {
         ShallowMixture current = start;
         try {
             current.setPrecision(em.precision());
-            Tensor data = em.data();
-            int s = current.numVariables();
-            if (data.dtype() != DType.FLOAT32 || data.rank() != 2 || data.shape(1) != s || data.shape(0) < 1) {
-                throw new InvalidArgumentException("EM data must be float32 [B, " + s + "] with B >= 1, found "
-                        + data.dtype().label() + " " + Shapes.format(data.shape()));
-            }
-            int b = Math.toIntExact(data.shape(0));
-            int n = current.components();
-            int rows = (int) Math.max(1, Math.min(b, EM_BUDGET / n));
+            MixtureEm.Settings settings = MixtureEm.Settings.weightsOnly(em.precision());
             List<Double> trace = new ArrayList<>();
             for (int iteration = 0;; iteration++) {
-                double[] responsibility = new double[n];
-                double total = 0;
-                for (int from = 0; from < b; from += rows) {
-                    int to = Math.min(b, from + rows);
-                    try (TensorScope scope = TensorScope.open()) {
-                        Tensor x = data.slice(0, from, to);
-                        Tensor observed = backend.full(DType.BOOL, 1, to - from, s);
-                        double[] r = current.componentPosterior(x, observed).exp().sum(0).toDoubleArray();
-                        for (int j = 0; j < n; j++) {
-                            responsibility[j] += r[j];
-                        }
-                        for (double v : current.logLikelihood(x).toDoubleArray()) {
-                            total += v;
-                        }
-                    }
-                }
-                trace.add(total / b);
+                MixtureEm.Step step = MixtureEm.step(current, em.data(), settings, rows -> { });
+                trace.add(step.meanLogLikelihood());
                 if (iteration == em.maxIterations()
                         || iteration > 0 && trace.get(iteration) - trace.get(iteration - 1) < em.tolerance()) {
+                    step.next().close();
                     break;
                 }
-                double[] logWeights = new double[n];
-                for (int j = 0; j < n; j++) {
-                    logWeights[j] = Math.log(responsibility[j] / b);
-                }
-                ShallowMixture next = ShallowMixture.builder(family).parameters(current.parameters())
-                        .logWeights(logWeights).normaliseWeights().latents(latents).precision(em.precision()).build();
                 current.close();
-                current = next;
+                current = step.next();
             }
             provenance.put("distill.em_updates", Integer.toString(trace.size() - 1));
             provenance.put("distill.em_mean_log_likelihood", Double.toString(trace.get(trace.size() - 1)));

@@ -56,10 +56,7 @@ public final class EmStatistics implements AutoCloseable {
         leaf.put("count", flows.sum(1));
         Tensor column = x.transpose(1, 0).reshape(s, 1, b);
         if (family instanceof CategoricalFamily c) {
-            int v = c.categories();
-            Tensor levels = x.backend().arange(v).toType(DType.FLOAT32);
-            Tensor oneHot = column.reshape(s, b, 1).eq(levels).toType(DType.FLOAT32);
-            leaf.put("levels", flows.transposeLast().matmul(oneHot));
+            leaf.put("levels", flows.transposeLast().matmul(c.oneHot(column.reshape(s, b), DType.FLOAT32)));
         } else {
             leaf.put("sum", column.matmul(flows).reshape(s, -1));
             leaf.put("sum_squares", column.square().matmul(flows).reshape(s, -1));

@@ -6,20 +6,17 @@ import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.ReduceOp;
 import io.vqdistill.api.Shapes;
 import io.vqdistill.api.Tensor;
-import io.vqdistill.api.TensorException;
 import io.vqdistill.api.TensorScope;
-import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.LeafFamily;
 import io.vqdistill.api.circuit.LeafParameters;
+import io.vqdistill.circuits.BatchedCircuit;
 import io.vqdistill.circuits.Batches;
 import io.vqdistill.circuits.CircuitBuilder;
 import io.vqdistill.circuits.DagCircuit;
-import io.vqdistill.circuits.Evidence;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.leaf.CategoricalFamily;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +57,7 @@ import java.util.random.RandomGenerator;
  * <p>The circuit owns its tensors, which belong to no {@link TensorScope} (a scope open while it is
  * created does not close them), and releases them on {@link #close()}. Not thread-safe.
  */
-public final class LayeredCircuit implements Circuit {
+public final class LayeredCircuit extends BatchedCircuit {
 
     /** One inner layer: the regions of one depth. */
     private record Layer(int[] regions, int width, int partitions, int kOut, int edgeOffset, Tensor left,
@@ -74,15 +71,10 @@ public final class LayeredCircuit implements Circuit {
 
     private final LayeredSpec spec;
     private final RegionGraph graph;
-    private final LeafFamily family;
-    private final Backend backend;
-    private final int variables;
     private final int leaves;
     private final int slots;
-    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Tensor> columns = new LinkedHashMap<>();
     private final Map<String, Tensor> flat = new LinkedHashMap<>();
-    private final List<Tensor> owned = new ArrayList<>();
     private final List<Layer> layers = new ArrayList<>();
     private final int leafRegions;
     private final int maxLeafSize;
@@ -98,20 +90,16 @@ public final class LayeredCircuit implements Circuit {
     private Tensor leafMean;
     private Tensor leafVariance;
     private long perRow;
-    private boolean closed;
 
     private LayeredCircuit(LayeredSpec spec, LeafFamily family, Map<String, Tensor> leafParameters,
                            List<Tensor> sumWeights) {
-        this.spec = Objects.requireNonNull(spec, "spec");
-        this.family = Objects.requireNonNull(family, "family");
+        super(family, leafParameters, Objects.requireNonNull(spec, "spec").variables());
+        parameters.values().forEach(TensorScope::detach);
+        this.spec = spec;
         this.graph = spec.graph();
-        this.variables = spec.variables();
         this.leaves = spec.leaves();
         this.slots = Math.max(spec.leaves(), spec.sums());
-        Map<String, Tensor> prepared = family.prepare(Objects.requireNonNull(leafParameters, "leafParameters"));
-        family.parameters().forEach(p -> parameters.put(p.name(), own(prepared.get(p.name()))));
         Tensor first = parameters.values().iterator().next();
-        this.backend = first.backend();
         int[] leafIds = graph.regionsAtDepth(0);
         this.leafRegions = leafIds.length;
         this.maxLeafSize = Arrays.stream(leafIds).map(r -> graph.pixels(r).length).max().orElse(1);
@@ -129,7 +117,7 @@ public final class LayeredCircuit implements Circuit {
             compileLeaves(leafIds);
             compileLayers(sumWeights);
         } catch (RuntimeException e) {
-            closeAll();
+            closeOwned();
             throw e;
         }
     }
@@ -252,8 +240,9 @@ public final class LayeredCircuit implements Circuit {
         return worst;
     }
 
-    private Tensor own(Tensor t) {
-        owned.add(TensorScope.detach(t));
+    /** Owns {@code t}, detached from any open scope. */
+    private Tensor detached(Tensor t) {
+        own(TensorScope.detach(t));
         return t;
     }
 
@@ -262,7 +251,7 @@ public final class LayeredCircuit implements Circuit {
         for (int i = 0; i < v.length; i++) {
             v[i] = values[i];
         }
-        return own(backend.of(v, shape.length == 0 ? new long[] {v.length} : shape));
+        return detached(backend.of(v, shape.length == 0 ? new long[] {v.length} : shape));
     }
 
     private void compileLeaves(int[] leafIds) {
@@ -297,20 +286,20 @@ public final class LayeredCircuit implements Circuit {
                 col[0] = variables;
                 col[1] = 1;
                 System.arraycopy(shape, 1, col, 2, shape.length - 1);
-                columns.put(p.name(), own(scope.keep(t.reshape(col))));
+                columns.put(p.name(), detached(scope.keep(t.reshape(col))));
                 long[] f = new long[shape.length - 1];
                 f[0] = (long) variables * leaves;
                 System.arraycopy(shape, 2, f, 1, shape.length - 2);
-                flat.put(p.name(), own(scope.keep(t.reshape(f))));
+                flat.put(p.name(), detached(scope.keep(t.reshape(f))));
             }
             if (family instanceof CategoricalFamily) {
-                logitsByLevel = own(scope.keep(parameters.get("logits").transpose(0, 2, 1)));
+                logitsByLevel = detached(scope.keep(parameters.get("logits").transpose(0, 2, 1)));
             }
             Tensor mode = family.mode(parameters);
-            leafMode = own(scope.keep(mode.reshape(-1)));
-            leafPeak = own(scope.keep(family.logDensity(parameters, mode).reshape(variables, 1, leaves)));
-            leafMean = own(scope.keep(family.mean(parameters).reshape(variables, 1, leaves)));
-            leafVariance = own(scope.keep(family.variance(parameters).reshape(variables, 1, leaves)));
+            leafMode = detached(scope.keep(mode.reshape(-1)));
+            leafPeak = detached(scope.keep(family.logDensity(parameters, mode).reshape(variables, 1, leaves)));
+            leafMean = detached(scope.keep(family.mean(parameters).reshape(variables, 1, leaves)));
+            leafVariance = detached(scope.keep(family.variance(parameters).reshape(variables, 1, leaves)));
         }
     }
 
@@ -412,10 +401,10 @@ public final class LayeredCircuit implements Circuit {
             Tensor rows;
             Tensor logRows;
             try (TensorScope scope = TensorScope.open()) {
-                weights = own(scope.keep(backend.of(w, r, p, kOut, ww)));
-                weightsT = own(scope.keep(weights.transposeLast()));
-                rows = own(scope.keep(weights.transpose(0, 2, 1, 3).reshape((long) r * kOut, p * ww)));
-                logRows = own(scope.keep(rows.log().reshape(r, 1, kOut, p * ww)));
+                weights = detached(scope.keep(backend.of(w, r, p, kOut, ww)));
+                weightsT = detached(scope.keep(weights.transposeLast()));
+                rows = detached(scope.keep(weights.transpose(0, 2, 1, 3).reshape((long) r * kOut, p * ww)));
+                logRows = detached(scope.keep(rows.log().reshape(r, 1, kOut, p * ww)));
             }
             layers.add(new Layer(regions, r, p, kOut, edgeOffset[d], indices(left), indices(right), weights, weightsT,
                     rows, logRows, indices(in), maxIn, free));
@@ -457,26 +446,6 @@ public final class LayeredCircuit implements Circuit {
         return graph;
     }
 
-    @Override
-    public int numVariables() {
-        return variables;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public LeafFamily leafFamily() {
-        return family;
-    }
-
-    /** The prepared leaf parameters, leading shape [S, I]; owned by the circuit, do not close. */
-    public Map<String, Tensor> parameters() {
-        return Collections.unmodifiableMap(parameters);
-    }
-
     /**
      * The normalised sum weights, one new tensor per layer bottom up, each of shape
      * {@link #weightShape(LayeredSpec, int)}; owned by the caller.
@@ -497,27 +466,11 @@ public final class LayeredCircuit implements Circuit {
 
     @Override
     public long parameterCount() {
-        long count = 0;
-        for (Tensor t : parameters.values()) {
-            count += t.size();
-        }
+        long count = leafParameterCount();
         for (Layer l : layers) {
             count += l.freeWeights();
         }
         return count;
-    }
-
-    @Override
-    public void close() {
-        if (!closed) {
-            closed = true;
-            closeAll();
-        }
-    }
-
-    private void closeAll() {
-        owned.forEach(Tensor::close);
-        owned.clear();
     }
 
     @Override
@@ -585,24 +538,7 @@ public final class LayeredCircuit implements Circuit {
     }
 
     @Override
-    public Tensor conditionalSample(Tensor x, Tensor observed, RandomGenerator rng) {
-        Objects.requireNonNull(rng, "rng");
-        int b = start("conditionalSample", x, Objects.requireNonNull(observed, "observed"));
-        return Batches.run(x, observed, rows(b), variables, (xb, mb) -> draw(xb, mb, rng));
-    }
-
-    @Override
-    public Tensor sample(int n, RandomGenerator rng) {
-        Objects.requireNonNull(rng, "rng");
-        requireOpen("sample");
-        Evidence.checkCount("sample", n);
-        try (Tensor x = backend.zeros(DType.FLOAT32, n, variables);
-             Tensor none = backend.zeros(DType.BOOL, n, variables)) {
-            return Batches.run(x, none, rows(n), variables, (xb, mb) -> draw(xb, mb, rng));
-        }
-    }
-
-    private Tensor draw(Tensor x, Tensor observed, RandomGenerator rng) {
+    protected Tensor draw(Tensor x, Tensor observed, RandomGenerator rng) {
         Tensor chosen = select(x, observed, false, rng);
         Map<String, Tensor> picked = new LinkedHashMap<>();
         flat.forEach((k, v) -> picked.put(k, v.gather(0, chosen)));
@@ -767,25 +703,9 @@ public final class LayeredCircuit implements Circuit {
 
     // ---- evaluation -----------------------------------------------------------------------------
 
-    private void requireOpen(String query) {
-        if (closed) {
-            throw new TensorException(query + ": the circuit is closed");
-        }
-        for (Tensor t : owned) {
-            if (t.isClosed()) {
-                throw new TensorException(query + ": the circuit's tensors were closed; was it created inside a"
-                        + " TensorScope that has since closed?");
-            }
-        }
-    }
-
-    private int start(String query, Tensor x, Tensor observed) {
-        requireOpen(query);
-        return Evidence.check(query, backend, family, variables, x, observed);
-    }
-
     /** Rows per batch, so that the layers' temporaries stay within the memory budget. */
-    private int rows(int b) {
+    @Override
+    protected int rows(int b) {
         return (int) Math.max(1, Math.min(Math.max(b, 1), ShallowMixture.BUDGET / Math.max(1, perRow)));
     }
 

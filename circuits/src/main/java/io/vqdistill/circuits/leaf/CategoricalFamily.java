@@ -82,6 +82,24 @@ public final class CategoricalFamily implements LeafFamily {
         }
     }
 
+    /**
+     * The one-hot codes of values {@code x} (indices 0..V-1 in a float tensor, inside the support):
+     * [..., V] in {@code dtype}, 1 at each value's position and 0 elsewhere. Gathered from the rows of
+     * a V x V identity, which costs one pass over the output instead of a comparison and a cast.
+     */
+    public Tensor oneHot(Tensor x, DType dtype) {
+        float[] eye = new float[categories * categories];
+        for (int v = 0; v < categories; v++) {
+            eye[v * categories + v] = 1;
+        }
+        long[] shape = java.util.Arrays.copyOf(x.shape(), x.rank() + 1);
+        shape[x.rank()] = categories;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor rows = x.backend().of(eye, categories, categories).toType(dtype);
+            return scope.keep(rows.gather(0, x.toType(DType.INT64).reshape(-1)).reshape(shape));
+        }
+    }
+
     /** BOOL [..., V]: true at the position of each value. */
     private Tensor oneHot(Tensor x) {
         try (Tensor levels = levels(x.backend(), x.dtype()); Tensor column = x.expandDims(-1)) {

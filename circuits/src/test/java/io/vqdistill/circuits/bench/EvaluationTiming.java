@@ -33,16 +33,20 @@ import java.util.function.Supplier;
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND categorical N B MNIST_IDX
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND circuit DIR B MNIST_IDX [check]
  *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND einet DIR B MNIST_IDX SUBSET
+ *   java -cp ... io.vqdistill.circuits.bench.EvaluationTiming BACKEND agreement DIR B MNIST_IDX OTHER_BACKEND...
  * </pre>
  * {@code gaussian} uses {@link DecodedLeaves} (28 x 28; PROTOTYPES stroke images, near duplicates
  * when DUPLICATES is true) and images near its components, checking the first CHECK;
  * {@code categorical} N random categorical components over the MNIST levels of the first B images
  * of an IDX file; {@code circuit} a stored mixture on the dequantised first B images; {@code einet}
  * a stored Einsum network: its EM statistics (one epoch's work per image) and log-likelihoods on B
- * dequantised images in batches of 100, next to the same network built as a {@link DagCircuit} and
+ * images (dequantised, or levels for categorical leaves) in batches of 100, next to the same network built as a {@link DagCircuit} and
  * evaluated on the first SUBSET images, and to a plain loop over its units, one object per unit, in
- * double precision on the host (the first SUBSET images), each also scaled to 50,000 images. Each line
- * gives the load average read from /proc/loadavg before the measurement.
+ * double precision on the host (the first SUBSET images), each also scaled to 50,000 images;
+ * {@code agreement} a stored circuit read on BACKEND and on each OTHER_BACKEND, the log-likelihoods of
+ * the first B images (dequantised, or levels for categorical leaves) in batches of 100 on each, and
+ * their largest difference to BACKEND's. Each timing line gives the load average read from
+ * /proc/loadavg before the measurement.
  */
 public final class EvaluationTiming {
     private EvaluationTiming() {
@@ -66,6 +70,8 @@ public final class EvaluationTiming {
                         args.length > 5 ? Integer.parseInt(args[5]) : 0);
                 case "einet" -> einet(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
                         Integer.parseInt(args[5]));
+                case "agreement" -> agreement(backend, Path.of(args[2]), Integer.parseInt(args[3]), Path.of(args[4]),
+                        java.util.Arrays.copyOfRange(args, 5, args.length));
                 default -> throw new IllegalArgumentException("unknown workload " + args[1]);
             }
         }
@@ -90,11 +96,55 @@ public final class EvaluationTiming {
         }
     }
 
+    /** The first b images in the encoding of {@code c}'s leaves: levels for categorical ones, else dequantised. */
+    private static float[] encoded(Circuit c, Path idx, int b) throws IOException {
+        return c.leafFamily() instanceof CategoricalFamily ? levels(idx, b, 784) : dequantised(idx, b, 784);
+    }
+
+    private static void agreement(Backend backend, Path dir, int b, Path idx, String[] others) throws IOException {
+        double[] reference;
+        try (Circuit c = CircuitFiles.read(dir, backend)) {
+            System.out.printf("# %s, %,d parameters, B = %d images of %s%n", c, c.parameterCount(), b, idx);
+            reference = logLikelihoods(c, encoded(c, idx, b), b);
+        }
+        System.out.printf("%s: mean log-likelihood %.6f nats%n", backend.name(), mean(reference));
+        for (String name : others) {
+            try (Backend other = BackendSelector.discover().select(name, BackendOptions.defaults());
+                 Circuit c = CircuitFiles.read(dir, other)) {
+                double[] ll = logLikelihoods(c, encoded(c, idx, b), b);
+                double worst = 0;
+                for (int r = 0; r < b; r++) {
+                    worst = Math.max(worst, Math.abs(ll[r] - reference[r]));
+                }
+                System.out.printf("%s (%s): mean log-likelihood %.6f nats, largest difference to %s %.3g nats per"
+                        + " image (%.3g relative)%n", other.name(), other.version(), mean(ll), backend.name(), worst,
+                        worst / Math.abs(mean(reference)));
+            }
+        }
+    }
+
+    /** log p(x) of the first b images of {@code images} under {@code c}, in batches of 100. */
+    private static double[] logLikelihoods(Circuit c, float[] images, int b) {
+        double[] out = new double[b];
+        for (int from = 0; from < b; from += 100) {
+            int to = Math.min(b, from + 100);
+            try (TensorScope scope = TensorScope.open()) {
+                double[] ll = c.logLikelihood(c.backend().of(slice(images, from, to), to - from, 784)).toDoubleArray();
+                System.arraycopy(ll, 0, out, from, ll.length);
+            }
+        }
+        return out;
+    }
+
+    private static double mean(double[] values) {
+        return java.util.Arrays.stream(values).average().orElse(Double.NaN);
+    }
+
     private static void einet(Backend backend, Path dir, int b, Path idx, int subset) throws IOException {
-        float[] images = dequantised(idx, b, 784);
         int batch = 100;
         try (LayeredCircuit c = (LayeredCircuit) CircuitFiles.read(dir, backend)) {
-            System.out.printf("# %s, %,d parameters, B = %d dequantised images of %s in batches of %d%n", c,
+            float[] images = encoded(c, idx, b);
+            System.out.printf("# %s, %,d parameters, B = %d images of %s in batches of %d%n", c,
                     c.parameterCount(), b, idx, batch);
             String load = load();
             long t0 = System.nanoTime();
@@ -108,16 +158,9 @@ public final class EvaluationTiming {
             double em = (System.nanoTime() - t0) / 1e9;
             System.out.printf("layered E-step (statistics of every parameter): %.2f s, %.1f s per 50,000 images (load"
                     + " average before: %s)%n", em, em * 50_000 / b, load);
-            double[] layered = new double[b];
             load = load();
             t0 = System.nanoTime();
-            for (int from = 0; from < b; from += batch) {
-                int to = Math.min(b, from + batch);
-                try (TensorScope scope = TensorScope.open()) {
-                    double[] ll = c.logLikelihood(backend.of(slice(images, from, to), to - from, 784)).toDoubleArray();
-                    System.arraycopy(ll, 0, layered, from, ll.length);
-                }
-            }
+            double[] layered = logLikelihoods(c, images, b);
             double up = (System.nanoTime() - t0) / 1e9;
             System.out.printf("layered log-likelihood: %.2f s, %.1f s per 50,000 images (load average before: %s)%n",
                     up, up * 50_000 / b, load);
@@ -137,8 +180,11 @@ public final class EvaluationTiming {
                 double dagSeconds = (System.nanoTime() - t0) / 1e9;
                 System.out.printf("DAG log-likelihood of %d images: %.2f s, %.1f s per 50,000 images (load average"
                         + " before: %s)%n", subset, dagSeconds, dagSeconds * 50_000 / subset, load);
-                double[] mean = dag.parameters().get("mean").toDoubleArray();
-                double[] logVar = dag.parameters().get("log_var").toDoubleArray();
+                boolean categorical = c.leafFamily() instanceof CategoricalFamily;
+                double[] mean = categorical ? null : dag.parameters().get("mean").toDoubleArray();
+                double[] logVar = categorical ? null : dag.parameters().get("log_var").toDoubleArray();
+                double[] logits = categorical ? dag.parameters().get("logits").toDoubleArray() : null;
+                int levels = categorical ? ((CategoricalFamily) c.leafFamily()).categories() : 0;
                 load = load();
                 t0 = System.nanoTime();
                 double[] naive = new double[subset];
@@ -149,8 +195,14 @@ public final class EvaluationTiming {
                         switch (st.kind(u)) {
                             case INPUT -> {
                                 int l = st.inputIndex(u);
-                                double d = images[r * 784 + st.variable(u)] - mean[l];
-                                value[u] = -0.5 * (Math.log(2 * Math.PI) + logVar[l] + d * d * Math.exp(-logVar[l]));
+                                float x = images[r * 784 + st.variable(u)];
+                                if (categorical) {
+                                    value[u] = logits[l * levels + (int) x];
+                                } else {
+                                    double d = x - mean[l];
+                                    value[u] = -0.5 * (Math.log(2 * Math.PI) + logVar[l] + d * d
+                                            * Math.exp(-logVar[l]));
+                                }
                             }
                             case PRODUCT -> {
                                 double sum = 0;

@@ -2,10 +2,13 @@ package io.vqdistill.cli.commands;
 
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.circuit.Circuit;
+import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
+import io.vqdistill.cli.options.PrecisionOption;
+import io.vqdistill.distill.eval.Evaluator;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.data.ImageSet;
@@ -44,6 +47,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Mixin
     BackendOptionsMixin backendOptions;
 
+    @Mixin
+    PrecisionOption precision;
+
     @Option(names = "--circuit", paramLabel = "DIR", required = true, description = "the circuit folder")
     Path circuit;
 
@@ -68,6 +74,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Precision chosen = precision.precision();
         CircuitInput.check(circuit);
         ServerOptions options = new ServerOptions(host, port, ServerOptions.DEFAULT_MAX_BODY_BYTES);
         ImageSet test = testImages();
@@ -85,6 +92,10 @@ public final class ServeCommand implements Callable<Integer> {
         boolean interrupted = false;
         try (Session session = sessions.open(backendOptions.choice())) {
             Circuit c = session.circuit(circuit);
+            Evaluator.requireScorable(c, chosen);
+            if (c instanceof ShallowMixture m) {
+                m.setPrecision(chosen);
+            }
             CircuitService service = new CircuitService(c, test, circuit.toString());
             try (CircuitServer server = CircuitServer.start(service, options)) {
                 out.println(describe(c, test));
@@ -135,7 +146,8 @@ public final class ServeCommand implements Callable<Integer> {
     private static String describe(Circuit c, ImageSet test) {
         StringBuilder s = new StringBuilder("circuit: ");
         if (c instanceof ShallowMixture m) {
-            s.append(String.format(Locale.ROOT, "a mixture of %,d components", m.components()));
+            s.append(String.format(Locale.ROOT, "a mixture of %,d components (precision %s)", m.components(),
+                    m.precision().name().toLowerCase(Locale.ROOT)));
         } else {
             s.append("a ").append(c.getClass().getSimpleName());
         }

@@ -2,13 +2,14 @@ package io.vqdistill.cli.data;
 
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.data.ImageSet;
-import io.vqdistill.models.data.Mnist;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Which MNIST images a command measures on, shared by the commands that evaluate: the test images,
- * or the validation images the trainers hold out (to choose settings without looking at the test set).
+ * Which MNIST images a command measures on, shared by the commands that evaluate: the MNIST folder
+ * {@code --data} and the {@link ImageSelection} in it, the test images or the validation images the
+ * trainers hold out (to choose settings without looking at the test set).
  */
 public final class TestImageOptions {
 
@@ -16,22 +17,12 @@ public final class TestImageOptions {
             description = "the MNIST folder (default: ${DEFAULT-VALUE})")
     Path data;
 
-    @Option(names = "--limit", paramLabel = "M", description = "evaluate on the first M images only")
-    Integer limit;
-
-    @Option(names = "--images", paramLabel = "SET", defaultValue = "test",
-            description = "test, or validation: the 10,000 training images the trainers hold out with --split-seed "
-                + "(default: ${DEFAULT-VALUE})")
-    String images;
-
-    @Option(names = "--split-seed", paramLabel = "N", defaultValue = "0",
-            description = "seed of the 50,000 / 10,000 train/validation split, as given to train (default: "
-                + "${DEFAULT-VALUE})")
-    long splitSeed;
+    @Mixin
+    ImageSelection selection;
 
     /** The name of the image set, test or validation. */
     public String set() {
-        return images;
+        return selection.set();
     }
 
     /**
@@ -40,29 +31,11 @@ public final class TestImageOptions {
      * @throws InvalidArgumentException for an unknown set, or a limit not in [1, size]
      */
     public ImageSet load() {
-        return load(data, images, limit, splitSeed);
-    }
-
-    /**
-     * The images {@code --images SET --limit M --split-seed N} select in the MNIST folder {@code data}
-     * (for a command that finds the folder elsewhere, e.g. copies it from a cluster).
-     *
-     * @throws InvalidArgumentException for an unknown set, or a limit not in [1, size]
-     */
-    public static ImageSet load(Path data, String images, Integer limit, long splitSeed) {
-        return switch (images) {
-            case "test" -> CircuitInput.testImages(data, limit);
-            case "validation" -> {
-                ImageSet validation = Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed).validation();
-                yield limit == null ? validation : CircuitInput.first(validation, limit);
-            }
-            default -> throw new InvalidArgumentException("--images must be test or validation, found '" + images
-                    + "'");
-        };
+        return selection.load(data);
     }
 
     /** The training images of the same split ({@code --data}, {@code --split-seed}). */
     public ImageSet train() {
-        return Mnist.load(data.toAbsolutePath().normalize()).split(splitSeed).train();
+        return selection.train(data);
     }
 }

@@ -113,14 +113,25 @@ public final class Evaluator {
         Function<Tensor, double[]> model;
         if (circuit instanceof ShallowMixture mixture) {
             model = x -> mixture.logLikelihood(x, precision).toDoubleArray();
-        } else if (precision == Precision.FAST) {
-            model = x -> circuit.logLikelihood(x).toDoubleArray();
         } else {
+            requireScorable(circuit, precision);
+            model = x -> circuit.logLikelihood(x).toDoubleArray();
+        }
+        return logLikelihoods(circuit.backend(), model, from, to, batch, imagesDone);
+    }
+
+    /**
+     * Throws unless {@code circuit} can be scored at {@code precision}: a shallow mixture at either,
+     * any other circuit at {@link Precision#FAST} only (it has one precision of its own).
+     *
+     * @throws InvalidArgumentException for {@link Precision#DOUBLE} on a circuit that is not a shallow mixture
+     */
+    public static void requireScorable(Circuit circuit, Precision precision) {
+        if (!(circuit instanceof ShallowMixture) && precision != Precision.FAST) {
             throw new InvalidArgumentException("precision " + precision.name().toLowerCase(Locale.ROOT)
                     + " applies to shallow mixtures only; this circuit is " + circuit.getClass().getSimpleName()
                     + ", which sums its leaves' float32 log-densities term by term (precision fast)");
         }
-        return logLikelihoods(circuit.backend(), model, from, to, batch, imagesDone);
     }
 
     private double[] logLikelihoods(Backend backend, Function<Tensor, double[]> model, int from, int to,

@@ -110,8 +110,9 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
      * Measures the exact model with {@code settings}, reporting the task {@value #TASK} in grids summed
      * to {@code progress}. With a state file, a saved partial sum is checked against this run (the
      * SHA-256 of both checkpoints' weights, the images, the seed, the chunk, the precision and the number
-     * of grids) and continued; the partial sum is saved after every chunk, and kept when the sum is
-     * complete (running again then only reports it).
+     * of grids) and continued; all but the number of grids are checked before the models load, so such
+     * a mismatch is refused at once. The partial sum is saved after every chunk, and kept when the sum
+     * is complete (running again then only reports it).
      *
      * @throws InvalidArgumentException when there are more than {@value #MAX_GRIDS} grids, or the saved
      *                                  state was made for another sum (naming the field that differs)
@@ -122,12 +123,18 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(settings, "settings");
         Objects.requireNonNull(planned, "planned");
+        Map<String, String> id = settings.state() == null ? null : identity(vqvae, prior, images, settings);
+        if (id != null) {
+            new ExactState(settings.state(), id).check();
+        }
         Decoder decoder = session.decoder(vqvae);
         Prior p = session.prior(prior);
         ExactModel model = new ExactModel(session.backend(), p, decoder, settings.chunk(), MAX_GRIDS,
                 settings.precision());
-        ExactState state = settings.state() == null ? null
-                : new ExactState(settings.state(), identity(vqvae, prior, images, settings, model, p));
+        if (id != null) {
+            id.put("grids", model.components() + " of " + p.latentShape());
+        }
+        ExactState state = id == null ? null : new ExactState(settings.state(), id);
         ExactModel.Partial start = state == null ? ExactModel.Partial.start(images.size())
                 : state.resume(images.size());
         planned.accept(new Plan(model.components(), p.latentShape(), settings.chunk(), session.backend().name(),
@@ -149,9 +156,11 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
                 start.grids(), (System.nanoTime() - t0) / 1e9, ll);
     }
 
-    /** What a saved partial sum must match to be continued. */
-    private static Map<String, String> identity(Path vqvae, Path prior, ImageSet images, Settings settings,
-                                                ExactModel model, Prior p) {
+    /**
+     * What a saved partial sum must match to be continued, as far as it is known before the models load
+     * (all but the number of grids).
+     */
+    private static Map<String, String> identity(Path vqvae, Path prior, ImageSet images, Settings settings) {
         byte[] levels = new byte[images.size() * images.shape().pixels()];
         int[] all = images.levels(IntStream.range(0, images.size()).toArray());
         for (int i = 0; i < levels.length; i++) {
@@ -163,7 +172,6 @@ public record ExactEvaluation(double bitsPerDim, long components, long resumed, 
         id.put("images", images.size() + " images of " + images.description());
         id.put("images_sha256", Digests.sha256(levels));
         id.put("seed", Long.toString(CircuitEvaluation.DEFAULT_SEED));
-        id.put("grids", model.components() + " of " + p.latentShape());
         id.put("chunk", Integer.toString(settings.chunk()));
         id.put("precision", settings.precision().name().toLowerCase(Locale.ROOT));
         return id;

@@ -64,6 +64,35 @@ public final class ExactState {
         if (!Files.exists(file)) {
             return ExactModel.Partial.start(examples);
         }
+        SafeTensors st = readMatching();
+        long done = done(st.metadata());
+        double[] logSums = st.get(LOG_SUMS, DType.FLOAT64, examples).toDoubles();
+        for (int i = 0; i < logSums.length; i++) {
+            if (Double.isNaN(logSums[i]) || logSums[i] == Double.POSITIVE_INFINITY) {
+                throw new FormatException(file + ": field " + LOG_SUMS + "[" + i + "]: expected a log-sum, found "
+                        + logSums[i]);
+            }
+        }
+        return new ExactModel.Partial(done, logSums);
+    }
+
+    /**
+     * Refuses a saved state made for another sum, as {@link #resume} does, without reading its partial
+     * sums; nothing to check when the file does not exist yet. For the fields known before the models
+     * load, so that a mismatch is refused before loading them.
+     *
+     * @throws InvalidArgumentException when the file was made for another sum, naming the field, its
+     *                                  saved value and this run's
+     * @throws FormatException          when the file is not a readable state
+     */
+    public void check() {
+        if (Files.exists(file)) {
+            readMatching();
+        }
+    }
+
+    /** The existing state file, read, once its format and identity are checked. */
+    private SafeTensors readMatching() {
         FileKind.rejectSpecial(file);
         SafeTensors st = SafeTensors.read(file);
         Map<String, String> saved = st.metadata();
@@ -80,6 +109,10 @@ public final class ExactState {
                         + e.getValue() + "; run with the same options, or remove the state to start again");
             }
         }
+        return st;
+    }
+
+    private long done(Map<String, String> saved) {
         long done;
         try {
             done = Long.parseLong(saved.getOrDefault(GRIDS_DONE, ""));
@@ -90,14 +123,7 @@ public final class ExactState {
         if (done < 0) {
             throw new FormatException(file + ": field " + GRIDS_DONE + ": must be >= 0, found " + done);
         }
-        double[] logSums = st.get(LOG_SUMS, DType.FLOAT64, examples).toDoubles();
-        for (int i = 0; i < logSums.length; i++) {
-            if (Double.isNaN(logSums[i]) || logSums[i] == Double.POSITIVE_INFINITY) {
-                throw new FormatException(file + ": field " + LOG_SUMS + "[" + i + "]: expected a log-sum, found "
-                        + logSums[i]);
-            }
-        }
-        return new ExactModel.Partial(done, logSums);
+        return done;
     }
 
     /** Replaces the state file, atomically, by {@code partial}. */

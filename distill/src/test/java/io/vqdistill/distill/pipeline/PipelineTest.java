@@ -348,7 +348,7 @@ class PipelineTest {
     }
 
     @Test
-    void aKilledExactRunContinuesFromItsStateToTheUninterruptedSumAndOtherOptionsAreRefused() throws Exception {
+    void aKilledExactRunContinuesFromItsStateToTheUninterruptedSumAndOtherOptionsAreRefusedBeforeLoading() throws Exception {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         ImageSet test = images(9, 6);
         Path vq = Files.createDirectories(dir.resolve("vq"));
@@ -379,6 +379,7 @@ class PipelineTest {
             assertThat(resumed.bitsPerDim()).isCloseTo(uninterrupted, org.assertj.core.data.Offset.offset(1e-9));
             assertThat(ExactEvaluation.run(session, vq, pr, test, settings, plan -> { }, ProgressListener.NONE)
                     .bitsPerDim()).as("a complete state is only reported").isEqualTo(resumed.bitsPerDim());
+            List<String> loadedBefore = List.copyOf(models.loaded);
 
             assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, new ExactEvaluation.Settings(20,
                     Precision.FAST, state), plan -> { }, ProgressListener.NONE))
@@ -400,6 +401,8 @@ class PipelineTest {
             assertThatThrownBy(() -> ExactEvaluation.run(session, vq, pr, test, settings, plan -> { },
                     ProgressListener.NONE)).isInstanceOf(FormatException.class)
                     .hasMessageStartingWith(state.toString());
+            assertThat(models.loaded).as("every refusal comes before the models load")
+                    .containsExactlyElementsOf(loadedBefore);
         }
     }
 

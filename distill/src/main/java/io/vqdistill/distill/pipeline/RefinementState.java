@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -60,6 +61,7 @@ public final class RefinementState implements AutoCloseable {
     private static final Set<String> FIELDS = Set.of("format", "facts", "trials", "chosen", "chosen_mixture",
             "running", "mixtures");
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern STEM = Pattern.compile("c\\d+-e\\d+");
 
     /**
      * The progress of the candidate being refined.
@@ -378,8 +380,17 @@ public final class RefinementState implements AutoCloseable {
         }
         JsonNode m = n.path("mixtures");
         m.fields().forEachRemaining(e -> {
+            if (!STEM.matcher(e.getKey()).matches()) {
+                throw FormatException.of(file, "mixtures", "expected names like c0-e1, found '" + e.getKey() + "'");
+            }
             List<String> files = new ArrayList<>();
-            e.getValue().forEach(x -> files.add(x.asText()));
+            e.getValue().forEach(x -> {
+                if (!x.asText().startsWith(e.getKey()) || x.asText().contains("/") || x.asText().contains("\\")) {
+                    throw FormatException.of(file, "mixtures." + e.getKey(), "expected files of that mixture in the"
+                            + " state folder, found '" + x.asText() + "'");
+                }
+                files.add(x.asText());
+            });
             mixtures.put(e.getKey(), files);
         });
         JsonNode t = n.path("trials");

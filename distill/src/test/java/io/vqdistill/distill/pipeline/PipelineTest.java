@@ -764,7 +764,7 @@ class PipelineTest {
     }
 
     @Test
-    void aRefinementStateMadeWithOtherSettingsIsRefusedNamingTheFieldAndBothValues() {
+    void aRefinementStateMadeWithOtherSettingsIsRefusedNamingTheFieldAndBothValues() throws Exception {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         Path distilled = dir.resolve("top");
         Path state = dir.resolve("state");
@@ -788,6 +788,12 @@ class PipelineTest {
                     .isInstanceOf(InvalidArgumentException.class)
                     .hasMessageContaining("train_images = toy images (80), but this run has train_images = toy"
                             + " images (60)");
+            Path other = dir.resolve("other");
+            java.nio.file.Files.createDirectories(other);
+            java.nio.file.Files.writeString(other.resolve(RefinementState.STATE_JSON), "{\"format\": \"x/1\"}");
+            assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, List.of(0.0), dir.resolve("out"),
+                    other), reports::add, ProgressListener.NONE)).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("field format: expected 'vqdistill.refine-state/1', found 'x/1'");
         }
     }
 

@@ -115,7 +115,7 @@ public final class Refinement {
      * @param trials     every candidate setting refined, in the order tried
      * @param chosen     the index in {@code trials} of the one saved
      * @param json       the circuit file written
-     * @param seconds    wall time of the whole refinement
+     * @param seconds    wall time of this run (of a resumed one: since it resumed)
      */
     public record Result(String leafFamily, int components, List<Trial> trials, int chosen, Path json,
                          double seconds) {

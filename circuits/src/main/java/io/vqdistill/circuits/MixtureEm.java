@@ -122,7 +122,24 @@ public final class MixtureEm {
     public static ShallowMixture start(ShallowMixture mixture, Settings settings) {
         Objects.requireNonNull(mixture, "mixture");
         Objects.requireNonNull(settings, "settings");
-        return rebuild(mixture, family(mixture, settings), mixture.parameters(), mixture.logWeights());
+        return rebuild(mixture, family(mixture, settings), mixture.parameters(), mixture.logWeights(), true);
+    }
+
+    /**
+     * A mixture EM reached from {@code original} with {@code settings}, rebuilt from its saved leaf
+     * parameters and normalised log weights exactly as given (not normalised again), with
+     * {@code original}'s latents and precision: the same mixture as the one saved, so that EM continues
+     * from it as it would have. The caller owns the result and still owns {@code original} and
+     * {@code parameters}.
+     *
+     * @throws InvalidArgumentException for parameters that are not the family's, or log weights that are
+     *                                  not normalised
+     */
+    public static ShallowMixture restore(ShallowMixture original, Settings settings, Map<String, Tensor> parameters,
+                                         double[] logWeights) {
+        Objects.requireNonNull(original, "original");
+        Objects.requireNonNull(settings, "settings");
+        return rebuild(original, family(original, settings), parameters, logWeights, false);
     }
 
     /**
@@ -206,7 +223,7 @@ public final class MixtureEm {
                                 settings.shrinkage(), b)
                         : categoricalLeaves(current, sums, massColumn, keep, s, (CategoricalFamily) family,
                                 settings.smoothing());
-                next = rebuild(current, family, parameters, logWeights);
+                next = rebuild(current, family, parameters, logWeights, true);
             }
             return new Step(next, total / b);
         } finally {
@@ -278,9 +295,12 @@ public final class MixtureEm {
     }
 
     private static ShallowMixture rebuild(ShallowMixture like, LeafFamily family, Map<String, Tensor> parameters,
-                                          double[] logWeights) {
+                                          double[] logWeights, boolean normalise) {
         ShallowMixture.Builder builder = ShallowMixture.builder(family).parameters(parameters).logWeights(logWeights)
-                .normaliseWeights().precision(like.precision());
+                .precision(like.precision());
+        if (normalise) {
+            builder.normaliseWeights();
+        }
         like.latents().ifPresent(builder::latents);
         return TensorScope.outside(builder::build);
     }

@@ -227,6 +227,28 @@ class CircuitCommandsTest {
     }
 
     @Test
+    void refineStateMustBeAFolderOfItsOwnNamingTheFlagAndValue() throws IOException {
+        Path file = dir.resolve("state-file");
+        Files.writeString(file, "not a folder");
+        Run r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--state", file.toString(),
+                "--out", dir.resolve("refined-s").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--state " + file + " is an existing file, not a folder").doesNotContain("\tat ");
+        Path busy = dir.resolve("state-busy");
+        Files.createDirectories(busy);
+        Files.writeString(busy.resolve("notes.txt"), "mine");
+        r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--state", busy.toString(),
+                "--out", dir.resolve("refined-s").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--state " + busy + " is a folder holding other files and no refinement state");
+        r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--state",
+                dir.resolve("refined-s").toString(), "--out", dir.resolve("refined-s").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--state " + dir.resolve("refined-s") + " is the --out folder");
+        assertThat(busy.resolve("notes.txt")).hasContent("mine");
+    }
+
+    @Test
     void unknownSearchNameIsRefusedListingTheKnownOnes() {
         Run r = run("distill", "--vqvae", "vq", "--prior", "pr", "--search", "nope", "--components", "4", "--out",
                 dir.resolve("o").toString());

@@ -10,6 +10,7 @@ import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.distill.pipeline.Refinement;
 import io.vqdistill.distill.pipeline.RefinementRequest;
+import io.vqdistill.distill.pipeline.RefinementState;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
 import io.vqdistill.models.data.DataSplit;
@@ -36,7 +37,9 @@ import picocli.CommandLine.Option;
             + "categorical probabilities (with Dirichlet --smoothing). After each update the validation bits per "
             + "dimension are measured and EM stops after --patience updates without improvement. Every pair of a "
             + "--floor and a --shrinkage is refined so, and the mixture best on the validation images is saved as "
-            + "an ordinary circuit with the refinement in its provenance. The test images are never read.")
+            + "an ordinary circuit with the refinement in its provenance. The test images are never read. With "
+            + "--state DIR the progress is saved after every update, and a run started again with the same command "
+            + "continues from it.")
 public final class RefineCommand implements Callable<Integer> {
 
     @Mixin
@@ -93,6 +96,13 @@ public final class RefineCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--state", paramLabel = "DIR",
+            description = "save the refinement's progress (the finished candidates, the running one's updates and "
+                + "the mixtures to continue from) to DIR, replaced atomically after every EM update, and continue "
+                + "from DIR when it holds a state, replaying the finished updates' lines; a state made with another "
+                + "circuit, other images or other options is refused. DIR is deleted once the circuit is written")
+    Path state;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -116,13 +126,20 @@ public final class RefineCommand implements Callable<Integer> {
         }
         CircuitInput.check(circuit);
         Flags.outputFolder("--out", out, "circuit", CircuitFiles::exists);
+        if (state != null) {
+            Flags.outputFolder("--state", state, "refinement state", RefinementState::exists);
+            if (state.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+                throw new InvalidArgumentException("--state " + state + " is the --out folder: choose another folder"
+                        + " for the refinement state");
+            }
+        }
         DataSplit split = dataOptions.split();
         ImageSet train = trainImages == null ? split.train()
                 : CircuitInput.first(split.train(), trainImages, "--train-images");
         ImageSet validation = validationImages == null ? split.validation()
                 : CircuitInput.first(split.validation(), validationImages, "--validation-images");
         RefinementRequest request = new RefinementRequest(circuit, train, validation, epochs, floors, shrinkages,
-                smoothing, patience, seed, out);
+                smoothing, patience, seed, out, state);
         PrintWriter w = spec.commandLine().getOut();
         try (Session session = sessions.open(backendOptions.choice())) {
             Reports.refined(w, Refinement.run(session, request, report -> Reports.refining(w, report),

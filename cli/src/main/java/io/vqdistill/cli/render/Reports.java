@@ -65,7 +65,10 @@ public final class Reports {
 
     /** One step of a refinement as it ends: a candidate's floored start or an EM update. */
     public static void refining(PrintWriter w, Refinement.Report report) {
-        if (report instanceof Refinement.Start t) {
+        if (report instanceof Refinement.Resumed r) {
+            w.printf(Locale.ROOT, "continuing from %s: %d candidate%s finished, %d EM update%s made (replayed below)%n",
+                    r.state(), r.candidates(), r.candidates() == 1 ? "" : "s", r.epochs(), r.epochs() == 1 ? "" : "s");
+        } else if (report instanceof Refinement.Start t) {
             w.printf(Locale.ROOT, "floor %s, shrinkage %s: validation BPD %.4f%n", t.floor(), t.shrinkage(),
                     t.validationBpd());
         } else if (report instanceof Refinement.Epoch e) {

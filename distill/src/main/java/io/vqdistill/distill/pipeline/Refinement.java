@@ -9,6 +9,8 @@ import io.vqdistill.circuits.io.CircuitFiles;
 import io.vqdistill.circuits.leaf.GaussianFamily;
 import io.vqdistill.distill.eval.BitsPerDim;
 import io.vqdistill.distill.eval.PixelEncoding;
+import io.vqdistill.formats.AtomicFolder;
+import io.vqdistill.formats.Digests;
 import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,8 +51,21 @@ public final class Refinement {
     private Refinement() {
     }
 
-    /** What a refinement reports as it goes: a candidate's floored start or an EM update. */
-    public sealed interface Report permits Start, Epoch {
+    /**
+     * What a refinement reports as it goes: a candidate's floored start or an EM update, and, first, when
+     * it continues a saved state, what that state held.
+     */
+    public sealed interface Report permits Resumed, Start, Epoch {
+    }
+
+    /**
+     * A saved state continued; its starts and updates follow, replayed as they were reported.
+     *
+     * @param state      the state folder
+     * @param candidates the candidates it had finished
+     * @param epochs     the EM updates it had made, over every candidate
+     */
+    public record Resumed(Path state, int candidates, int epochs) implements Report {
     }
 
     /**
@@ -100,7 +115,7 @@ public final class Refinement {
      * @param trials     every candidate setting refined, in the order tried
      * @param chosen     the index in {@code trials} of the one saved
      * @param json       the circuit file written
-     * @param seconds    wall time of the whole refinement
+     * @param seconds    wall time of this run (of a resumed one: since it resumed)
      */
     public record Result(String leafFamily, int components, List<Trial> trials, int chosen, Path json,
                          double seconds) {
@@ -119,11 +134,16 @@ public final class Refinement {
     /**
      * Refines the mixture saved in {@code request.circuit()} on {@code session}'s backend and saves the
      * best one in {@code request.out()}; {@code reports} hears each candidate's start and EM update as it
-     * ends.
+     * ends. With a state folder ({@code request.state()}), the progress is saved after every start and
+     * update ({@link RefinementState}) before {@code reports} hears of it; a saved state is checked
+     * against this refinement and continued, its finished starts and updates replayed to {@code reports}
+     * after a {@link Resumed}, so that the result and the reports equal an uninterrupted run's. The state
+     * folder is deleted once the refined circuit is written.
      *
      * @throws InvalidArgumentException when the saved circuit is not a shallow mixture, or its leaves
      *                                  are neither Gaussian nor categorical, or its variables are not the
-     *                                  images' pixels
+     *                                  images' pixels, or the state was made for another refinement
+     *                                  (naming the field that differs)
      */
     public static Result run(Session session, RefinementRequest request, Consumer<Report> reports,
                              ProgressListener progress) {
@@ -143,28 +163,61 @@ public final class Refinement {
                     + original.numVariables() + " variables but the images " + s + " pixels");
         }
         boolean gaussian = original.leafFamily() instanceof GaussianFamily;
-        PixelEncoding encoding = PixelEncoding.forLeafFamily(original.leafFamily().name());
         List<MixtureEm.Settings> candidates = new ArrayList<>();
         for (double floor : gaussian ? request.floors() : request.floors().subList(0, 1)) {
             for (double shrinkage : gaussian ? request.shrinkages() : List.of(0.0)) {
                 candidates.add(new MixtureEm.Settings(original.precision(), floor, request.smoothing(), shrinkage));
             }
         }
+        try (RefinementState state = request.state() == null ? null
+                : RefinementState.open(request.state(), facts(session, request, original))) {
+            Result result = run(session, request, original, candidates, state, reports, progress, t0);
+            if (state != null) {
+                state.delete();
+            }
+            return result;
+        }
+    }
+
+    /**
+     * The refinement with its candidates, continuing {@code state} (null for none) and replaying its
+     * reports.
+     */
+    private static Result run(Session session, RefinementRequest request, ShallowMixture original,
+                              List<MixtureEm.Settings> candidates, RefinementState state, Consumer<Report> reports,
+                              ProgressListener progress, long t0) {
+        boolean gaussian = original.leafFamily() instanceof GaussianFamily;
+        PixelEncoding encoding = PixelEncoding.forLeafFamily(original.leafFamily().name());
         List<Trial> trials = new ArrayList<>();
         ShallowMixture best = null;
         int chosen = -1;
-        try (Tensor data = trainingData(session, request, encoding)) {
-            for (MixtureEm.Settings candidate : candidates) {
-                Refined refined = refine(original, candidate, data, request, reports, progress);
-                trials.add(refined.trial());
-                if (best == null || refined.trial().validationBpd() < trials.get(chosen).validationBpd()) {
-                    if (best != null) {
-                        best.close();
+        try {
+            if (state != null) {
+                trials.addAll(state.trials());
+                replay(state, reports);
+                if (state.chosen() >= 0) {
+                    chosen = state.chosen();
+                    best = state.chosenMixture(original, candidates.get(chosen));
+                }
+            }
+            try (Tensor data = trainingData(session, request, encoding)) {
+                for (int i = trials.size(); i < candidates.size(); i++) {
+                    Refined refined = refine(i, original, candidates.get(i), data, request, state, reports, progress);
+                    trials.add(refined.trial());
+                    boolean better = best == null
+                            || refined.trial().validationBpd() < trials.get(chosen).validationBpd();
+                    if (better) {
+                        if (best != null) {
+                            best.close();
+                        }
+                        best = refined.mixture();
+                        chosen = trials.size() - 1;
+                    } else {
+                        refined.mixture().close();
                     }
-                    best = refined.mixture();
-                    chosen = trials.size() - 1;
-                } else {
-                    refined.mixture().close();
+                    if (state != null) {
+                        state.finished(refined.trial(), better);
+                    }
                 }
             }
             Map<String, String> provenance = provenance(request, candidates.get(chosen), gaussian, trials, chosen);
@@ -178,25 +231,88 @@ public final class Refinement {
         }
     }
 
+    /** Tells {@code reports} what {@code state} holds: a {@link Resumed}, then every start and update saved. */
+    private static void replay(RefinementState state, Consumer<Report> reports) {
+        List<Trial> done = new ArrayList<>(state.trials());
+        RefinementState.Running running = state.running();
+        if (running != null) {
+            done.add(new Trial(running.start(), running.epochs(), running.bestEpoch(), running.bestBpd()));
+        }
+        if (done.isEmpty()) {
+            return;
+        }
+        reports.accept(new Resumed(state.folder(), state.trials().size(),
+                done.stream().mapToInt(t -> t.epochs().size()).sum()));
+        for (Trial t : done) {
+            reports.accept(t.start());
+            t.epochs().forEach(reports);
+        }
+    }
+
+    /** What a refinement's state must match to be continued. */
+    private static Map<String, String> facts(Session session, RefinementRequest request, ShallowMixture original) {
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("circuit_sha256", AtomicFolder.read(request.circuit(),
+                d -> Digests.sha256(d.resolve(CircuitFiles.JSON))));
+        facts.put("train_images", request.train().description() + " (" + request.train().size() + ")");
+        facts.put("validation_images", request.validation().description() + " (" + request.validation().size()
+                + ")");
+        facts.put("floors", request.floors().toString());
+        facts.put("shrinkages", request.shrinkages().toString());
+        facts.put("smoothing", Double.toString(request.smoothing()));
+        facts.put("seed", Long.toString(request.seed()));
+        facts.put("patience", Integer.toString(request.patience()));
+        facts.put("epochs", Integer.toString(request.epochs()));
+        facts.put("precision", original.precision().name().toLowerCase(Locale.ROOT));
+        facts.put("backend", session.backend().name());
+        return facts;
+    }
+
     /** A candidate's best mixture, owned by the caller, and what its refinement did. */
     private record Refined(ShallowMixture mixture, Trial trial) {
     }
 
-    /** One candidate: its floored start, then EM until {@code patience} updates without improvement. */
-    private static Refined refine(ShallowMixture original, MixtureEm.Settings settings, Tensor data,
-                                  RefinementRequest request, Consumer<Report> reports, ProgressListener progress) {
+    /**
+     * Candidate {@code index}: its floored start, then EM until {@code patience} updates without
+     * improvement, continuing the progress {@code state} saved for it and saving each step.
+     */
+    private static Refined refine(int index, ShallowMixture original, MixtureEm.Settings settings, Tensor data,
+                                  RefinementRequest request, RefinementState state, Consumer<Report> reports,
+                                  ProgressListener progress) {
         int s = original.numVariables();
         PixelEncoding encoding = PixelEncoding.forLeafFamily(original.leafFamily().name());
-        ShallowMixture best = MixtureEm.start(original, settings);
-        ShallowMixture current = best;
+        RefinementState.Running saved = state == null ? null : state.running();
+        ShallowMixture best = null;
+        ShallowMixture current = null;
         try {
-            Start start = new Start(settings.minStd(), settings.shrinkage(), validationBpd(best, request, progress));
-            reports.accept(start);
-            double bestBpd = start.validationBpd();
-            int bestEpoch = 0;
-            List<Epoch> epochs = new ArrayList<>();
-            int stale = 0;
-            for (int epoch = 1; epoch <= request.epochs() && stale < request.patience(); epoch++) {
+            Start start;
+            double bestBpd;
+            int bestEpoch;
+            List<Epoch> epochs;
+            int stale;
+            if (saved != null) {
+                best = state.mixture(saved.best(), original, settings);
+                current = saved.current().equals(saved.best()) ? best
+                        : state.mixture(saved.current(), original, settings);
+                start = saved.start();
+                bestBpd = saved.bestBpd();
+                bestEpoch = saved.bestEpoch();
+                epochs = new ArrayList<>(saved.epochs());
+                stale = saved.stale();
+            } else {
+                best = MixtureEm.start(original, settings);
+                current = best;
+                start = new Start(settings.minStd(), settings.shrinkage(), validationBpd(best, request, progress));
+                if (state != null) {
+                    state.started(index, start, best);
+                }
+                reports.accept(start);
+                bestBpd = start.validationBpd();
+                bestEpoch = 0;
+                epochs = new ArrayList<>();
+                stale = 0;
+            }
+            for (int epoch = epochs.size() + 1; epoch <= request.epochs() && stale < request.patience(); epoch++) {
                 long e0 = System.nanoTime();
                 ShallowMixture from = current;
                 MixtureEm.Step step = ProgressListener.track(progress, TASK + " " + epoch, request.train().size(),
@@ -220,6 +336,9 @@ public final class Refinement {
                 Epoch done = new Epoch(epoch, BitsPerDim.ofMean(step.meanLogLikelihood(), s, encoding), bpd, improved,
                         (System.nanoTime() - e0) / 1e9);
                 epochs.add(done);
+                if (state != null) {
+                    state.updated(done, stale, bestEpoch, bestBpd, next);
+                }
                 reports.accept(done);
             }
             if (current != best) {
@@ -227,10 +346,12 @@ public final class Refinement {
             }
             return new Refined(best, new Trial(start, epochs, bestEpoch, bestBpd));
         } catch (RuntimeException | Error e) {
-            if (current != best) {
+            if (current != null && current != best) {
                 current.close();
             }
-            best.close();
+            if (best != null) {
+                best.close();
+            }
             throw e;
         }
     }

@@ -24,9 +24,13 @@ import java.util.Objects;
  * @param seed       the seed of the dequantisation noise of the training images (fixed for every update,
  *                   so that full-batch EM never lowers their log-likelihood)
  * @param out        the circuit folder to write
+ * @param state      the folder the refinement's progress is saved to after every EM update and continued
+ *                   from when it holds a state ({@link RefinementState}), deleted when the refinement ends;
+ *                   null to keep nothing
  */
 public record RefinementRequest(Path circuit, ImageSet train, ImageSet validation, int epochs, List<Double> floors,
-                                List<Double> shrinkages, double smoothing, int patience, long seed, Path out) {
+                                List<Double> shrinkages, double smoothing, int patience, long seed, Path out,
+                                Path state) {
     /** Validates and copies. */
     public RefinementRequest {
         Objects.requireNonNull(circuit, "circuit");
@@ -59,6 +63,10 @@ public record RefinementRequest(Path circuit, ImageSet train, ImageSet validatio
         }
         if (patience < 1) {
             throw InvalidArgumentException.of("patience", patience, ">= 1");
+        }
+        if (state != null && state.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
+            throw new InvalidArgumentException("the refinement state " + state + " must be another folder than the"
+                    + " output " + out);
         }
         if (train.size() < 1 || validation.size() < 1) {
             throw new InvalidArgumentException("EM needs training and validation images, found " + train.size()

@@ -644,7 +644,7 @@ class PipelineTest {
                     5, distilled).build(), s -> { });
             List<Refinement.Report> reports = new ArrayList<>();
             Refinement.Result r = Refinement.run(session, new RefinementRequest(distilled, images(80, 6),
-                    images(30, 7), 4, List.of(0.3, 0.05), List.of(0.0, 2.0), 0.1, 4, 11, refined), reports::add,
+                    images(30, 7), 4, List.of(0.3, 0.05), List.of(0.0, 2.0), 0.1, 4, 11, refined, null), reports::add,
                     ProgressListener.NONE);
             assertThat(r.trials()).extracting(t -> List.of(t.start().floor(), t.start().shrinkage()))
                     .containsExactly(List.of(0.3, 0.0), List.of(0.3, 2.0), List.of(0.05, 0.0), List.of(0.05, 2.0));
@@ -672,6 +672,132 @@ class PipelineTest {
         assertThat(CircuitFiles.provenance(refined)).containsEntry("search", "top")
                 .containsEntry("refine.best_epoch", Integer.toString(kept)).containsKey("refine.min_std")
                 .containsKey("refine.shrinkage").containsKey("refine.trials").containsKey("distill.components");
+    }
+
+    /** A simulated kill: thrown from a reports consumer or a fault hook. */
+    private static final class Killed extends RuntimeException {
+        Killed(String where) {
+            super("killed " + where);
+        }
+    }
+
+    private static RefinementRequest refinement(Path circuit, List<Double> shrinkages, Path out, Path state) {
+        return new RefinementRequest(circuit, images(80, 6), images(30, 7), 4, List.of(0.3, 0.05), shrinkages, 0.1,
+                4, 11, out, state);
+    }
+
+    @Test
+    void aRefinementKilledAfterAnUpdateAndInsideACommitContinuesToTheUninterruptedResult() throws Exception {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path distilled = dir.resolve("top");
+        Path state = dir.resolve("state");
+        List<Double> shrinkages = List.of(0.0, 2.0);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "top",
+                    5, distilled).build(), s -> { });
+            List<Refinement.Report> plain = new ArrayList<>();
+            Refinement.Result whole = Refinement.run(session, refinement(distilled, shrinkages, dir.resolve("whole"),
+                    null), plain::add, ProgressListener.NONE);
+            assertThat(plain).hasSize(4 * 5);
+
+            List<Refinement.Report> first = new ArrayList<>();
+            assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, shrinkages, dir.resolve("resumed"),
+                    state), r -> {
+                        first.add(r);
+                        if (first.size() == 8) {
+                            throw new Killed("after the second update of the second candidate");
+                        }
+                    }, ProgressListener.NONE)).isInstanceOf(Killed.class);
+            assertThat(RefinementState.exists(state)).isTrue();
+
+            List<Refinement.Report> second = new ArrayList<>();
+            int[] commits = {0};
+            try (AutoCloseable hook = io.vqdistill.formats.AtomicFolder.installFaultHook(
+                    new io.vqdistill.formats.AtomicFolder.FaultHook() {
+                        @Override
+                        public void at(io.vqdistill.formats.AtomicFolder.Boundary boundary, Path folder) {
+                            if (boundary == io.vqdistill.formats.AtomicFolder.Boundary.MOVED_ASIDE
+                                    && folder.getFileName().toString().equals("state") && ++commits[0] == 4) {
+                                throw new Killed("between the renames of a commit");
+                            }
+                        }
+                    })) {
+                assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, shrinkages,
+                        dir.resolve("resumed"), state), second::add, ProgressListener.NONE))
+                        .isInstanceOf(Killed.class);
+            }
+            assertThat(second.get(0)).isEqualTo(new Refinement.Resumed(state, 1, 6));
+            assertThat(second.subList(1, 9)).as("the first run's reports replayed").isEqualTo(first);
+
+            List<Refinement.Report> third = new ArrayList<>();
+            Refinement.Result resumed = Refinement.run(session, refinement(distilled, shrinkages,
+                    dir.resolve("resumed"), state), third::add, ProgressListener.NONE);
+            assertThat(third.get(0)).isInstanceOf(Refinement.Resumed.class);
+            List<Refinement.Report> replayedAndNew = third.subList(1, third.size());
+            assertThat(replayedAndNew).hasSize(plain.size());
+            for (int i = 0; i < plain.size(); i++) {
+                assertThat(withoutTime(replayedAndNew.get(i))).as("report %d", i).isEqualTo(withoutTime(plain.get(i)));
+            }
+            assertThat(resumed.chosen()).isEqualTo(whole.chosen());
+            assertThat(resumed.best().bestEpoch()).isEqualTo(whole.best().bestEpoch());
+            assertThat(resumed.trials()).extracting(Refinement.Trial::validationBpd)
+                    .containsExactlyElementsOf(whole.trials().stream().map(Refinement.Trial::validationBpd).toList());
+            assertThat(java.nio.file.Files.exists(state)).as("the state is deleted at the end").isFalse();
+
+            ShallowMixture a = (ShallowMixture) session.circuit(dir.resolve("whole"));
+            ShallowMixture b = (ShallowMixture) session.circuit(dir.resolve("resumed"));
+            assertThat(b.logWeights()).containsExactly(a.logWeights(), within(1e-6));
+            for (String name : a.parameters().keySet()) {
+                float[] x = a.parameters().get(name).toFloatArray();
+                float[] y = b.parameters().get(name).toFloatArray();
+                assertThat(y).as(name).containsExactly(x, within(1e-6f));
+            }
+        }
+        Map<String, String> p = new java.util.HashMap<>(CircuitFiles.provenance(dir.resolve("whole")));
+        Map<String, String> q = new java.util.HashMap<>(CircuitFiles.provenance(dir.resolve("resumed")));
+        p.remove("created");
+        q.remove("created");
+        assertThat(q).isEqualTo(p);
+    }
+
+    /** A report with its wall time zeroed, to compare runs. */
+    private static Refinement.Report withoutTime(Refinement.Report r) {
+        return r instanceof Refinement.Epoch e ? new Refinement.Epoch(e.epoch(), e.trainBpd(), e.validationBpd(),
+                e.improved(), 0) : r;
+    }
+
+    @Test
+    void aRefinementStateMadeWithOtherSettingsIsRefusedNamingTheFieldAndBothValues() throws Exception {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        Path distilled = dir.resolve("top");
+        Path state = dir.resolve("state");
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            INJECTOR.getInstance(DistillationPipeline.class).run(session, DistillationRequest.builder(dir, dir, "top",
+                    5, distilled).build(), s -> { });
+            assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, List.of(0.0, 2.0),
+                    dir.resolve("out"), state), r -> {
+                        throw new Killed("after the first start");
+                    }, ProgressListener.NONE)).isInstanceOf(Killed.class);
+            List<Refinement.Report> reports = new ArrayList<>();
+            assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, List.of(0.0), dir.resolve("out"),
+                    state), reports::add, ProgressListener.NONE))
+                    .isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("was made with shrinkages = [0.0, 2.0], but this run has shrinkages = [0.0]");
+            assertThat(reports).as("refused before any work").isEmpty();
+            assertThat(RefinementState.exists(state)).as("a refused state is kept").isTrue();
+            assertThatThrownBy(() -> Refinement.run(session, new RefinementRequest(distilled, images(60, 6),
+                    images(30, 7), 4, List.of(0.3, 0.05), List.of(0.0, 2.0), 0.1, 4, 11, dir.resolve("out"), state),
+                    reports::add, ProgressListener.NONE))
+                    .isInstanceOf(InvalidArgumentException.class)
+                    .hasMessageContaining("train_images = toy images (80), but this run has train_images = toy"
+                            + " images (60)");
+            Path other = dir.resolve("other");
+            java.nio.file.Files.createDirectories(other);
+            java.nio.file.Files.writeString(other.resolve(RefinementState.STATE_JSON), "{\"format\": \"x/1\"}");
+            assertThatThrownBy(() -> Refinement.run(session, refinement(distilled, List.of(0.0), dir.resolve("out"),
+                    other), reports::add, ProgressListener.NONE)).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("field format: expected 'vqdistill.refine-state/1', found 'x/1'");
+        }
     }
 
     @Test

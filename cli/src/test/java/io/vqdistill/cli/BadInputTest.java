@@ -164,7 +164,13 @@ class BadInputTest {
             {"--lr", "0", "--lr must be positive and finite, found 0.0"},
             {"--dim", "0", "--dim must be >= 1, found 0"},
             {"--grid", "5", "--grid 5: a 5x5 latent grid is not reachable"},
-            {"--channels", "8,8", "--channels needs one entry per downsampling stage: a 4x4 grid takes 3"}};
+            {"--channels", "8,8", "--channels needs one entry per downsampling stage: a 4x4 grid takes 3"},
+            {"--beta", "-0.5", "--beta must be finite and >= 0, found -0.5"},
+            {"--ema-decay", "1", "--ema-decay must be in (0, 1), e.g. 0.99, found 1.0"},
+            {"--ema-decay", "0", "--ema-decay must be in (0, 1), e.g. 0.99, found 0.0"},
+            {"--dead-code-steps", "0", "--dead-code-steps must be >= 1, found 0"},
+            {"--kmeans-init", "-2", "--kmeans-init must be >= 1, found -2"},
+            {"--kmeans-batches", "3", "--kmeans-batches 3 needs --kmeans-init"}};
         for (String[] c : cases) {
             Run r = CliFixtures.execute("train", "vqvae", "--data", dir.resolve("none").toString(), "--out",
                     out.toString(), c[0], c[1]);

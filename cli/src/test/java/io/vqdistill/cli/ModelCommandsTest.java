@@ -71,6 +71,20 @@ class ModelCommandsTest {
                 .isCloseTo(bpd(out, "test BPD "), org.assertj.core.data.Offset.offset(1e-3));
     }
 
+    @Test
+    void codebookTrainingFlagsAreRecordedInTheCheckpoint() {
+        Path vq = dir.resolve("vq-codebook");
+        String out = run("train", "vqvae", "--backend", "tensorflow", "--data", data.toString(), "--limit", "40",
+                "--out", vq.toString(), "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "2,2,2,2",
+                "--res-blocks", "0", "--epochs", "1", "--batch", "8", "--beta", "0.25", "--ema-decay", "0.95",
+                "--dead-code-steps", "3", "--kmeans-init", "2", "--kmeans-batches", "2");
+        assertThat(out).contains("vqvae: k-means codebook from 64 encoder outputs of 16 images").contains("test_bpd");
+        var architecture = Checkpoint.read(vq, Checkpoint.KIND_VQVAE).architecture();
+        assertThat(architecture.get("beta").asDouble()).isEqualTo(0.25);
+        assertThat(architecture.get("codebook_training").toString()).isEqualTo(
+                "{\"ema_decay\":0.95,\"dead_code_steps\":3,\"kmeans_iterations\":2,\"kmeans_batches\":2}");
+    }
+
     private static double bpd(String out, String label) {
         int at = out.indexOf(label) + label.length();
         return Double.parseDouble(out.substring(at, out.indexOf(' ', at)));

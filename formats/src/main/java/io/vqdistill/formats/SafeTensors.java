@@ -232,6 +232,20 @@ public final class SafeTensors implements TensorStore {
         return new ArrayList<>(entries.keySet());
     }
 
+    /**
+     * The tensors of this file whose names do not start with {@code prefix}, with the same file and
+     * metadata: what a reader that knows nothing of those tensors is handed.
+     */
+    public SafeTensors withoutPrefix(String prefix) {
+        Map<String, Entry> kept = new LinkedHashMap<>();
+        entries.forEach((name, entry) -> {
+            if (!name.startsWith(prefix)) {
+                kept.put(name, entry);
+            }
+        });
+        return new SafeTensors(file, metadata, kept);
+    }
+
     /** True when a tensor of that name is stored. */
     public boolean contains(String name) {
         return entries.containsKey(name);

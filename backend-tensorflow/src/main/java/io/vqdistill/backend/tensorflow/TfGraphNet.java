@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
@@ -321,6 +322,16 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         steps = adamSteps;
     }
 
+    /** The value of {@code s}, a tensor (not a counter) of this network. */
+    protected final float[] value(Slot s) {
+        return read(List.of(s.value)).get(0);
+    }
+
+    /** Sets {@code s}, a tensor (not a counter) of this network, to {@code values}; Adam's moments stay. */
+    protected final void assign(Slot s, float[] values) {
+        assign(List.of(s.value), List.of(values));
+    }
+
     private void assign(List<Var> vars, List<float[]> values) {
         List<TFloat32> tensors = new ArrayList<>();
         try {
@@ -408,14 +419,25 @@ abstract class TfGraphNet implements EpochRunner.Engine {
      * collects the tensors to close. Returns the loss.
      */
     protected final double step(Session.Runner r, double lr, List<TType> feeds) {
+        return step(r, lr, feeds, List.of(), result -> { });
+    }
+
+    /**
+     * {@link #step(Session.Runner, double, List)} that also fetches {@code fetches}, computed in the
+     * same run (before the update), and hands them to {@code read} at result indices 1, 2, ...
+     */
+    protected final double step(Session.Runner r, double lr, List<TType> feeds, List<Operand<?>> fetches,
+            Consumer<Result> read) {
         steps++;
         r.feed(learningRate, own(feeds, TFloat32.scalarOf((float) lr)))
                 .feed(beta1Power, own(feeds, TFloat32.scalarOf((float) AdamUpdate.beta1Power(steps))))
                 .feed(beta2Power, own(feeds, TFloat32.scalarOf((float) AdamUpdate.beta2Power(steps))))
                 .feed(epsilon, own(feeds, TFloat32.scalarOf((float) AdamUpdate.foldedEpsilon(steps))))
                 .fetch(trainLoss);
+        fetches.forEach(r::fetch);
         trainTargets.forEach(r::addTarget);
         try (Result result = run(r)) {
+            read.accept(result);
             return ((TFloat32) result.get(0)).getFloat();
         }
     }

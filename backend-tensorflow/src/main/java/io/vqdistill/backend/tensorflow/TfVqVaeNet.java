@@ -52,7 +52,7 @@ final class TfVqVaeNet extends TfGraphNet {
 
     /** The outputs of one forward pass. */
     private record Forward(Operand<TFloat32> nll, Operand<TFloat32> codebookLoss, Operand<TFloat32> commitmentLoss,
-            Operand<TInt64> codes) {
+            Operand<TInt64> codes, Operand<TFloat32> encoded) {
     }
 
     private final VqVaeSpec spec;
@@ -72,6 +72,7 @@ final class TfVqVaeNet extends TfGraphNet {
 
     private final Placeholder<TFloat32> x;
     private final Placeholder<TInt32> levels;
+    private final Forward train;
     private final Forward eval;
     private final Operand<TFloat32> evalNllSum;
 
@@ -114,9 +115,12 @@ final class TfVqVaeNet extends TfGraphNet {
 
             x = tf.placeholder(TFloat32.class);
             levels = tf.placeholder(TInt32.class);
-            Forward train = forward(true);
+            train = forward(true);
+            double weight = spec.codebook().codebookLossWeight();
+            Operand<TFloat32> codebookTerm = weight == 1 ? train.codebookLoss()
+                    : tf.math.mul(tf.constant((float) weight), train.codebookLoss());
             Operand<TFloat32> trainLoss = tf.math.add(tf.math.add(tf.math.mean(train.nll(), tf.constant(0)),
-                    train.codebookLoss()), tf.math.mul(tf.constant((float) spec.beta()), train.commitmentLoss()));
+                    codebookTerm), tf.math.mul(tf.constant((float) spec.beta()), train.commitmentLoss()));
             eval = forward(false);
             evalNllSum = sum(eval.nll(), 0);
             optimise(trainLoss, updates, config);
@@ -234,7 +238,7 @@ final class TfVqVaeNet extends TfGraphNet {
             }
         }
         Operand<TFloat32> out = head == null ? g : apply(head, g);
-        return new Forward(nll(out, image), codebookLoss, commitment, codes);
+        return new Forward(nll(out, image), codebookLoss, commitment, codes, flat);
     }
 
     /** Negative log-likelihood per image [B], nats, of the NHWC decoder output {@code out}. */
@@ -263,19 +267,51 @@ final class TfVqVaeNet extends TfGraphNet {
 
     /**
      * One Adam step with learning rate {@code lr} on images {@code pixels} (NCHW, B images) and,
-     * for a categorical head, their levels; returns the batch's mean loss per image.
+     * for a categorical head, their levels; returns the batch's mean loss per image and, with
+     * {@code latents}, the step's encoder outputs and codes.
      */
-    double trainStep(float[] pixels, int[] levelValues, int b, double lr) {
+    VqVaeRunner.Step trainStep(float[] pixels, int[] levelValues, int b, double lr, boolean latents) {
         List<TType> feeds = new ArrayList<>();
         try {
-            double loss = step(feedImages(runner(), pixels, levelValues, b, feeds), lr, feeds);
+            float[][] encoded = new float[1][];
+            long[][] codes = new long[1][];
+            Session.Runner r = feedImages(runner(), pixels, levelValues, b, feeds);
+            double loss = latents
+                    ? step(r, lr, feeds, List.of(train.encoded(), train.codes()), result -> {
+                        encoded[0] = (float[]) TfTypes.toArray((TType) result.get(1));
+                        codes[0] = (long[]) TfTypes.toArray((TType) result.get(2));
+                    })
+                    : step(r, lr, feeds);
             for (Norm n : norms) {
                 n.batches().count++;
             }
-            return loss;
+            return new VqVaeRunner.Step(loss, encoded[0], codes[0]);
         } finally {
             feeds.forEach(TType::close);
         }
+    }
+
+    /**
+     * The encoder outputs [B * positions, D] of B images (NCHW) as a training step computes them,
+     * without running its updates.
+     */
+    float[] encode(float[] pixels, int b) {
+        List<TType> feeds = new ArrayList<>();
+        try (Result result = run(feedImages(runner(), pixels, null, b, feeds).fetch(train.encoded()))) {
+            return (float[]) TfTypes.toArray((TType) result.get(0));
+        } finally {
+            feeds.forEach(TType::close);
+        }
+    }
+
+    /** The codebook [K, D], row-major. */
+    float[] codebook() {
+        return value(codebook);
+    }
+
+    /** Sets the codebook [K, D], row-major. */
+    void setCodebook(float[] values) {
+        assign(codebook, values);
     }
 
     /** The network in inference mode on B images (NCHW) and, for a categorical head, their levels. */

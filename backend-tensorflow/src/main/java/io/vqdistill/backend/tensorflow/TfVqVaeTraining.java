@@ -23,16 +23,31 @@ final class TfVqVaeTraining extends VqVaeRunner {
     }
 
     @Override
-    protected EpochRunner.Engine engine() {
+    protected EpochRunner.Engine network() {
         net = new TfVqVaeNet(spec, training.seed(), tfBackend.sessionConfig(), tfBackend.pinnedDevice());
         return net;
     }
 
     @Override
-    protected double trainStep(int[] indices, SplittableRandom noise) {
+    protected Step step(int[] indices, SplittableRandom noise, boolean latents) {
         ImageSet set = data.train();
         return net.trainStep(set.dequantised(indices, noise), levels(set, indices), indices.length,
-                training.learningRate());
+                training.learningRate(), latents);
+    }
+
+    @Override
+    protected float[] encode(int[] indices, SplittableRandom noise) {
+        return net.encode(data.train().dequantised(indices, noise), indices.length);
+    }
+
+    @Override
+    protected float[] codebook() {
+        return net.codebook();
+    }
+
+    @Override
+    protected void setCodebook(float[] values) {
+        net.setCodebook(values);
     }
 
     @Override

@@ -103,8 +103,28 @@ public final class TrainCommand implements Runnable {
                 description = "decoder output: gaussian or categorical (default: ${DEFAULT-VALUE})")
         String head;
 
-        @Option(names = "--beta", paramLabel = "B", description = "commitment loss weight (default: 10)")
+        @Option(names = "--beta", paramLabel = "B",
+                description = "commitment loss weight, >= 0 (default: 10, the paper's; the VQ-VAE paper uses 0.25)")
         Double beta;
+
+        @Option(names = "--ema-decay", paramLabel = "G",
+                description = "train the codebook by exponential moving averages with decay G in (0, 1), e.g. 0.99,"
+                    + " instead of the gradient; the loss then has no codebook term (default: off)")
+        Double emaDecay;
+
+        @Option(names = "--dead-code-steps", paramLabel = "S",
+                description = "restart every code no encoder output was assigned to for S steps at a random encoder"
+                    + " output of the current batch (default: off)")
+        Integer deadCodeSteps;
+
+        @Option(names = "--kmeans-init", paramLabel = "I",
+                description = "start the codebook from I Lloyd iterations of k-means on the encoder outputs of the"
+                    + " first --kmeans-batches training batches (default: off, a random codebook)")
+        Integer kmeansInit;
+
+        @Option(names = "--kmeans-batches", paramLabel = "B",
+                description = "training batches --kmeans-init clusters (default: 10)")
+        Integer kmeansBatches;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -114,7 +134,8 @@ public final class TrainCommand implements Runnable {
 
         @Override
         public Integer call() {
-            VqVaeSpec model = NetworkSpecs.vqVae(grid, codebook, dim, channels, resBlocks, head, beta);
+            VqVaeSpec model = NetworkSpecs.vqVae(grid, codebook, dim, channels, resBlocks, head, beta)
+                    .withCodebook(NetworkSpecs.codebookTraining(emaDecay, deadCodeSteps, kmeansInit, kmeansBatches));
             TrainingSpec training = optimisation.spec(1e-3);
             Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);
             DataSplit data = dataOptions.split();

@@ -6,6 +6,7 @@ import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
+import io.vqdistill.models.train.CodebookTraining;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -59,6 +60,37 @@ public final class NetworkSpecs {
         return new VqVaeSpec(d.image(), d.latent(), dim == null ? d.embeddingDim() : dim,
                 channels == null ? d.channels() : channels, resBlocks == null ? d.residualBlocks() : resBlocks,
                 d.head(), beta == null ? d.beta() : beta);
+    }
+
+    /**
+     * How the codebook is trained: EMA updates with decay {@code emaDecay}, restarts of codes unused
+     * for {@code deadCodeSteps} steps, a k-means start of {@code kmeansIterations} Lloyd iterations on
+     * the encoder outputs of {@code kmeansBatches} batches; a null option is off (the batches default
+     * to {@link CodebookTraining#DEFAULT_KMEANS_BATCHES}).
+     *
+     * @throws InvalidArgumentException naming {@code --ema-decay}, {@code --dead-code-steps},
+     *                                  {@code --kmeans-init} or {@code --kmeans-batches} and the value
+     */
+    public static CodebookTraining codebookTraining(Double emaDecay, Integer deadCodeSteps, Integer kmeansIterations,
+                                                    Integer kmeansBatches) {
+        if (emaDecay != null && !(emaDecay > 0 && emaDecay < 1)) {
+            throw new InvalidArgumentException("--ema-decay must be in (0, 1), e.g. 0.99, found " + emaDecay);
+        }
+        if (deadCodeSteps != null) {
+            Flags.atLeastOne("--dead-code-steps", deadCodeSteps);
+        }
+        if (kmeansIterations != null) {
+            Flags.atLeastOne("--kmeans-init", kmeansIterations);
+        }
+        if (kmeansBatches != null) {
+            Flags.atLeastOne("--kmeans-batches", kmeansBatches);
+            if (kmeansIterations == null) {
+                throw new InvalidArgumentException("--kmeans-batches " + kmeansBatches + " needs --kmeans-init");
+            }
+        }
+        return new CodebookTraining(emaDecay == null ? 0 : emaDecay, deadCodeSteps == null ? 0 : deadCodeSteps,
+                kmeansIterations == null ? 0 : kmeansIterations,
+                kmeansBatches == null ? CodebookTraining.DEFAULT_KMEANS_BATCHES : kmeansBatches);
     }
 
     /**

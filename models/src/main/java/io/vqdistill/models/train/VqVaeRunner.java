@@ -3,14 +3,19 @@ package io.vqdistill.models.train;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.Backend;
 import io.vqdistill.api.InvalidArgumentException;
+import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.checkpoint.Provenance;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.data.Mnist;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -19,8 +24,10 @@ import java.util.SplittableRandom;
  * The engine-independent part of training a VQ-VAE of a {@link VqVaeSpec} on a {@link DataSplit}:
  * what a run is (its key, checkpoint and data description) and how validation and test sets are
  * measured, in evaluation batches of {@value #EVAL_BATCH} images with fixed dequantisation noise.
- * An engine supplies the network through {@link #engine()}, {@link #trainStep} and
- * {@link #evaluateBatch}.
+ * An engine supplies the network through {@link #network()}, {@link #step}, {@link #encode},
+ * {@link #codebook()}, {@link #setCodebook} and {@link #evaluateBatch}; the codebook training of
+ * the spec's {@link CodebookTraining} (EMA updates, dead-code restarts, k-means initialisation)
+ * happens here, engine-free, through {@link CodebookUpdates}.
  */
 public abstract class VqVaeRunner extends EpochRunner {
     /** Images per evaluation batch. */
@@ -29,11 +36,26 @@ public abstract class VqVaeRunner extends EpochRunner {
     public static final long VALIDATION_NOISE = 0x7661_6c69_6461_7465L;
     /** Seeds the dequantisation noise of the test set. */
     public static final long TEST_NOISE = 0x7465_7374_7365_7421L;
+    /** Mixed with the run's seed for the k-means initialisation's noise and its random start. */
+    private static final long KMEANS_STREAM = -0x6b6d_6561_6e73L;
 
     /** The architecture. */
     protected final VqVaeSpec spec;
     /** The images. */
     protected final DataSplit data;
+    private final CodebookUpdates updates;
+
+    /**
+     * What one training step did: the batch's mean loss per image and, when asked for, the encoder
+     * outputs the step quantised and their codes.
+     *
+     * @param loss    the batch's mean training loss per image, nats
+     * @param encoded the encoder outputs z_e before the step, one row of D values per grid position,
+     *                image-major and positions row-major; null when not asked for
+     * @param codes   the nearest code of each row of {@code encoded}; null when not asked for
+     */
+    public record Step(double loss, float[] encoded, long[] codes) {
+    }
 
     /**
      * What one evaluation batch of B images measured in inference mode.
@@ -60,6 +82,130 @@ public abstract class VqVaeRunner extends EpochRunner {
         }
         this.spec = spec;
         this.data = data;
+        this.updates = new CodebookUpdates(spec.codebook(), spec.latent().codebookSize(), spec.embeddingDim(),
+                backend, training.seed());
+    }
+
+    /** The network and its optimiser on the engine. */
+    protected abstract EpochRunner.Engine network();
+
+    /**
+     * One optimiser step on the training images {@code indices} ({@code noise} draws their
+     * dequantisation noise); with {@code latents}, also the encoder outputs and codes of that step.
+     */
+    protected abstract Step step(int[] indices, SplittableRandom noise, boolean latents);
+
+    /**
+     * The encoder outputs (rows of D values, as in {@link Step#encoded()}) of the training images
+     * {@code indices} as a training step computes them (BatchNorm on the batch's statistics),
+     * changing nothing: no running statistics, no weights.
+     */
+    protected abstract float[] encode(int[] indices, SplittableRandom noise);
+
+    /** The codebook as it is, K rows of D values. */
+    protected abstract float[] codebook();
+
+    /** Replaces the codebook by {@code values}, K rows of D values; the optimiser's state is kept. */
+    protected abstract void setCodebook(float[] values);
+
+    @Override
+    protected final EpochRunner.Engine engine() {
+        EpochRunner.Engine net = network();
+        return spec.codebook().isGradient() ? net : new CodebookEngine(net);
+    }
+
+    @Override
+    protected final double trainStep(int[] indices, SplittableRandom noise) {
+        boolean latents = updates.afterEveryStep();
+        Step s = step(indices, noise, latents);
+        if (latents) {
+            float[] codebook = updates.afterStep(s.encoded(), s.codes(), this::codebook);
+            if (codebook != null) {
+                setCodebook(codebook);
+            }
+        }
+        return s.loss();
+    }
+
+    /**
+     * Sets the codebook by k-means on the encoder outputs of the first training batches of the first
+     * epoch (the same images in the same order as its first steps).
+     */
+    private void kmeansInitialisation() {
+        CodebookTraining c = spec.codebook();
+        int n = data.train().size();
+        int[] order = Mnist.permutation(n, mix(training.seed(), 1));
+        int images = Math.min(n, c.kmeansBatches() * training.batchSize());
+        SplittableRandom noise = new SplittableRandom(mix(training.seed(), KMEANS_STREAM));
+        int d = spec.embeddingDim();
+        float[] points = new float[images * spec.latent().positions() * d];
+        int at = 0;
+        for (int from = 0; from < images; from += training.batchSize()) {
+            float[] z = encode(Arrays.copyOfRange(order, from, Math.min(images, from + training.batchSize())), noise);
+            System.arraycopy(z, 0, points, at, z.length);
+            at += z.length;
+        }
+        double[] errors = new double[c.kmeansIterations() + 1];
+        setCodebook(CodebookUpdates.kmeans(backend, points, d, spec.latent().codebookSize(), c.kmeansIterations(),
+                new SplittableRandom(mix(training.seed(), KMEANS_STREAM + 1)), errors));
+        listener.message(String.format(Locale.ROOT, "%s: k-means codebook from %d encoder outputs of %d images:"
+                + " mean squared quantisation error %.4f at the random start, %.4f after %d Lloyd iterations",
+                Checkpoint.KIND_VQVAE, points.length / d, images, errors[0], errors[c.kmeansIterations()],
+                c.kmeansIterations()));
+    }
+
+    /** The network's engine with the codebook training's state saved and restored beside the optimiser's. */
+    private final class CodebookEngine implements EpochRunner.Engine {
+        private final EpochRunner.Engine net;
+
+        CodebookEngine(EpochRunner.Engine net) {
+            this.net = net;
+        }
+
+        @Override
+        public void start(SafeTensors resume, long optimiserSteps) {
+            if (resume == null) {
+                net.start(null, optimiserSteps);
+                if (spec.codebook().kmeans()) {
+                    kmeansInitialisation();
+                }
+            } else {
+                net.start(resume.withoutPrefix(CodebookUpdates.STATE_PREFIX), optimiserSteps);
+                updates.restore(resume);
+            }
+        }
+
+        @Override
+        public long parameterCount() {
+            return net.parameterCount();
+        }
+
+        @Override
+        public long optimiserSteps() {
+            return net.optimiserSteps();
+        }
+
+        @Override
+        public List<SafeTensors.Entry> weights() {
+            return net.weights();
+        }
+
+        @Override
+        public List<SafeTensors.Entry> optimiserState() {
+            List<SafeTensors.Entry> out = new ArrayList<>(net.optimiserState());
+            out.addAll(updates.state());
+            return out;
+        }
+
+        @Override
+        public void loadBest(SafeTensors best) {
+            net.loadBest(best);
+        }
+
+        @Override
+        public void release() {
+            net.release();
+        }
     }
 
     /**
@@ -126,7 +272,8 @@ public abstract class VqVaeRunner extends EpochRunner {
             }
             BatchEvaluation b = evaluateBatch(set, idx, noise);
             nllSum += b.nllSum();
-            lossSum += b.nllSum() + idx.length * (b.codebookLoss() + spec.beta() * b.commitmentLoss());
+            lossSum += b.nllSum() + idx.length * (spec.codebook().codebookLossWeight() * b.codebookLoss()
+                    + spec.beta() * b.commitmentLoss());
             long[] codes = b.codes();
             for (int i = 0; i < idx.length; i++) {
                 Long[] g = new Long[positions];

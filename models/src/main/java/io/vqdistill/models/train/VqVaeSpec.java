@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The architecture of a convolutional VQ-VAE (the paper's Appendix A and C, scaled by
@@ -30,7 +31,8 @@ import java.util.List;
  * {@link DecoderHead#CATEGORICAL}.
  *
  * <p>Loss per image: the decoder's negative log-likelihood summed over pixels (nats) plus
- * ||sg(z_e) - e||^2 + beta ||z_e - sg(e)||^2 summed over the latent grid, averaged over the batch.
+ * ||sg(z_e) - e||^2 + beta ||z_e - sg(e)||^2 summed over the latent grid, averaged over the batch;
+ * under EMA codebook updates ({@link CodebookTraining}) the first term drops.
  *
  * @param image          the image shape; square
  * @param latent         the code grid (square, reachable by halving the image side) and K
@@ -39,13 +41,19 @@ import java.util.List;
  * @param residualBlocks residual blocks at the latent level in the encoder and the decoder, >= 0
  * @param head           the decoder's output distribution
  * @param beta           the weight of the commitment loss, >= 0 (the authors use 10)
+ * @param codebook       how the codebook is trained; recorded in the architecture only when it is not
+ *                       {@link CodebookTraining#GRADIENT}, so earlier checkpoints read as they were
  */
 public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, List<Integer> channels,
-        int residualBlocks, DecoderHead head, double beta) {
+        int residualBlocks, DecoderHead head, double beta, CodebookTraining codebook) {
+
+    /** The architecture field holding {@link #codebook()} when it is not the default. */
+    public static final String CODEBOOK_TRAINING = "codebook_training";
 
     /** Validates the architecture. */
     public VqVaeSpec {
         channels = List.copyOf(channels);
+        Objects.requireNonNull(codebook, "codebook");
         if (image.height() != image.width()) {
             throw new InvalidArgumentException("images must be square, found " + image.height() + "x" + image.width());
         }
@@ -72,6 +80,17 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         if (!(beta >= 0) || Double.isInfinite(beta)) {
             throw new InvalidArgumentException("beta must be finite and >= 0, found " + beta);
         }
+    }
+
+    /** A spec whose codebook is trained by the gradient ({@link CodebookTraining#GRADIENT}). */
+    public VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, List<Integer> channels,
+            int residualBlocks, DecoderHead head, double beta) {
+        this(image, latent, embeddingDim, channels, residualBlocks, head, beta, CodebookTraining.GRADIENT);
+    }
+
+    /** This spec with its codebook trained as {@code training} says. */
+    public VqVaeSpec withCodebook(CodebookTraining training) {
+        return new VqVaeSpec(image, latent, embeddingDim, channels, residualBlocks, head, beta, training);
     }
 
     /**
@@ -159,6 +178,9 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         n.put("residual_blocks", residualBlocks);
         n.put("head", head.leafFamily());
         n.put("beta", beta);
+        if (!codebook.isGradient()) {
+            n.set(CODEBOOK_TRAINING, codebook.toJson());
+        }
         return n;
     }
 
@@ -172,7 +194,7 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
         JsonNode img = Json.requireObject(n, "image", file, where);
         JsonNode lat = Json.requireObject(n, "latent", file, where);
         Json.requireOnly(n, List.of("type", "image", "latent", "embedding_dim", "channels", "residual_blocks", "head",
-                "beta"), file, where);
+                "beta", CODEBOOK_TRAINING), file, where);
         Json.requireOnly(img, List.of("channels", "height", "width"), file, where + ".image");
         Json.requireOnly(lat, List.of("height", "width", "codebook_size"), file, where + ".latent");
         String headName = Json.requireText(n, "head", file, where);
@@ -183,6 +205,10 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
             throw FormatException.of(file, where + ".head", e.getMessage());
         }
         int[] channels = Json.requireIntArray(n, "channels", 1, file, where);
+        CodebookTraining codebook = n.has(CODEBOOK_TRAINING)
+                ? CodebookTraining.fromJson(Json.requireObject(n, CODEBOOK_TRAINING, file, where), file,
+                        where + "." + CODEBOOK_TRAINING)
+                : CodebookTraining.GRADIENT;
         try {
             return new VqVaeSpec(
                     new ImageShape(Json.requireInt(img, "channels", 1, file, where + ".image"),
@@ -195,7 +221,8 @@ public record VqVaeSpec(ImageShape image, LatentShape latent, int embeddingDim, 
                     Arrays.stream(channels).boxed().toList(),
                     Json.requireInt(n, "residual_blocks", 0, file, where),
                     head,
-                    Json.requireDouble(n, "beta", file, where));
+                    Json.requireDouble(n, "beta", file, where),
+                    codebook);
         } catch (IllegalArgumentException | InvalidArgumentException e) {
             // the shapes of the api reject their values with IllegalArgumentException, the spec with InvalidArgumentException
             throw FormatException.of(file, where, e.getMessage());

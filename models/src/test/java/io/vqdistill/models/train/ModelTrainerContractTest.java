@@ -185,7 +185,28 @@ public abstract class ModelTrainerContractTest {
     /** A run killed in its second epoch resumes to the weights of an uninterrupted run. */
     @Test
     void aKilledRunResumesToTheSameWeightsAsAnUninterruptedOne() throws Exception {
-        VqVaeSpec spec = tiny(DecoderHead.GAUSSIAN, 4);
+        assertResumesToTheSameWeights(tiny(DecoderHead.GAUSSIAN, 4));
+    }
+
+    /**
+     * With EMA updates, dead-code restarts and a k-means start, a killed run resumes to the same
+     * weights too (the codebook training's state is saved beside Adam's), and the checkpoint records
+     * the options and loads.
+     */
+    @Test
+    void codebookTrainingOptionsResumeExactlyAndAreRecordedInTheCheckpoint() throws Exception {
+        CodebookTraining options = new CodebookTraining(0.9, 1, 3, 2);
+        VqVaeSpec spec = tiny(DecoderHead.GAUSSIAN, 4).withCodebook(options);
+        assertResumesToTheSameWeights(spec);
+        Checkpoint c = Checkpoint.read(tmp.resolve("straight"), Checkpoint.KIND_VQVAE);
+        assertThat(VqVaeSpec.fromJson(c.architecture(), Checkpoint.configFile(tmp.resolve("straight"))).codebook())
+                .isEqualTo(options);
+        try (Encoder e = loader().loadEncoder(tmp.resolve("straight"))) {
+            assertThat(e.latentShape()).isEqualTo(spec.latent());
+        }
+    }
+
+    private void assertResumesToTheSameWeights(VqVaeSpec spec) throws Exception {
         TrainingSpec twoEpochs = new TrainingSpec(3e-3, 16, 2, 5, 7);
         Path straight = tmp.resolve("straight");
         trainer().trainVqVae(spec, twoEpochs, DATA, straight, TrainingListener.NONE);

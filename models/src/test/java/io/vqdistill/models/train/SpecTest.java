@@ -3,6 +3,7 @@ package io.vqdistill.models.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
@@ -64,6 +65,33 @@ class SpecTest {
         assertThat(VqVaeSpec.fromJson(v.toJson(), FILE)).isEqualTo(v);
         PriorSpec p = PriorSpec.defaults(new LatentShape(4, 4, 4096), 10);
         assertThat(PriorSpec.fromJson(p.toJson(), FILE)).isEqualTo(p);
+    }
+
+    @Test
+    void codebookTrainingRoundTripsThroughJsonAndIsAbsentWhenDefault() {
+        VqVaeSpec plain = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(4, 4, 512), DecoderHead.GAUSSIAN);
+        assertThat(plain.codebook()).isEqualTo(CodebookTraining.GRADIENT);
+        assertThat(plain.toJson().has(VqVaeSpec.CODEBOOK_TRAINING)).as("earlier checkpoints' JSON unchanged").isFalse();
+        VqVaeSpec trained = plain.withCodebook(new CodebookTraining(0.99, 100, 10, 4));
+        var json = trained.toJson();
+        assertThat(json.get(VqVaeSpec.CODEBOOK_TRAINING).toString())
+                .isEqualTo("{\"ema_decay\":0.99,\"dead_code_steps\":100,\"kmeans_iterations\":10,\"kmeans_batches\":4}");
+        assertThat(VqVaeSpec.fromJson(json, FILE)).isEqualTo(trained);
+        assertThat(VqVaeSpec.fromJson(plain.toJson(), FILE)).isEqualTo(plain);
+    }
+
+    @Test
+    void invalidCodebookTrainingIsRejectedNamingTheFieldAndValue() {
+        var json = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(4, 4, 512), DecoderHead.GAUSSIAN)
+                .withCodebook(new CodebookTraining(0.99, 0, 0, 10)).toJson();
+        ((ObjectNode) json.get(VqVaeSpec.CODEBOOK_TRAINING)).put("ema_decay", 1.5);
+        assertThatThrownBy(() -> VqVaeSpec.fromJson(json, FILE)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("config.json").hasMessageContaining("architecture.codebook_training")
+                .hasMessageContaining("1.5");
+        assertThatThrownBy(() -> new CodebookTraining(0.5, -1, 0, 1)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("deadCodeSteps").hasMessageContaining("-1");
+        assertThatThrownBy(() -> new CodebookTraining(0, 0, 3, 0)).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("kmeansBatches").hasMessageContaining("0");
     }
 
     @Test

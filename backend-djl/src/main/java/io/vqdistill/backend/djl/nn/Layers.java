@@ -178,6 +178,21 @@ public final class Layers {
             }
             return y;
         }
+
+        /**
+         * Normalises by the batch statistics (the biased variance, as in training) and leaves the
+         * running statistics and the batch counter as they are.
+         */
+        NDArray forwardOnBatch(NDArray x) {
+            NDArray centred = x.sub(channelMeans(x));
+            NDArray scale = channelMeans(centred.square()).add(EPS).sqrt();
+            return centred.div(scale).mul(gamma.reshape(1, -1, 1, 1)).add(beta.reshape(1, -1, 1, 1));
+        }
+
+        /** The mean of each channel of [B, C, H, W] over B, H and W, as [1, C, 1, 1] (PyTorch's mean keeps one axis at a time). */
+        private static NDArray channelMeans(NDArray x) {
+            return x.mean(new int[] {0}, true).mean(new int[] {2}, true).mean(new int[] {3}, true);
+        }
     }
 
     /** ReLU. */

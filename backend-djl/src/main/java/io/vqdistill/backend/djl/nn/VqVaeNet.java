@@ -8,6 +8,7 @@ import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The VQ-VAE of a {@link VqVaeSpec} on DJL: encoder, codebook with nearest-neighbour quantisation
@@ -19,7 +20,7 @@ final class VqVaeNet {
 
     /** The result of quantising encoder outputs. */
     record Quantised(NDArray codes, NDArray quantised, NDArray straightThrough, NDArray codebookLoss,
-            NDArray commitmentLoss) {
+            NDArray commitmentLoss, NDArray encoded) {
     }
 
     private final VqVaeSpec spec;
@@ -48,9 +49,9 @@ final class VqVaeNet {
             bn2 = new Layers.Norm(p, r.norm2());
         }
 
-        NDArray forward(NDArray x, boolean training) {
-            NDArray h = bn1.forward(conv1.forward(Layers.relu(x)), training);
-            return x.add(bn2.forward(conv2.forward(Layers.relu(h)), training));
+        NDArray forward(NDArray x, BiFunction<Layers.Norm, NDArray, NDArray> norm) {
+            NDArray h = norm.apply(bn1, conv1.forward(Layers.relu(x)));
+            return x.add(norm.apply(bn2, conv2.forward(Layers.relu(h))));
         }
     }
 
@@ -85,14 +86,31 @@ final class VqVaeNet {
 
     /** Images [B, C, H, W] in [0, 1] to encoder outputs z_e [B, D, h, w]. */
     NDArray encode(NDArray x, boolean training) {
+        return encode(x, norm(training));
+    }
+
+    /**
+     * Encoder outputs z_e [B, D, h, w] as in training (BatchNorm on the batch's statistics) without
+     * updating the running statistics.
+     */
+    NDArray encodeOnBatch(NDArray x) {
+        return encode(x, Layers.Norm::forwardOnBatch);
+    }
+
+    private NDArray encode(NDArray x, BiFunction<Layers.Norm, NDArray, NDArray> norm) {
         NDArray h = x;
         for (int i = 0; i < down.size(); i++) {
-            h = Layers.relu(downNorm.get(i).forward(down.get(i).forward(h), training));
+            h = Layers.relu(norm.apply(downNorm.get(i), down.get(i).forward(h)));
         }
         for (Residual r : encoderRes) {
-            h = r.forward(h, training);
+            h = r.forward(h, norm);
         }
         return encoderProj.forward(h);
+    }
+
+    /** BatchNorm in training mode (batch statistics, running ones updated) or in inference mode. */
+    private static BiFunction<Layers.Norm, NDArray, NDArray> norm(boolean training) {
+        return (n, h) -> n.forward(h, training);
     }
 
     /**
@@ -114,7 +132,12 @@ final class VqVaeNet {
         NDArray commitment = flat.sub(zq.stopGradient()).square().sum().div((float) b);
         NDArray st = flat.add(zq.sub(flat).stopGradient());
         return new Quantised(codes.reshape(b, h * w), toGrid(zq, b, h, w), toGrid(st, b, h, w), codebookLoss,
-                commitment);
+                commitment, flat);
+    }
+
+    /** The codebook [K, D], the parameter itself. */
+    NDArray codebook() {
+        return codebook;
     }
 
     /** Codes [N] INT64 of the nearest codebook vector of each row of {@code flat} [N, D]. */
@@ -134,7 +157,7 @@ final class VqVaeNet {
     NDArray decode(NDArray zq, boolean training) {
         NDArray h = decoderProj.forward(zq);
         for (Residual r : decoderRes) {
-            h = r.forward(h, training);
+            h = r.forward(h, norm(training));
         }
         h = Layers.relu(h);
         for (int j = 0; j < up.size(); j++) {

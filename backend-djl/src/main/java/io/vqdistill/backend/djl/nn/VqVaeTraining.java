@@ -32,18 +32,47 @@ final class VqVaeTraining extends VqVaeRunner {
     }
 
     @Override
-    protected EpochRunner.Engine engine() {
+    protected EpochRunner.Engine network() {
         return run;
     }
 
     @Override
-    protected double trainStep(int[] indices, SplittableRandom noise) {
-        return run.step(scope -> {
+    protected Step step(int[] indices, SplittableRandom noise, boolean latents) {
+        float[][] encoded = new float[1][];
+        long[][] codes = new long[1][];
+        double weight = spec.codebook().codebookLossWeight();
+        double loss = run.step(scope -> {
             Batch b = batch(data.train(), indices, noise, scope);
             VqVaeNet.Quantised q = net.quantise(net.encode(b.x, true));
+            if (latents) {
+                encoded[0] = q.encoded().toFloatArray();
+                codes[0] = q.codes().toLongArray();
+            }
             NDArray nll = net.nll(net.decode(q.straightThrough(), true), b.x, b.levels).mean();
-            return nll.add(q.codebookLoss()).add(q.commitmentLoss().mul((float) spec.beta()));
+            NDArray codebookTerm = weight == 1 ? q.codebookLoss() : q.codebookLoss().mul((float) weight);
+            return nll.add(codebookTerm).add(q.commitmentLoss().mul((float) spec.beta()));
         });
+        return new Step(loss, encoded[0], codes[0]);
+    }
+
+    @Override
+    protected float[] encode(int[] indices, SplittableRandom noise) {
+        GradMode.off();
+        try (NDManager scope = root.newSubManager()) {
+            run.params().attachTo(scope);
+            NDArray ze = net.encodeOnBatch(batch(data.train(), indices, noise, scope).x);
+            return ze.transpose(0, 2, 3, 1).reshape(-1, spec.embeddingDim()).toFloatArray();
+        }
+    }
+
+    @Override
+    protected float[] codebook() {
+        return net.codebook().toFloatArray();
+    }
+
+    @Override
+    protected void setCodebook(float[] values) {
+        net.codebook().set(values);
     }
 
     /** Model inputs of a batch: continuous pixels [B, C, H, W] and, for a categorical head, INT64 levels. */

@@ -206,7 +206,7 @@ public final class MixtureEm {
                 logWeights[j] = Math.log(mass[j] / b);
             }
             if (!leaves) {
-                return new Step(rebuild(current, family, current.parameters(), logWeights), total / b);
+                return new Step(rebuild(current, family, current.parameters(), logWeights, true), total / b);
             }
             ShallowMixture next;
             try (TensorScope scope = TensorScope.open()) {

@@ -31,24 +31,54 @@ import java.util.Locale;
  * @param samples               samples per model classified for the class histograms
  * @param cornerImages          test images of the corner plots
  * @param inpaintImages         test images inpainted per mask
+ * @param seeds                 independently trained 2x2 VQ-VAEs and priors that Figures 1 and 2 average over
+ * @param baselines             the sizes of the continuous-mixture and Einsum-network baselines
  * @param estimate              the run's measured or estimated duration, as printed before it starts
  */
 public record ReproductionScale(String name, int trainImages, int classifierImages, int vqvaeEpochs,
         int priorEpochs, int classifierEpochs, int codebook4, int codebook2, int dim, List<Integer> channels4,
         List<Integer> channels2, int resBlocks, int priorLayers, int priorChannels, int priorHeadHidden, int batch,
-        int maxExponent, int evalImages, int samples, int cornerImages, int inpaintImages, String estimate) {
+        int maxExponent, int evalImages, int samples, int cornerImages, int inpaintImages, int seeds,
+        Baselines baselines, String estimate) {
+
+    /**
+     * The sizes of the baselines: a continuous mixture (an MLP decoder trained on a lattice of
+     * integration points, compiled at several point counts) and an Einsum network (trained by EM),
+     * each trained on the same images as the VQ-VAEs.
+     *
+     * @param cmEpochs          epochs of the continuous mixture
+     * @param cmPoints          integration points per training step
+     * @param cmLatentDim       dimension of the continuous latent variable
+     * @param cmHidden          widths of the decoder's hidden layers
+     * @param einetEpochs       epochs of the Einsum network
+     * @param einetPieces       the region splits of the Einsum network
+     * @param einetLeaves       input distributions per leaf region
+     * @param einetSums         sum units per region
+     * @param einetEmFrequency  batches per M-step
+     */
+    public record Baselines(int cmEpochs, int cmPoints, int cmLatentDim, List<Integer> cmHidden, int einetEpochs,
+            List<Integer> einetPieces, int einetLeaves, int einetSums, int einetEmFrequency) {
+        /** Copies the lists. */
+        public Baselines {
+            cmHidden = List.copyOf(cmHidden);
+            einetPieces = List.copyOf(einetPieces);
+        }
+    }
 
     /** Seconds, on a test machine. */
     public static final ReproductionScale TINY = new ReproductionScale("tiny", 60, 60, 1, 1, 1, 8, 4, 4,
-            List.of(4, 4, 4), List.of(4, 4, 4, 4), 1, 2, 8, 16, 32, 2, 20, 100, 20, 2,
+            List.of(4, 4, 4), List.of(4, 4, 4, 4), 1, 2, 8, 16, 32, 2, 20, 100, 20, 2, 2,
+            new Baselines(1, 4, 2, List.of(8), 1, List.of(14), 2, 2, 1),
             "seconds (a test of the pipeline, not of the method)");
     /** The small run measured in docs/REPRODUCTION.md. */
     public static final ReproductionScale SMALL = new ReproductionScale("small", 5000, 0, 3, 4, 6, 64, 16, 16,
-            List.of(16, 32, 32), List.of(16, 32, 32, 32), 1, 4, 32, 128, 64, 8, 1000, 10000, 500, 4,
+            List.of(16, 32, 32), List.of(16, 32, 32, 32), 1, 4, 32, 128, 64, 8, 1000, 10000, 500, 4, 3,
+            new Baselines(4, 256, 16, List.of(128, 256), 3, List.of(7), 10, 10, 10),
             "16 min 21 s measured on 2 CPU cores shared with other jobs (see docs/REPRODUCTION.md)");
     /** The paper's sizes: the full data, the default networks, N up to 2^14. */
     public static final ReproductionScale PAPER = new ReproductionScale("paper", 0, 0, 100, 100, 20, 512, 32, 64,
-            List.of(32, 64, 64), List.of(32, 64, 64, 64), 2, 10, 64, 512, 128, 14, 10000, 10000, 500, 4,
+            List.of(32, 64, 64), List.of(32, 64, 64, 64), 2, 10, 64, 512, 128, 14, 10000, 10000, 500, 4, 5,
+            new Baselines(100, 1024, 16, List.of(128, 256), 100, List.of(7), 10, 10, 50),
             "estimated 2 to 3 days on 2 CPU cores: about 5 h of training, 3 h of sweeps and about 46 h for the"
                 + " exact model of the 2x2 VQ-VAE (K = 32, 10,000 test images), from the rates in docs/RESULTS.md");
 

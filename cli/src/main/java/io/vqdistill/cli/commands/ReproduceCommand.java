@@ -84,20 +84,25 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code vqdistill reproduce}: the paper's experiment end to end at a chosen scale. It trains what
- * is missing (two VQ-VAEs with 4x4 and 2x2 grids, their priors, the image classifier; a finished
- * run is reused, a killed one resumed), runs the experiments (sweeps of DMBS and DMRS over N, the
- * exact model of the 2x2 VQ-VAE, the mixtures the figures query) and writes each figure as PNG with
- * its data as CSV, and {@code summary.md}. An experiment whose output exists is not repeated.
- * Curves from elsewhere join Figure 2 as CSV files (columns {@code parameters,bpd}, optionally
- * {@code label}) in {@code DIR/curves/}, and circuits from elsewhere join Figures 3 and 5 as circuit
- * folders in {@code DIR/circuits/}.
+ * is missing (VQ-VAEs with a 4x4 grid, Gaussian and categorical, and with a 2x2 grid for each of
+ * {@code --seeds} training seeds, their priors, the image classifier, and the continuous-mixture
+ * and Einsum-network baselines with both leaf families; a finished run is reused, a killed one
+ * resumed), runs the experiments (sweeps of DMBS and DMRS over N, the exact models and the prior
+ * enumerations of the 2x2 models, the baselines' test BPD, the mixtures the figures query) and
+ * writes Figures 1, 2, 3, 5, 6, 7 and 8 as PNG with their data as CSV, and {@code summary.md}. An
+ * experiment whose output exists is not repeated. Curves from elsewhere join Figure 2 (or Figure 7
+ * when the file name holds "categorical") as CSV files (columns {@code parameters,bpd}, optionally
+ * {@code label}) in {@code DIR/curves/}, and circuits from elsewhere join Figures 3 or 8 (by their
+ * leaves) and 5 as circuit folders in {@code DIR/circuits/}.
  */
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
         description = "Reproduces the paper's figures at a chosen scale: trains what is missing under --dir (VQ-VAEs "
-            + "with 4x4 and 2x2 grids, their priors, the classifier; finished runs are reused, killed ones resumed), "
-            + "sweeps DMBS and DMRS over N, measures the exact model of the 2x2 VQ-VAE, and writes Figures 2, 3, 5 "
-            + "and 6 as PNG and CSV with a summary.md. Extra Figure 2 curves: CSV files (parameters,bpd[,label]) in "
-            + "DIR/curves/; extra models for Figures 3 and 5: circuit folders in DIR/circuits/.")
+            + "with a 4x4 grid, Gaussian and categorical, and with a 2x2 grid for each of --seeds seeds, their priors, "
+            + "the classifier, the continuous-mixture and Einsum-network baselines; finished runs are reused, killed "
+            + "ones resumed), sweeps DMBS and DMRS over N, measures the exact models and enumerates the priors of the"
+            + " 2x2 VQ-VAEs, and writes Figures 1, 2, 3, 5, 6, 7 and 8 as PNG and CSV with a summary.md. Extra "
+            + "Figure 2 (7 if the name holds 'categorical') curves: CSV files (parameters,bpd[,label]) in "
+            + "DIR/curves/; extra models for Figures 3/8 and 5: circuit folders in DIR/circuits/.")
 public final class ReproduceCommand implements Callable<Integer> {
     /** The stages, for the progress lines. */
     private static final int STAGES = 9;
@@ -240,8 +245,8 @@ public final class ReproduceCommand implements Callable<Integer> {
 
         Map<String, String> summary = new LinkedHashMap<>();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
-            stage(4, "sweeps of DMBS and DMRS over N = 2^0 .. 2^" + scale.maxExponent() + " on " + test.size()
-                    + " test images");
+            stage(4, "sweeps of DMBS and DMRS over N = 2^0 .. 2^" + scale.maxExponent() + " (categorical: 2^"
+                    + scale.maxExponent(CATEGORICAL) + ") on " + test.size() + " test images");
             List<Charts.Curve> curves = new ArrayList<>();
             for (String search : List.of("beam", "random")) {
                 curves.add(sweep(session, List.of(four), search, scale, test));
@@ -269,8 +274,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                 }
             }
             stage(7, "mixtures for the sample, corner and inpainting figures");
-            int n = 1 << scale.maxExponent();
             for (Source s : List.of(four, categorical)) {
+                int n = 1 << scale.maxExponent(s.head());
                 mixture(session, s, "beam", n, dir.resolve("circuits/dmbs-" + s.tag()));
                 mixture(session, s, "random", n, dir.resolve("circuits/dmrs-" + s.tag()));
             }
@@ -369,7 +374,7 @@ public final class ReproduceCommand implements Callable<Integer> {
                 w.println("reusing " + csv);
             } else {
                 sweeps.run(session, new SweepRequest(s.vqvae(), s.prior(), search, false, true, SearchTuning.NONE, SEED,
-                        scale.maxExponent(), Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out),
+                        scale.maxExponent(s.head()), Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out),
                         test, new SweepPipeline.Listener() {
                             @Override
                             public void measured(Sweep.Row r) {
@@ -548,7 +553,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         Path checkpoint = dir.resolve("models/" + name);
         Path csv = dir.resolve("curves/" + name + ".csv");
         CmSpec spec = new CmSpec(split.train().shape(), b.cmLatentDim(), b.cmHidden(),
-                Flags.choice(DecoderHead.class, head, "--head"), b.cmPoints(), CmRule.TOP1);
+                Flags.choice(DecoderHead.class, head, "--head"), head.equals(CATEGORICAL) ? b.cmCategoricalPoints()
+                : b.cmPoints(), CmRule.TOP1);
         try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {
             Reports.trained(w, ModelTraining.cm(session, spec, training(1e-3, b.cmEpochs(), scale, 1), split,
                     checkpoint, new TrainingProgress(w, bars)));
@@ -556,9 +562,10 @@ public final class ReproduceCommand implements Callable<Integer> {
                 w.println("reusing " + csv);
             } else {
                 CsvTable t = CsvTable.of("label", "points", "parameters", "bpd");
-                for (int e = 0; e <= scale.maxExponent(); e += 2) {
+                int top = scale.maxExponent(head);
+                for (int e = 0; e <= top; e += 2) {
                     int m = 1 << e;
-                    Path out = e + 2 > scale.maxExponent() ? dir.resolve("circuits/" + name)
+                    Path out = e + 2 > top ? dir.resolve("circuits/" + name)
                             : dir.resolve("baselines/" + name + "-" + m);
                     if (!CircuitFiles.exists(out)) {
                         Reports.compiled(w, CmCompilation.compile(session, checkpoint, m, CmRunner.TEST_SHIFT, out,
@@ -938,16 +945,19 @@ public final class ReproduceCommand implements Callable<Integer> {
                 + "test images; %d samples per model; corner plots on %d test images.%n%n"
                 + "The 2x2 VQ-VAE and prior trained with %d seed%s (Figure 1 and the 2x2 curves of Figure 2 average "
                 + "them); the 4x4 VQ-VAE and prior of Figures 7 and 8 as the Gaussian 4x4 ones but with the 256-way "
-                + "head. Baselines on the same images: continuous mixtures (decoder %s, d = %d, %d training points, "
-                + "top-1 rule, %d epochs) compiled at every M = 4^i up to 2^%d, Einsum networks (pieces %s, %d leaves, %d sums"
-                + " per region, %d epochs of EM).%n%n", scale.codebook4(),
+                + "head. Baselines on the same images: continuous mixtures (decoder %s, d = %d, %d training points "
+                + "(categorical: %d), "
+                + "top-1 rule, %d epochs) compiled at every M = 4^i up to 2^%d (categorical: 2^%d), Einsum networks "
+                + "(pieces %s, %d leaves, %d sums per region, %d epochs of EM).%n%n", scale.codebook4(),
                 scale.codebook2(), scale.dim(), scale.channels4(), scale.channels2(), scale.resBlocks(),
                 scale.vqvaeEpochs(), scale.trainLimit() == null ? "all" : scale.trainLimit(), scale.priorLayers(),
                 scale.priorChannels(), scale.priorEpochs(), scale.classifierEpochs(),
                 scale.classifierLimit() == null ? "all" : scale.classifierLimit(), scale.maxExponent(),
                 scale.evalImages(), scale.samples(), scale.cornerImages(), seedCount, seedCount == 1 ? "" : "s",
                 scale.baselines().cmHidden(), scale.baselines().cmLatentDim(), scale.baselines().cmPoints(),
-                scale.baselines().cmEpochs(), scale.maxExponent(), scale.baselines().einetPieces(),
+                scale.baselines().cmCategoricalPoints(),
+                scale.baselines().cmEpochs(), scale.maxExponent(), scale.maxExponent(CATEGORICAL),
+                scale.baselines().einetPieces(),
                 scale.baselines().einetLeaves(), scale.baselines().einetSums(), scale.baselines().einetEpochs()));
         figures.forEach((k, v) -> s.append("## ").append(k).append("\n\n").append(v).append("\n\n"));
         s.append("## Not produced\n\n");

@@ -556,8 +556,9 @@ public final class ReproduceCommand implements Callable<Integer> {
                 Flags.choice(DecoderHead.class, head, "--head"), head.equals(CATEGORICAL) ? b.cmCategoricalPoints()
                 : b.cmPoints(), CmRule.TOP1);
         try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {
-            Reports.trained(w, ModelTraining.cm(session, spec, training(1e-3, b.cmEpochs(), scale, 1), split,
-                    checkpoint, new TrainingProgress(w, bars)));
+            Reports.trained(w, ModelTraining.cm(session, spec, training(1e-3, head.equals(CATEGORICAL)
+                    ? b.cmCategoricalEpochs() : b.cmEpochs(), scale, 1), split, checkpoint, new TrainingProgress(w,
+                    bars)));
             if (Files.isRegularFile(csv)) {
                 w.println("reusing " + csv);
             } else {
@@ -947,7 +948,7 @@ public final class ReproduceCommand implements Callable<Integer> {
                 + "them); the 4x4 VQ-VAE and prior of Figures 7 and 8 as the Gaussian 4x4 ones but with the 256-way "
                 + "head. Baselines on the same images: continuous mixtures (decoder %s, d = %d, %d training points "
                 + "(categorical: %d), "
-                + "top-1 rule, %d epochs) compiled at every M = 4^i up to 2^%d (categorical: 2^%d), Einsum networks "
+                + "top-1 rule, %d epochs (categorical: %d)) compiled at every M = 4^i up to 2^%d (categorical: 2^%d), Einsum networks "
                 + "(pieces %s, %d leaves, %d sums per region, %d epochs of EM).%n%n", scale.codebook4(),
                 scale.codebook2(), scale.dim(), scale.channels4(), scale.channels2(), scale.resBlocks(),
                 scale.vqvaeEpochs(), scale.trainLimit() == null ? "all" : scale.trainLimit(), scale.priorLayers(),
@@ -956,7 +957,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                 scale.evalImages(), scale.samples(), scale.cornerImages(), seedCount, seedCount == 1 ? "" : "s",
                 scale.baselines().cmHidden(), scale.baselines().cmLatentDim(), scale.baselines().cmPoints(),
                 scale.baselines().cmCategoricalPoints(),
-                scale.baselines().cmEpochs(), scale.maxExponent(), scale.maxExponent(CATEGORICAL),
+                scale.baselines().cmEpochs(), scale.baselines().cmCategoricalEpochs(), scale.maxExponent(),
+                scale.maxExponent(CATEGORICAL),
                 scale.baselines().einetPieces(),
                 scale.baselines().einetLeaves(), scale.baselines().einetSums(), scale.baselines().einetEpochs()));
         figures.forEach((k, v) -> s.append("## ").append(k).append("\n\n").append(v).append("\n\n"));

@@ -108,6 +108,8 @@ public final class ReproduceCommand implements Callable<Integer> {
     private static final int STAGES = 9;
     /** The seed of every search, sample and inpainting. */
     private static final long SEED = 1;
+    /** Samples drawn and classified at a time for Figure 5. */
+    private static final int SAMPLE_BATCH = 500;
     /** The masks of the inpainting figure. */
     private static final List<Inpainting.Mask> MASKS = List.of(Inpainting.Mask.LEFT, Inpainting.Mask.RIGHT,
             Inpainting.Mask.TOP, Inpainting.Mask.BOTTOM, Inpainting.Mask.CENTRE);
@@ -836,8 +838,16 @@ public final class ReproduceCommand implements Callable<Integer> {
                 String name = p.getFileName().toString();
                 Circuit circuit = session.circuit(p);
                 Sampling.Draw draw = circuit instanceof ShallowMixture ? Sampling.Draw.MEANS : Sampling.Draw.PIXELS;
-                Sampling samples = Sampling.draw(circuit, scale.samples(), SEED, draw);
-                long[] counts = Labelling.histogram(Labelling.predict(session.backend(), classifier, samples), classes);
+                long[] counts = new long[classes];
+                // in batches: drawing pixels from categorical leaves holds 784 x 256 probabilities per sample
+                for (int from = 0, batch = 0; from < scale.samples(); from += SAMPLE_BATCH, batch++) {
+                    Sampling samples = Sampling.draw(circuit, Math.min(SAMPLE_BATCH, scale.samples() - from),
+                            SEED + batch, draw);
+                    long[] h = Labelling.histogram(Labelling.predict(session.backend(), classifier, samples), classes);
+                    for (int c = 0; c < classes; c++) {
+                        counts[c] += h[c];
+                    }
+                }
                 series.put(name + " samples", counts);
                 s.append(String.format(Locale.ROOT, "%n- %s: %,d samples (%s); %s", name, scale.samples(),
                         draw == Sampling.Draw.MEANS ? "component means" : "pixels drawn", spread(counts)));

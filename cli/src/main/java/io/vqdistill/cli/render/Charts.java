@@ -46,6 +46,8 @@ public final class Charts {
     public static final int BINS = 30;
     /** The ratio of the largest to the smallest value above which a value axis is logarithmic. */
     private static final double LOG_SPAN = 3;
+    /** On a logarithmic axis an error bar reaches down to at most this share of its value. */
+    private static final double LOG_BAR_CUT = 0.9;
     /** The share of the lowest values of each variable a corner plot leaves outside its axes. */
     public static final double CORNER_TAIL = 0.05;
     /** How far right of its point a point's label is centred, in decades of the parameter axis. */
@@ -141,8 +143,9 @@ public final class Charts {
     /**
      * Bits per dimension against the parameter count on a symmetric-log axis (log10(1 + x), labelled
      * in powers of ten), one series per curve with square markers, the curves' point labels beside
-     * their points, and a dotted vertical line at each of {@code vqvaeSizes} (the source networks'
-     * parameter counts).
+     * their points, error bars of one standard deviation where a curve has them (cut at
+     * {@value #LOG_BAR_CUT} of the value on a logarithmic axis), and a dotted vertical line at each of
+     * {@code vqvaeSizes} (the source networks' parameter counts).
      */
     public static XYChart bpdOverlay(String title, List<Curve> curves, List<Double> vqvaeSizes) {
         if (curves.isEmpty()) {
@@ -194,7 +197,7 @@ public final class Charts {
                 xs[p] = symlog(c.parameters()[p]);
             }
             XYSeries s = c.std() == null ? chart.addSeries(c.name(), xs, c.bpd())
-                    : chart.addSeries(c.name(), xs, c.bpd(), c.std());
+                    : chart.addSeries(c.name(), xs, c.bpd(), errorBars(c, logY));
             Color colour = colour(i++);
             s.setMarker(SeriesMarkers.SQUARE);
             s.setMarkerColor(colour);
@@ -275,6 +278,20 @@ public final class Charts {
         s.setFillColor(colour);
         s.setLineColor(colour);
         s.setShowInLegend(false);
+    }
+
+    /**
+     * The error bars of {@code c}: its standard deviations, on a logarithmic axis cut to
+     * {@value #LOG_BAR_CUT} of each value, since the axis cannot show a bar reaching zero.
+     */
+    private static double[] errorBars(Curve c, boolean logY) {
+        double[] bars = c.std().clone();
+        if (logY) {
+            for (int i = 0; i < bars.length; i++) {
+                bars[i] = Math.min(bars[i], LOG_BAR_CUT * c.bpd()[i]);
+            }
+        }
+        return bars;
     }
 
     /**

@@ -79,13 +79,15 @@ public record ReproductionScale(String name, int trainImages, int classifierImag
     public static final ReproductionScale SMALL = new ReproductionScale("small", 5000, 0, 3, 4, 6, 64, 16, 16,
             List.of(16, 32, 32), List.of(16, 32, 32, 32), 1, 4, 32, 128, 64, 8, 1000, 10000, 500, 4, 3,
             new Baselines(4, 1, 256, 32, 16, List.of(128, 256), 3, List.of(7), 10, 10, 10),
-            "16 min 21 s measured on 2 CPU cores shared with other jobs (see docs/REPRODUCTION.md)");
+            "24 min 55 s measured on 2 CPU cores shared with other jobs (see docs/REPRODUCTION.md)");
     /** The paper's sizes: the full data, the default networks, N up to 2^14. */
     public static final ReproductionScale PAPER = new ReproductionScale("paper", 0, 0, 100, 100, 20, 512, 32, 64,
             List.of(32, 64, 64), List.of(32, 64, 64, 64), 2, 10, 64, 512, 128, 14, 10000, 10000, 500, 4, 5,
             new Baselines(100, 100, 1024, 256, 16, List.of(128, 256), 100, List.of(7), 10, 10, 50),
-            "estimated 2 to 3 days on 2 CPU cores: about 5 h of training, 3 h of sweeps and about 46 h for the"
-                + " exact model of the 2x2 VQ-VAE (K = 32, 10,000 test images), from the rates in docs/RESULTS.md");
+            "estimated 4 to 6 days on 2 CPU cores: about 1.5 days for the VQ-VAEs, priors and classifier (the "
+                + "categorical VQ-VAE about half of it), up to 2.5 days for the categorical continuous mixture, up to "
+                + "1 day for the other baselines, about 10 h of sweeps and 1 h for the exact models and enumerations;"
+                + " from the rates in docs/RESULTS.md and docs/REPRODUCTION.md");
 
     /**
      * The largest N of categorical mixtures: their leaves take 784 x 256 float32 logits, 0.8 MB, per

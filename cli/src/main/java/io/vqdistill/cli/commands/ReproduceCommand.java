@@ -6,7 +6,9 @@ import io.vqdistill.api.circuit.Circuit;
 import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.api.model.Classifier;
 import io.vqdistill.api.model.ImageShape;
+import io.vqdistill.circuits.ShallowMixture;
 import io.vqdistill.circuits.io.CircuitFiles;
+import io.vqdistill.circuits.layered.LayeredSpec;
 import io.vqdistill.cli.data.CircuitInput;
 import io.vqdistill.cli.data.DataOptions;
 import io.vqdistill.cli.options.BackendOptionsMixin;
@@ -17,17 +19,22 @@ import io.vqdistill.cli.options.ProgressOptions;
 import io.vqdistill.cli.render.Charts;
 import io.vqdistill.cli.render.CsvTable;
 import io.vqdistill.cli.render.ImageGrid;
+import io.vqdistill.cli.render.MassCurve;
 import io.vqdistill.cli.render.ProgressBars;
 import io.vqdistill.cli.render.Reports;
 import io.vqdistill.cli.render.TrainingProgress;
 import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.distill.pipeline.CircuitEvaluation;
+import io.vqdistill.distill.pipeline.CmCompilation;
 import io.vqdistill.distill.pipeline.ComponentJoints;
 import io.vqdistill.distill.pipeline.DistillationPipeline;
 import io.vqdistill.distill.pipeline.DistillationRequest;
+import io.vqdistill.distill.pipeline.EinetTraining;
 import io.vqdistill.distill.pipeline.ExactEvaluation;
 import io.vqdistill.distill.pipeline.Inpainting;
 import io.vqdistill.distill.pipeline.Labelling;
 import io.vqdistill.distill.pipeline.ModelTraining;
+import io.vqdistill.distill.pipeline.PriorEnumeration;
 import io.vqdistill.distill.pipeline.Sampling;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.distill.pipeline.Sessions;
@@ -41,10 +48,16 @@ import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.data.Mnist;
+import io.vqdistill.models.layout.CmLayout;
 import io.vqdistill.models.layout.Parameter;
 import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.ClassifierTrainer;
+import io.vqdistill.models.train.CmRule;
+import io.vqdistill.models.train.CmRunner;
+import io.vqdistill.models.train.CmSpec;
+import io.vqdistill.models.train.CmTrainer;
+import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorTrainer;
 import io.vqdistill.models.train.TrainingSpec;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -56,6 +69,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -70,31 +84,43 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code vqdistill reproduce}: the paper's experiment end to end at a chosen scale. It trains what
- * is missing (two VQ-VAEs with 4x4 and 2x2 grids, their priors, the image classifier; a finished
- * run is reused, a killed one resumed), runs the experiments (sweeps of DMBS and DMRS over N, the
- * exact model of the 2x2 VQ-VAE, the mixtures the figures query) and writes each figure as PNG with
- * its data as CSV, and {@code summary.md}. An experiment whose output exists is not repeated.
- * Curves from elsewhere join Figure 2 as CSV files (columns {@code parameters,bpd}, optionally
- * {@code label}) in {@code DIR/curves/}, and circuits from elsewhere join Figures 3 and 5 as circuit
- * folders in {@code DIR/circuits/}.
+ * is missing (VQ-VAEs with a 4x4 grid, Gaussian and categorical, and with a 2x2 grid for each of
+ * {@code --seeds} training seeds, their priors, the image classifier, and the continuous-mixture
+ * and Einsum-network baselines with both leaf families; a finished run is reused, a killed one
+ * resumed), runs the experiments (sweeps of DMBS and DMRS over N, the exact models and the prior
+ * enumerations of the 2x2 models, the baselines' test BPD, the mixtures the figures query) and
+ * writes Figures 1, 2, 3, 5, 6, 7 and 8 as PNG with their data as CSV, and {@code summary.md}. An
+ * experiment whose output exists is not repeated. Curves from elsewhere join Figure 2 (or Figure 7
+ * when the file name holds "categorical") as CSV files (columns {@code parameters,bpd}, optionally
+ * {@code label}) in {@code DIR/curves/}, and circuits from elsewhere join Figures 3 or 8 (by their
+ * leaves) and 5 as circuit folders in {@code DIR/circuits/}.
  */
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
         description = "Reproduces the paper's figures at a chosen scale: trains what is missing under --dir (VQ-VAEs "
-            + "with 4x4 and 2x2 grids, their priors, the classifier; finished runs are reused, killed ones resumed), "
-            + "sweeps DMBS and DMRS over N, measures the exact model of the 2x2 VQ-VAE, and writes Figures 2, 3, 5 "
-            + "and 6 as PNG and CSV with a summary.md. Extra Figure 2 curves: CSV files (parameters,bpd[,label]) in "
-            + "DIR/curves/; extra models for Figures 3 and 5: circuit folders in DIR/circuits/.")
+            + "with a 4x4 grid, Gaussian and categorical, and with a 2x2 grid for each of --seeds seeds, their priors, "
+            + "the classifier, the continuous-mixture and Einsum-network baselines; finished runs are reused, killed "
+            + "ones resumed), sweeps DMBS and DMRS over N, measures the exact models and enumerates the priors of the"
+            + " 2x2 VQ-VAEs, and writes Figures 1, 2, 3, 5, 6, 7 and 8 as PNG and CSV with a summary.md. Extra "
+            + "Figure 2 (7 if the name holds 'categorical') curves: CSV files (parameters,bpd[,label]) in "
+            + "DIR/curves/; extra models for Figures 3/8 and 5: circuit folders in DIR/circuits/.")
 public final class ReproduceCommand implements Callable<Integer> {
     /** The stages, for the progress lines. */
-    private static final int STAGES = 7;
+    private static final int STAGES = 9;
     /** The seed of every search, sample and inpainting. */
     private static final long SEED = 1;
+    /** Samples drawn and classified at a time for Figure 5. */
+    private static final int SAMPLE_BATCH = 500;
     /** The masks of the inpainting figure. */
     private static final List<Inpainting.Mask> MASKS = List.of(Inpainting.Mask.LEFT, Inpainting.Mask.RIGHT,
             Inpainting.Mask.TOP, Inpainting.Mask.BOTTOM, Inpainting.Mask.CENTRE);
-    /** Curves of the paper's Figure 2 that this framework does not build yet, by the name a curve file must have. */
+    /** The baselines of the paper's Figures 2 and 7, by the name their curve files start with. */
     private static final List<Map.Entry<String, String>> BASELINES = List.of(Map.entry("cm",
             "continuous mixtures (CM)"), Map.entry("einet", "EinsumNetworks (EiNet)"));
+    /** The two decoder heads: Gaussian leaves (Figures 2, 3) and categorical ones (Figures 7, 8). */
+    private static final String GAUSSIAN = "gaussian";
+    private static final String CATEGORICAL = "categorical";
+    /** The mass levels Figure 1 marks. */
+    private static final double[] LEVELS = {0.9, 0.99};
     /** The scale marker file of a reproduction folder. */
     static final String SCALE_FILE = "scale.txt";
 
@@ -111,6 +137,12 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--dir", paramLabel = "DIR", required = true,
             description = "where the models, experiments, figures and summary go; a run of the same scale resumes")
     Path dir;
+
+    @Option(names = "--seeds", paramLabel = "S",
+            description = "independently trained 2x2 VQ-VAEs and priors (training seeds 1..S) that Figure 1 and the 2x2 "
+                + "curves and ExM points of Figure 2 average (default: the scale's; tiny 2, small 3, paper 5 as in the "
+                + "paper)")
+    Integer seeds;
 
     @Option(names = "--data", paramLabel = "DIR", defaultValue = DataOptions.DEFAULT_DATA,
             description = "a folder of MNIST-format data, read only (default: ${DEFAULT-VALUE}; 'vqdistill data "
@@ -134,10 +166,20 @@ public final class ReproduceCommand implements Callable<Integer> {
     private ImageSet testSet;
     private long start;
 
-    /** One VQ-VAE with its prior and the names of its mixtures. */
-    private record Source(int grid, Path vqvae, Path prior) {
-        String tag() {
-            return grid + "x" + grid;
+    /**
+     * One VQ-VAE with its prior: {@code tag} names its files (grid, then "-categorical" for the
+     * 256-way head, then "-seedS" for training seeds after the first).
+     */
+    private record Source(String tag, int grid, String head, int seed, Path vqvae, Path prior) {
+        static Source of(Path dir, int grid, String head, int seed) {
+            String tag = grid + "x" + grid + (head.equals(GAUSSIAN) ? "" : "-" + head) + (seed == 1 ? "" : "-seed" + seed);
+            return new Source(tag, grid, head, seed, dir.resolve("models/vqvae-" + tag), dir.resolve("models/prior-"
+                    + tag));
+        }
+
+        /** The name of its curves: the grid, and the head when categorical. */
+        String curveTag() {
+            return grid + "x" + grid + (head.equals(GAUSSIAN) ? "" : " " + head);
         }
     }
 
@@ -167,57 +209,103 @@ public final class ReproduceCommand implements Callable<Integer> {
         createFolders();
         AtomicFiles.writeString(marker, scale.name() + "\n");
 
+        int seedCount = seeds == null ? scale.seeds() : seeds;
+        Flags.atLeastOne("--seeds", seedCount);
         DataSplit split = DataOptions.split(data, 0, scale.trainLimit(), "--scale");
         testSet = Mnist.load(data).test();
         ImageSet test = CircuitInput.first(testSet, Math.min(scale.evalImages(), testSet.size()), "--scale");
-        Source four = new Source(4, dir.resolve("models/vqvae-4x4"), dir.resolve("models/prior-4x4"));
-        Source two = new Source(2, dir.resolve("models/vqvae-2x2"), dir.resolve("models/prior-2x2"));
+        Source four = Source.of(dir, 4, GAUSSIAN, 1);
+        List<Source> twos = new ArrayList<>();
+        for (int seed = 1; seed <= seedCount; seed++) {
+            twos.add(Source.of(dir, 2, GAUSSIAN, seed));
+        }
+        Source categorical = Source.of(dir, 4, CATEGORICAL, 1);
         Path classifier = dir.resolve("models/classifier");
 
-        stage(1, "VQ-VAEs and priors in " + dir.resolve("models"));
+        stage(1, "VQ-VAEs and priors in " + dir.resolve("models") + " (2x2: " + seedCount + " seed"
+                + (seedCount == 1 ? "" : "s") + "; 4x4 with Gaussian and with categorical decoders)");
         train(scale, split, four, scale.codebook4(), scale.channels4());
-        train(scale, split, two, scale.codebook2(), scale.channels2());
+        for (Source two : twos) {
+            train(scale, split, two, scale.codebook2(), scale.channels2());
+        }
+        train(scale, split, categorical, scale.codebook4(), scale.channels4());
         stage(2, "classifier in " + classifier);
         DataSplit classifierData = DataOptions.split(data, 0, scale.classifierLimit(), "--scale");
         try (Session session = sessions.open(backendOptions.choice(ClassifierTrainer.class))) {
             Reports.trainingOn(w, session.backend(), classifierData);
             Reports.trained(w, ModelTraining.classifier(session, ClassifierSpec.defaults(ImageShape.MNIST,
-                    classifierData.train().numClasses()), training(1e-3, scale.classifierEpochs(), scale),
+                    classifierData.train().numClasses()), training(1e-3, scale.classifierEpochs(), scale, 1),
                     classifierData, classifier, new TrainingProgress(w, bars)));
+        }
+        stage(3, "baselines: continuous mixtures and Einsum networks, Gaussian and categorical, into "
+                + dir.resolve("curves") + " and " + dir.resolve("circuits"));
+        List<Double> cmSizes = new ArrayList<>();
+        for (String head : List.of(GAUSSIAN, CATEGORICAL)) {
+            cmSizes.add((double) continuousMixture(scale, split, test, head));
+            einet(scale, split, test, head);
         }
 
         Map<String, String> summary = new LinkedHashMap<>();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
-            stage(3, "sweeps of DMBS and DMRS over N = 2^0 .. 2^" + scale.maxExponent() + " on " + test.size()
-                    + " test images");
+            stage(4, "sweeps of DMBS and DMRS over N = 2^0 .. 2^" + scale.maxExponent() + " (categorical: 2^"
+                    + scale.maxExponent(CATEGORICAL) + ") on " + test.size() + " test images");
             List<Charts.Curve> curves = new ArrayList<>();
-            for (Source s : List.of(four, two)) {
-                curves.add(sweep(session, s, "beam", "DMBS", scale, test));
-                curves.add(sweep(session, s, "random", "DMRS", scale, test));
+            for (String search : List.of("beam", "random")) {
+                curves.add(sweep(session, List.of(four), search, scale, test));
+                curves.add(sweep(session, twos, search, scale, test));
             }
-            stage(4, "exact model of the " + two.tag() + " VQ-VAE");
-            Charts.Curve exact = exact(session, two, scale, test);
-            if (exact != null) {
-                curves.add(exact);
+            List<Charts.Curve> categoricalCurves = List.of(sweep(session, List.of(categorical), "beam", scale, test),
+                    sweep(session, List.of(categorical), "random", scale, test));
+            stage(5, "exact models of the 2x2 VQ-VAEs");
+            List<CsvTable> exact = new ArrayList<>();
+            for (Source two : twos) {
+                CsvTable e = exact(session, two, scale, test);
+                if (e != null) {
+                    exact.add(e);
+                }
             }
-            stage(5, "mixtures for the sample, corner and inpainting figures");
-            int n = 1 << scale.maxExponent();
-            mixture(session, four, "beam", n, dir.resolve("circuits/dmbs-" + four.tag()));
-            mixture(session, four, "random", n, dir.resolve("circuits/dmrs-" + four.tag()));
+            if (!exact.isEmpty()) {
+                curves.add(averaged("ExM " + twos.get(0).curveTag(), exact, false));
+            }
+            stage(6, "enumeration of every grid of the 2x2 priors into " + dir.resolve("enumeration"));
+            List<Path> histograms = new ArrayList<>();
+            for (Source two : twos) {
+                Path h = enumerate(session, two, scale);
+                if (h != null) {
+                    histograms.add(h);
+                }
+            }
+            stage(7, "mixtures for the sample, corner and inpainting figures");
+            for (Source s : List.of(four, categorical)) {
+                int n = 1 << scale.maxExponent(s.head());
+                mixture(session, s, "beam", n, dir.resolve("circuits/dmbs-" + s.tag()));
+                mixture(session, s, "random", n, dir.resolve("circuits/dmrs-" + s.tag()));
+            }
+            Source two = twos.get(0);
             Path cornerRandom = dir.resolve("corner/dmrs-" + two.tag() + "-4");
             Path cornerTop = dir.resolve("corner/top-" + two.tag() + "-4");
             mixture(session, two, "random", 4, cornerRandom);
             mixture(session, two, "top", 4, cornerTop);
 
-            stage(6, "figures in " + dir.resolve("figures"));
-            summary.put("Figure 2", figure2(curves, List.of(four, two)));
-            summary.put("Figure 3", figure3(session, scale));
+            stage(8, "figures in " + dir.resolve("figures"));
+            summary.put("Figure 1", figure1(histograms, two, scale));
+            List<Double> sizes = new ArrayList<>(vqvaeSizes(List.of(four, two)));
+            sizes.add(cmSizes.get(0));
+            summary.put("Figure 2", bpdFigure("figure2-bpd", "Figure 2: test BPD against model size (Gaussian leaves; "
+                    + "dotted: source VQ-VAE and CM decoder sizes)", curves, false, List.of(four, two), sizes));
+            List<Double> categoricalSizes = new ArrayList<>(vqvaeSizes(List.of(categorical)));
+            categoricalSizes.add(cmSizes.get(1));
+            summary.put("Figure 7", bpdFigure("figure7-bpd", "Figure 7: test BPD against model size (categorical "
+                    + "leaves, no +8; dotted: source VQ-VAE and CM decoder sizes)", categoricalCurves, true,
+                    List.of(categorical), categoricalSizes));
+            summary.put("Figure 3", inpainting(session, scale, GAUSSIAN, "figure3-inpainting"));
+            summary.put("Figure 8", inpainting(session, scale, CATEGORICAL, "figure8-inpainting"));
             summary.put("Figure 5", figure5(session, classifier, scale));
             summary.put("Figure 6", figure6(session, cornerRandom, cornerTop, scale));
         }
-        stage(7, "summary");
+        stage(9, "summary");
         Path md = dir.resolve("summary.md");
-        AtomicFiles.writeString(md, summary(scale, summary));
+        AtomicFiles.writeString(md, summary(scale, seedCount, summary));
         w.printf(Locale.ROOT, "reproduce done in %s; wrote %s%n", Reports.clock(seconds()), md);
         w.flush();
         return 0;
@@ -225,7 +313,8 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     private void createFolders() {
         try {
-            for (String f : List.of("models", "sweeps", "exact", "circuits", "corner", "curves", "figures")) {
+            for (String f : List.of("models", "sweeps", "exact", "enumeration", "baselines", "circuits", "corner",
+                    "curves", "figures")) {
                 Files.createDirectories(dir.resolve(f));
             }
         } catch (IOException e) {
@@ -250,47 +339,107 @@ public final class ReproduceCommand implements Callable<Integer> {
         w.flush();
     }
 
-    private static TrainingSpec training(double learningRate, int epochs, ReproductionScale scale) {
+    /** A training of {@code epochs} at the scale's batch size, seeded by the {@code seed}-th training seed. */
+    private static TrainingSpec training(double learningRate, int epochs, ReproductionScale scale, int seed) {
         return new TrainingSpec(learningRate, scale.batch(), epochs, OptimisationOptions.DEFAULT_PATIENCE,
-                OptimisationOptions.DEFAULT_SEED);
+                OptimisationOptions.DEFAULT_SEED + seed - 1);
     }
 
     /** Trains (or reuses, or resumes) the VQ-VAE and prior of {@code s}. */
     private void train(ReproductionScale scale, DataSplit split, Source s, int codebook, List<Integer> channels) {
-        VqVaeSpec model = NetworkSpecs.vqVae(s.grid(), codebook, scale.dim(), channels, scale.resBlocks(), "gaussian",
+        VqVaeSpec model = NetworkSpecs.vqVae(s.grid(), codebook, scale.dim(), channels, scale.resBlocks(), s.head(),
                 null);
         try (Session session = sessions.open(backendOptions.choice(VqVaeTrainer.class))) {
             Reports.trainingOn(w, session.backend(), split);
-            Reports.trained(w, ModelTraining.vqVae(session, model, training(1e-3, scale.vqvaeEpochs(), scale), split,
+            Reports.trained(w, ModelTraining.vqVae(session, model, training(1e-3, scale.vqvaeEpochs(), scale, s.seed()), split,
                     s.vqvae(), new TrainingProgress(w, bars)));
         }
         try (Session session = sessions.open(backendOptions.choice(PriorTrainer.class))) {
             Reports.trained(w, ModelTraining.prior(session, NetworkSpecs.prior(s.vqvae(), split, scale.priorLayers(),
-                    scale.priorChannels(), scale.priorHeadHidden(), 7, 3), training(3e-4, scale.priorEpochs(), scale),
+                    scale.priorChannels(), scale.priorHeadHidden(), 7, 3), training(3e-4, scale.priorEpochs(), scale, s.seed()),
                     s.vqvae(), split, s.prior(), new TrainingProgress(w, bars)));
         }
     }
 
-    /** The sweep of {@code search} on {@code s} (reused when its CSV exists), as a curve named {@code label}. */
-    private Charts.Curve sweep(Session session, Source s, String search, String label, ReproductionScale scale,
+    /**
+     * The sweeps of {@code search} on each of {@code sources} (each reused when its CSV exists), as one
+     * curve named after the search (DMBS, DMRS) and the grid, averaged over the sources.
+     */
+    private Charts.Curve sweep(Session session, List<Source> sources, String search, ReproductionScale scale,
             ImageSet test) {
-        Path out = dir.resolve("sweeps/" + label.toLowerCase(Locale.ROOT) + "-" + s.tag());
-        Path csv = out.resolve(SweepPipeline.CSV);
-        if (Files.isRegularFile(csv)) {
-            w.println("reusing " + csv);
-        } else {
-            sweeps.run(session, new SweepRequest(s.vqvae(), s.prior(), search, false, true, SearchTuning.NONE, SEED,
-                    scale.maxExponent(),
-                    Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out), test,
-                    new SweepPipeline.Listener() {
-                        @Override
-                        public void measured(Sweep.Row r) {
-                            bars.println(w, String.format(Locale.ROOT, "%s %s N = %6d: %,12d parameters, %.4f bits/dim",
-                                    label, s.tag(), r.components(), r.parameters(), r.bitsPerDim()));
-                        }
-                    }, bars);
+        String label = search.equals("beam") ? "DMBS" : "DMRS";
+        List<CsvTable> tables = new ArrayList<>();
+        for (Source s : sources) {
+            Path out = dir.resolve("sweeps/" + label.toLowerCase(Locale.ROOT) + "-" + s.tag());
+            Path csv = out.resolve(SweepPipeline.CSV);
+            if (Files.isRegularFile(csv)) {
+                w.println("reusing " + csv);
+            } else {
+                sweeps.run(session, new SweepRequest(s.vqvae(), s.prior(), search, false, true, SearchTuning.NONE, SEED,
+                        scale.maxExponent(s.head()), Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST, out),
+                        test, new SweepPipeline.Listener() {
+                            @Override
+                            public void measured(Sweep.Row r) {
+                                bars.println(w, String.format(Locale.ROOT, "%s %s N = %6d: %,12d parameters, %.4f "
+                                        + "bits/dim", label, s.tag(), r.components(), r.parameters(), r.bitsPerDim()));
+                            }
+                        }, bars);
+            }
+            tables.add(CsvTable.read(csv));
         }
-        return curve(label + " " + s.tag(), CsvTable.read(csv), true);
+        return averaged(label + " " + sources.get(0).curveTag(), tables, true);
+    }
+
+    /**
+     * One curve of the tables of independently trained models (columns parameters and bpd, optionally
+     * label; row i of each table the same model size): the mean of each row's parameters and bits per
+     * dimension, with the sample standard deviation of the bits per dimension where there are two
+     * tables or more. Rows beyond the shortest table are left out.
+     */
+    static Charts.Curve averaged(String name, List<CsvTable> tables, boolean line) {
+        List<Charts.Curve> each = new ArrayList<>();
+        for (CsvTable t : tables) {
+            each.add(curve(name, t, line));
+        }
+        if (each.size() == 1) {
+            return each.get(0);
+        }
+        int rows = each.stream().mapToInt(c -> c.bpd().length).min().orElseThrow();
+        double[] parameters = new double[rows];
+        double[] mean = new double[rows];
+        double[] std = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            double[] values = new double[each.size()];
+            for (int k = 0; k < values.length; k++) {
+                parameters[i] += each.get(k).parameters()[i] / values.length;
+                values[k] = each.get(k).bpd()[i];
+            }
+            mean[i] = mean(values);
+            std[i] = std(values);
+        }
+        String[] labels = each.get(0).labels() == null ? null : Arrays.copyOf(each.get(0).labels(), rows);
+        return new Charts.Curve(name + " (mean ± std of " + each.size() + ")", parameters, mean, std, labels, line);
+    }
+
+    private static double mean(double[] values) {
+        double sum = 0;
+        for (double v : values) {
+            sum += v;
+        }
+        return sum / values.length;
+    }
+
+    /** The sample standard deviation; 0 for a single value. */
+    private static double std(double[] values) {
+        if (values.length < 2) {
+            return 0;
+        }
+        double m = mean(values);
+        double sum = 0;
+        for (double v : values) {
+            sum += (v - m) * (v - m);
+        }
+        return Math.sqrt(sum / (values.length - 1));
     }
 
     /** A curve of a CSV table with columns parameters and bpd (and optionally label). */
@@ -317,16 +466,25 @@ public final class ReproduceCommand implements Callable<Integer> {
                 labels[i] = r.get(l);
             }
         }
-        return new Charts.Curve(name, params, bpd, labels, line);
+        return new Charts.Curve(name, params, bpd, null, labels, line);
     }
 
-    /** The exact model of {@code s} where its grids are few enough, as a labelled point; null otherwise. */
-    private Charts.Curve exact(Session session, Source s, ReproductionScale scale, ImageSet test) {
-        Path csv = dir.resolve("exact/exact-" + s.tag() + ".csv");
+    /** K^(grid^2) for the 2x2 VQ-VAEs, the grids the exact model sums and the enumeration scores. */
+    private static long grids(Source s, ReproductionScale scale) {
         long grids = 1;
         for (int i = 0; i < s.grid() * s.grid(); i++) {
             grids *= scale.codebook2();
         }
+        return grids;
+    }
+
+    /**
+     * The exact model of {@code s} where its grids are few enough, as a one-row table (label,
+     * grids, parameters, bpd, seconds); null otherwise.
+     */
+    private CsvTable exact(Session session, Source s, ReproductionScale scale, ImageSet test) {
+        Path csv = dir.resolve("exact/exact-" + s.tag() + ".csv");
+        long grids = grids(s, scale);
         if (grids > ExactEvaluation.MAX_GRIDS) {
             w.printf("the exact model of %s grids with K = %d sums %,d grids, more than %,d: not measured%n", s.tag(),
                     scale.codebook2(), grids, ExactEvaluation.MAX_GRIDS);
@@ -347,7 +505,30 @@ public final class ReproduceCommand implements Callable<Integer> {
             w.printf(Locale.ROOT, "ExM %s K = %d: %.4f bits/dim in %.1f s%n", s.tag(), scale.codebook2(),
                     e.bitsPerDim(), e.seconds());
         }
-        return curve("ExM " + s.tag(), CsvTable.read(csv), false);
+        return CsvTable.read(csv);
+    }
+
+    /**
+     * The histogram of log p(z) over every grid of the prior of {@code s} ({@link PriorEnumeration}),
+     * written as CSV unless it exists; null when the grids are too many for one process.
+     */
+    private Path enumerate(Session session, Source s, ReproductionScale scale) {
+        Path csv = dir.resolve("enumeration/prior-" + s.tag() + ".csv");
+        long grids = grids(s, scale);
+        if (grids > PriorEnumeration.MAX_GRIDS) {
+            w.printf("the prior of %s with K = %d has %,d grids, more than %,d: not enumerated here (the spark module"
+                    + " enumerates larger ones)%n", s.tag(), scale.codebook2(), grids, PriorEnumeration.MAX_GRIDS);
+            return null;
+        }
+        if (Files.isRegularFile(csv)) {
+            w.println("reusing " + csv);
+        } else {
+            PriorEnumeration e = PriorEnumeration.run(session, s.prior(), PriorEnumeration.DEFAULT_CHUNK,
+                    PriorEnumeration.DEFAULT_BIN_WIDTH, PriorEnumeration.DEFAULT_BINS, bars);
+            e.histogram().writeCsv(csv);
+            Reports.enumerated(w, e);
+        }
+        return csv;
     }
 
     /** Distils a mixture of {@code n} grids of {@code s} by {@code search} into {@code out} unless it exists. */
@@ -358,6 +539,80 @@ public final class ReproduceCommand implements Callable<Integer> {
         }
         Reports.distilled(w, distillation.run(session, DistillationRequest.builder(s.vqvae(), s.prior(), search, n,
                 out).seed(SEED).build(), r -> Reports.searched(w, r), bars));
+    }
+
+    /**
+     * The continuous-mixture baseline with {@code head} leaves: trains it (or reuses, or resumes) in
+     * DIR/models/cm-HEAD on the VQ-VAEs' images, compiles it at M = 2^0, 2^2, ... up to the sweeps'
+     * largest N (the largest into DIR/circuits/cm-HEAD, the others into DIR/baselines) and writes their
+     * test BPD against their parameter counts as the curve DIR/curves/cm-HEAD.csv, unless it exists.
+     *
+     * @return the decoder's trainable parameters, the size the paper marks for the continuous mixtures
+     */
+    private long continuousMixture(ReproductionScale scale, DataSplit split, ImageSet test, String head) {
+        ReproductionScale.Baselines b = scale.baselines();
+        String name = "cm-" + head;
+        Path checkpoint = dir.resolve("models/" + name);
+        Path csv = dir.resolve("curves/" + name + ".csv");
+        CmSpec spec = new CmSpec(split.train().shape(), b.cmLatentDim(), b.cmHidden(),
+                Flags.choice(DecoderHead.class, head, "--head"), head.equals(CATEGORICAL) ? b.cmCategoricalPoints()
+                : b.cmPoints(), CmRule.TOP1);
+        try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {
+            Reports.trained(w, ModelTraining.cm(session, spec, training(1e-3, head.equals(CATEGORICAL)
+                    ? b.cmCategoricalEpochs() : b.cmEpochs(), scale, 1), split, checkpoint, new TrainingProgress(w,
+                    bars)));
+            if (Files.isRegularFile(csv)) {
+                w.println("reusing " + csv);
+            } else {
+                CsvTable t = CsvTable.of("label", "points", "parameters", "bpd");
+                int top = scale.maxExponent(head);
+                for (int e = 0; e <= top; e += 2) {
+                    int m = 1 << e;
+                    Path out = e + 2 > top ? dir.resolve("circuits/" + name)
+                            : dir.resolve("baselines/" + name + "-" + m);
+                    if (!CircuitFiles.exists(out)) {
+                        Reports.compiled(w, CmCompilation.compile(session, checkpoint, m, CmRunner.TEST_SHIFT, out,
+                                bars));
+                    }
+                    CircuitEvaluation r = CircuitEvaluation.of(session.circuit(out), test,
+                            CircuitEvaluation.DEFAULT_SEED, Precision.FAST, bars);
+                    Reports.evaluated(w, "test", r);
+                    t = t.with("M=" + m, m, r.parameters(), r.bitsPerDim());
+                }
+                t.write(csv);
+            }
+        }
+        return new CmLayout(spec).trainable().stream().mapToLong(Parameter::size).sum();
+    }
+
+    /**
+     * The Einsum-network baseline with {@code head} leaves: trains it (or reuses, or resumes) into
+     * DIR/circuits/einet-HEAD on the VQ-VAEs' images and writes its test BPD and parameter count as
+     * the one-point curve DIR/curves/einet-HEAD.csv, unless it exists.
+     */
+    private void einet(ReproductionScale scale, DataSplit split, ImageSet test, String head) {
+        ReproductionScale.Baselines b = scale.baselines();
+        String name = "einet-" + head;
+        Path out = dir.resolve("circuits/" + name);
+        Path csv = dir.resolve("curves/" + name + ".csv");
+        ImageShape image = split.train().shape();
+        EinetTraining.Spec spec = new EinetTraining.Spec(new LayeredSpec(image.height(), image.width(),
+                b.einetPieces().stream().mapToInt(Integer::intValue).toArray(), b.einetLeaves(), b.einetSums()), head,
+                EinetTraining.DEFAULT_MIN_STD, EinetTraining.DEFAULT_MAX_STD, EinetTraining.DEFAULT_PSEUDO_COUNT,
+                scale.batch(), b.einetEmFrequency(), EinetTraining.DEFAULT_EM_STEP, b.einetEpochs(),
+                OptimisationOptions.DEFAULT_PATIENCE, OptimisationOptions.DEFAULT_SEED);
+        try (Session session = sessions.open(backendOptions.choice())) {
+            w.println(spec.describe());
+            Reports.trained(w, EinetTraining.train(session.backend(), spec, split, out, new TrainingProgress(w, bars)));
+            if (Files.isRegularFile(csv)) {
+                w.println("reusing " + csv);
+            } else {
+                CircuitEvaluation r = CircuitEvaluation.of(session.circuit(out), test, CircuitEvaluation.DEFAULT_SEED,
+                        Precision.FAST, bars);
+                Reports.evaluated(w, "test", r);
+                CsvTable.of("label", "parameters", "bpd").with("EiNet", r.parameters(), r.bitsPerDim()).write(csv);
+            }
+        }
     }
 
     /** Every circuit folder under DIR/circuits, by name. */
@@ -374,68 +629,147 @@ public final class ReproduceCommand implements Callable<Integer> {
         return dir.resolve("figures").resolve(name);
     }
 
-    /** Figure 2: BPD against parameters for every curve, with the curves of DIR/curves/. */
-    private String figure2(List<Charts.Curve> own, List<Source> sources) {
+    /** The trainable parameters of each source's VQ-VAE. */
+    private List<Double> vqvaeSizes(List<Source> sources) {
+        List<Double> sizes = new ArrayList<>();
+        for (Source s : sources) {
+            VqVaeSpec vq = NetworkSpecs.requireVqVae("--dir", s.vqvae());
+            sizes.add((double) new VqVaeLayout(vq).trainable().stream().mapToLong(Parameter::size).sum());
+        }
+        return sizes;
+    }
+
+    /**
+     * Figure 1: the share of the prior's mass held by the most probable grids, F against the share of
+     * the grids, from the enumeration histograms of the 2x2 priors (mean and standard deviation over
+     * them), beside the uniform prior's diagonal, with red lines where the mean reaches 90% and 99%.
+     */
+    private String figure1(List<Path> histograms, Source two, ReproductionScale scale) {
+        if (histograms.isEmpty()) {
+            return "not drawn: the 2x2 priors have too many grids to enumerate in one process.";
+        }
+        List<MassCurve> curves = new ArrayList<>();
+        for (Path h : histograms) {
+            curves.add(MassCurve.read(h));
+        }
+        MassCurve.Average a = MassCurve.average(curves);
+        double[][] reach = new double[LEVELS.length][curves.size()];
+        for (int l = 0; l < LEVELS.length; l++) {
+            for (int k = 0; k < curves.size(); k++) {
+                reach[l][k] = curves.get(k).reach(LEVELS[l]);
+            }
+        }
+        double[] marks = new double[LEVELS.length];
+        for (int l = 0; l < LEVELS.length; l++) {
+            marks[l] = a.reach(LEVELS[l]);
+        }
+        CsvTable t = CsvTable.of("grid_fraction", "pixelcnn_mean", "pixelcnn_std", "uniform");
+        for (int i = 0; i < a.fractions().length; i++) {
+            t = t.with(a.fractions()[i], a.mean()[i], a.std()[i], a.fractions()[i]);
+        }
+        t.write(figure("figure1-cdf.csv"));
+        CsvTable levels = CsvTable.of("level", "prior", "grid_fraction");
+        for (int l = 0; l < LEVELS.length; l++) {
+            for (int k = 0; k < curves.size(); k++) {
+                levels = levels.with(LEVELS[l], histograms.get(k).getFileName().toString().replaceFirst("\\.csv$",
+                        ""), reach[l][k]);
+            }
+            levels = levels.with(LEVELS[l], "mean curve", marks[l]);
+        }
+        levels.write(figure("figure1-levels.csv"));
+        long grids = grids(two, scale);
+        Charts.writePng(Charts.massCurve(String.format(Locale.ROOT, "Figure 1: CDF of p(z) over the %,d grids of the "
+                + "2x2 prior (K = %d), most probable first; %d model%s", grids, scale.codebook2(), curves.size(),
+                curves.size() == 1 ? "" : "s"), a.fractions(), a.mean(), a.std(), LEVELS, marks),
+                figure("figure1-cdf.png"));
+        w.println("wrote " + figure("figure1-cdf.png"));
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "figures/figure1-cdf.png, figure1-cdf.csv, "
+                + "figure1-levels.csv: %d PixelCNN prior%s over all %,d grids (K = %d), against the uniform prior.",
+                curves.size(), curves.size() == 1 ? "" : "s", grids, scale.codebook2()));
+        for (int l = 0; l < LEVELS.length; l++) {
+            s.append(String.format(Locale.ROOT, "%n- %.0f%% of the mass in the most probable %.2f%% ± %.2f%% of the "
+                    + "grids (mean ± std over the priors; the uniform prior needs %.0f%%)", 100 * LEVELS[l],
+                    100 * mean(reach[l]), 100 * std(reach[l]), 100 * LEVELS[l]));
+        }
+        return s.toString();
+    }
+
+    /**
+     * Figure 2 (Gaussian leaves) or 7 (categorical): BPD against parameters for {@code own} curves and
+     * the curve files of DIR/curves/ of the same leaves (a file whose name holds "categorical" is of
+     * categorical leaves), with dotted lines at {@code sizes}.
+     */
+    private String bpdFigure(String stem, String title, List<Charts.Curve> own, boolean categorical,
+            List<Source> sources, List<Double> sizes) {
         List<Charts.Curve> curves = new ArrayList<>(own);
         List<String> extra = new ArrayList<>();
         try (Stream<Path> s = Files.list(dir.resolve("curves"))) {
             for (Path f : s.filter(p -> p.getFileName().toString().endsWith(".csv")).sorted().toList()) {
                 String name = f.getFileName().toString().replaceFirst("\\.csv$", "");
-                curves.add(curve(name, CsvTable.read(f), true));
-                extra.add(name.toLowerCase(Locale.ROOT));
+                if (name.toLowerCase(Locale.ROOT).contains(CATEGORICAL) == categorical) {
+                    curves.add(curve(name, CsvTable.read(f), true));
+                    extra.add(name.toLowerCase(Locale.ROOT));
+                }
             }
         } catch (IOException e) {
             throw new InvalidArgumentException(dir.resolve("curves") + ": cannot list: " + e.getMessage(), e);
         }
-        List<Double> sizes = new ArrayList<>();
-        CsvTable vqvaes = CsvTable.of("vqvae", "parameters");
-        for (Source s : sources) {
-            VqVaeSpec vq = NetworkSpecs.requireVqVae("--dir", s.vqvae());
-            long p = new VqVaeLayout(vq).trainable().stream().mapToLong(Parameter::size).sum();
-            sizes.add((double) p);
-            vqvaes = vqvaes.with("VQ-VAE " + s.tag() + " K=" + vq.latent().codebookSize(), p);
+        List<Double> vqvae = vqvaeSizes(sources);
+        CsvTable marks = CsvTable.of("model", "parameters");
+        for (int i = 0; i < sizes.size(); i++) {
+            marks = marks.with(i < sources.size() ? "VQ-VAE " + sources.get(i).tag() + " K="
+                    + NetworkSpecs.requireVqVae("--dir", sources.get(i).vqvae()).latent().codebookSize()
+                    : "CM decoder", sizes.get(i).longValue());
         }
-        CsvTable data = CsvTable.of("curve", "parameters", "bpd", "label");
+        CsvTable data = CsvTable.of("curve", "parameters", "bpd", "bpd_std", "label");
         for (Charts.Curve c : curves) {
             for (int i = 0; i < c.parameters().length; i++) {
-                data = data.with(c.name(), (long) c.parameters()[i], c.bpd()[i],
+                data = data.with(c.name(), (long) c.parameters()[i], c.bpd()[i], c.std() == null ? "" : c.std()[i],
                         c.labels() == null ? "" : c.labels()[i]);
             }
         }
-        data.write(figure("figure2-bpd.csv"));
-        vqvaes.write(figure("figure2-vqvae-sizes.csv"));
-        Charts.writePng(Charts.bpdOverlay("Figure 2: test BPD against model size (dotted: source VQ-VAE sizes)",
-                curves, sizes), figure("figure2-bpd.png"));
+        data.write(figure(stem + ".csv"));
+        marks.write(figure(stem + "-sizes.csv"));
+        Charts.writePng(Charts.bpdOverlay(title, curves, sizes), figure(stem + ".png"));
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, String> b : BASELINES) {
             if (extra.stream().noneMatch(n -> n.startsWith(b.getKey()))) {
                 missing.add(b.getValue());
             }
         }
-        StringBuilder s = new StringBuilder("figures/figure2-bpd.png, figure2-bpd.csv, figure2-vqvae-sizes.csv.");
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "figures/%s.png, %s.csv, %s-sizes.csv (the "
+                + "dotted lines: %s).", stem, stem, stem, vqvae.size() == sizes.size() ? "VQ-VAE sizes"
+                : "VQ-VAE sizes, then the CM decoder's"));
         for (Charts.Curve c : curves) {
-            double best = Double.POSITIVE_INFINITY;
             int at = 0;
             for (int i = 0; i < c.bpd().length; i++) {
-                if (c.bpd()[i] < best) {
-                    best = c.bpd()[i];
+                if (c.bpd()[i] < c.bpd()[at]) {
                     at = i;
                 }
             }
-            s.append(String.format(Locale.ROOT, "%n- %s: lowest %.4f bits/dim at %,d parameters", c.name(), best,
+            s.append(String.format(Locale.ROOT, "%n- %s: lowest %.4f%s bits/dim at %,d parameters", c.name(),
+                    c.bpd()[at], c.std() == null ? "" : String.format(Locale.ROOT, " ± %.4f", c.std()[at]),
                     (long) c.parameters()[at]));
         }
         if (!missing.isEmpty()) {
-            s.append("\n- missing curves: ").append(String.join(", ", missing))
-                    .append(" (add them as DIR/curves/cm*.csv, einet*.csv with columns parameters,bpd)");
+            s.append("\n- missing curves: ").append(String.join(", ", missing)).append(String.format(Locale.ROOT,
+                    " (add them as DIR/curves/cm*%1$s.csv, einet*%1$s.csv with columns parameters,bpd)",
+                    categorical ? "-categorical" : ""));
         }
-        w.println("wrote " + figure("figure2-bpd.png"));
+        w.println("wrote " + figure(stem + ".png"));
         return s.toString();
     }
 
-    /** Figures 3 and 8: every circuit inpaints the same test images under each mask. */
-    private String figure3(Session session, ReproductionScale scale) {
-        List<Path> models = circuits();
+    /**
+     * Figure 3 (the circuits of DIR/circuits with Gaussian leaves) or 8 (categorical leaves): every
+     * circuit inpaints the same test images under each mask.
+     */
+    private String inpainting(Session session, ReproductionScale scale, String head, String stem) {
+        List<Path> models = circuits().stream().filter(p -> session.circuit(p).leafFamily().name().equals(head))
+                .toList();
+        if (models.isEmpty()) {
+            return "not drawn: no circuit with " + head + " leaves in " + dir.resolve("circuits") + ".";
+        }
         ImageSet shown = testSet.range(0, Math.min(scale.inpaintImages(), testSet.size()));
         int k = shown.size();
         int columns = MASKS.size() * k;
@@ -468,11 +802,11 @@ public final class ReproduceCommand implements Callable<Integer> {
                 }
             }
         }
-        grid.write(figure("figure3-inpainting.png"));
-        rows.write(figure("figure3-inpainting.csv"));
-        w.println("wrote " + figure("figure3-inpainting.png"));
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "figures/figure3-inpainting.png, "
-                + "figure3-inpainting.csv: row 1 the originals, then one row per model (%s); columns: masks %s, %d "
+        grid.write(figure(stem + ".png"));
+        rows.write(figure(stem + ".csv"));
+        w.println("wrote " + figure(stem + ".png"));
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "figures/" + stem + ".png, "
+                + stem + ".csv: " + head + " leaves; row 1 the originals, then one row per model (%s); columns: masks %s, %d "
                 + "test images each; observed pixels blue, filled-in (conditional mean) red.",
                 String.join(", ", models.stream().map(p -> p.getFileName().toString()).toList()),
                 String.join(", ", MASKS.stream().map(Inpainting.Mask::label).toList()), k));
@@ -502,11 +836,21 @@ public final class ReproduceCommand implements Callable<Integer> {
                     test.size()));
             for (Path p : circuits()) {
                 String name = p.getFileName().toString();
-                Sampling samples = Sampling.draw(session.circuit(p), scale.samples(), SEED, Sampling.Draw.MEANS);
-                long[] counts = Labelling.histogram(Labelling.predict(session.backend(), classifier, samples), classes);
+                Circuit circuit = session.circuit(p);
+                Sampling.Draw draw = circuit instanceof ShallowMixture ? Sampling.Draw.MEANS : Sampling.Draw.PIXELS;
+                long[] counts = new long[classes];
+                // in batches: drawing pixels from categorical leaves holds 784 x 256 probabilities per sample
+                for (int from = 0, batch = 0; from < scale.samples(); from += SAMPLE_BATCH, batch++) {
+                    Sampling samples = Sampling.draw(circuit, Math.min(SAMPLE_BATCH, scale.samples() - from),
+                            SEED + batch, draw);
+                    long[] h = Labelling.histogram(Labelling.predict(session.backend(), classifier, samples), classes);
+                    for (int c = 0; c < classes; c++) {
+                        counts[c] += h[c];
+                    }
+                }
                 series.put(name + " samples", counts);
-                s.append(String.format(Locale.ROOT, "%n- %s: %,d samples (component means); %s", name,
-                        scale.samples(), spread(counts)));
+                s.append(String.format(Locale.ROOT, "%n- %s: %,d samples (%s); %s", name, scale.samples(),
+                        draw == Sampling.Draw.MEANS ? "component means" : "pixels drawn", spread(counts)));
             }
         }
         CsvTable t = CsvTable.of("series", "class", "count");
@@ -601,7 +945,7 @@ public final class ReproduceCommand implements Callable<Integer> {
         return sxy / Math.sqrt(sxx * syy);
     }
 
-    private String summary(ReproductionScale scale, Map<String, String> figures) {
+    private String summary(ReproductionScale scale, int seedCount, Map<String, String> figures) {
         StringBuilder s = new StringBuilder();
         s.append("# Reproduction at scale ").append(scale.name()).append("\n\n");
         s.append(String.format(Locale.ROOT, "This run took %s (earlier runs into the same folder may have trained"
@@ -609,17 +953,26 @@ public final class ReproduceCommand implements Callable<Integer> {
         s.append(String.format(Locale.ROOT, "Sizes: VQ-VAEs with 4x4 (K = %d) and 2x2 (K = %d) grids, D = %d, "
                 + "channels %s and %s, %d residual blocks, %d epochs on %s training images; priors of %d gated layers,"
                 + " %d channels, %d epochs; classifier %d epochs on %s training images; N = 2^0 .. 2^%d; BPD on %d "
-                + "test images; %d samples per model; corner plots on %d test images.%n%n", scale.codebook4(),
+                + "test images; %d samples per model; corner plots on %d test images.%n%n"
+                + "The 2x2 VQ-VAE and prior trained with %d seed%s (Figure 1 and the 2x2 curves of Figure 2 average "
+                + "them); the 4x4 VQ-VAE and prior of Figures 7 and 8 as the Gaussian 4x4 ones but with the 256-way "
+                + "head. Baselines on the same images: continuous mixtures (decoder %s, d = %d, %d training points "
+                + "(categorical: %d), "
+                + "top-1 rule, %d epochs (categorical: %d)) compiled at every M = 4^i up to 2^%d (categorical: 2^%d), Einsum networks "
+                + "(pieces %s, %d leaves, %d sums per region, %d epochs of EM).%n%n", scale.codebook4(),
                 scale.codebook2(), scale.dim(), scale.channels4(), scale.channels2(), scale.resBlocks(),
                 scale.vqvaeEpochs(), scale.trainLimit() == null ? "all" : scale.trainLimit(), scale.priorLayers(),
                 scale.priorChannels(), scale.priorEpochs(), scale.classifierEpochs(),
                 scale.classifierLimit() == null ? "all" : scale.classifierLimit(), scale.maxExponent(),
-                scale.evalImages(), scale.samples(), scale.cornerImages()));
+                scale.evalImages(), scale.samples(), scale.cornerImages(), seedCount, seedCount == 1 ? "" : "s",
+                scale.baselines().cmHidden(), scale.baselines().cmLatentDim(), scale.baselines().cmPoints(),
+                scale.baselines().cmCategoricalPoints(),
+                scale.baselines().cmEpochs(), scale.baselines().cmCategoricalEpochs(), scale.maxExponent(),
+                scale.maxExponent(CATEGORICAL),
+                scale.baselines().einetPieces(),
+                scale.baselines().einetLeaves(), scale.baselines().einetSums(), scale.baselines().einetEpochs()));
         figures.forEach((k, v) -> s.append("## ").append(k).append("\n\n").append(v).append("\n\n"));
         s.append("## Not produced\n\n");
-        s.append("- Figure 1 (CDF of p(z) by enumerating the prior) needs the streamed enumeration of every grid.\n");
-        s.append("- Figures 7 and 8 (categorical decoder) need categorical circuits: put them in DIR/circuits to join"
-                + " Figure 3's inpainting grid.\n");
         s.append("- Figure 4 (samples) is not a separate figure here: Figure 5 classifies the samples.\n");
         return s.toString();
     }

@@ -263,15 +263,15 @@ public final class TrainCommand implements Runnable {
                     + " ${DEFAULT-VALUE})")
         String head;
 
-        @Option(names = "--min-std", paramLabel = "S", defaultValue = "0.001",
+        @Option(names = "--min-std", paramLabel = "S", defaultValue = "" + EinetTraining.DEFAULT_MIN_STD,
                 description = "gaussian leaves: smallest standard deviation (default: ${DEFAULT-VALUE})")
         double minStd;
 
-        @Option(names = "--max-std", paramLabel = "S", defaultValue = "1",
+        @Option(names = "--max-std", paramLabel = "S", defaultValue = "" + EinetTraining.DEFAULT_MAX_STD,
                 description = "gaussian leaves: largest standard deviation (default: ${DEFAULT-VALUE})")
         double maxStd;
 
-        @Option(names = "--pseudo-count", paramLabel = "C", defaultValue = "0.01",
+        @Option(names = "--pseudo-count", paramLabel = "C", defaultValue = "" + EinetTraining.DEFAULT_PSEUDO_COUNT,
                 description = "categorical leaves: added to every level's expected count (default: ${DEFAULT-VALUE})")
         double pseudoCount;
 
@@ -283,7 +283,7 @@ public final class TrainCommand implements Runnable {
                 description = "batches whose statistics one M-step uses (default: ${DEFAULT-VALUE})")
         int emFrequency;
 
-        @Option(names = "--em-step", paramLabel = "S", defaultValue = "0.5",
+        @Option(names = "--em-step", paramLabel = "S", defaultValue = "" + EinetTraining.DEFAULT_EM_STEP,
                 description = "step size of the stepwise M-step, in (0, 1] (default: ${DEFAULT-VALUE})")
         double emStep;
 

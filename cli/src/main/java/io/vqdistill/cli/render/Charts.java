@@ -36,6 +36,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class Charts {
     /** Width of a full chart in pixels. */
     public static final int WIDTH = 900;
+    /** Width of a chart with its legend beside the plot, in pixels. */
+    public static final int WIDE = 1150;
     /** Height of a full chart in pixels. */
     public static final int HEIGHT = 520;
     /** Side of one cell of a corner plot in pixels. */
@@ -44,6 +46,8 @@ public final class Charts {
     public static final int BINS = 30;
     /** The ratio of the largest to the smallest value above which a value axis is logarithmic. */
     private static final double LOG_SPAN = 3;
+    /** On a logarithmic axis an error bar reaches down to at most this share of its value. */
+    private static final double LOG_BAR_CUT = 0.9;
     /** The share of the lowest values of each variable a corner plot leaves outside its axes. */
     public static final double CORNER_TAIL = 0.05;
     /** How far right of its point a point's label is centred, in decades of the parameter axis. */
@@ -81,11 +85,10 @@ public final class Charts {
         for (int c = 0; c < classes; c++) {
             labels.add(Integer.toString(c));
         }
-        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("class")
+        CategoryChart chart = new CategoryChartBuilder().width(WIDE).height(HEIGHT).title(title).xAxisTitle("class")
                 .yAxisTitle("count (log scale)").build();
         white(chart.getStyler());
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setAvailableSpaceFill(0.85);
         chart.getStyler().setyAxisTickLabelsFormattingFunction(v -> Math.abs(v - Math.rint(v)) < 1e-9
                 ? String.format(Locale.ROOT, "%,d", Math.round(Math.pow(10, v))) : "");
@@ -114,14 +117,17 @@ public final class Charts {
      * @param name       the legend entry
      * @param parameters the parameter counts, > 0
      * @param bpd        the bits per dimension
+     * @param std        the standard deviation of each point's bits per dimension over independently
+     *                   trained models, drawn as error bars, or null for none
      * @param labels     a label per point (e.g. K of an exact model), or null for none
      * @param line       join the points by a line (a sweep) or not (single models)
      */
-    public record Curve(String name, double[] parameters, double[] bpd, String[] labels, boolean line) {
+    public record Curve(String name, double[] parameters, double[] bpd, double[] std, String[] labels, boolean line) {
         /** Checks the lengths. */
         public Curve {
             if (parameters.length == 0 || parameters.length != bpd.length
-                    || labels != null && labels.length != parameters.length) {
+                    || labels != null && labels.length != parameters.length
+                    || std != null && std.length != parameters.length) {
                 throw new InvalidArgumentException("curve '" + name + "' needs equally many parameter counts, values"
                         + " and labels, at least one; found " + parameters.length + ", " + bpd.length + ", "
                         + (labels == null ? "no" : labels.length));
@@ -137,8 +143,9 @@ public final class Charts {
     /**
      * Bits per dimension against the parameter count on a symmetric-log axis (log10(1 + x), labelled
      * in powers of ten), one series per curve with square markers, the curves' point labels beside
-     * their points, and a dotted vertical line at each of {@code vqvaeSizes} (the source networks'
-     * parameter counts).
+     * their points, error bars of one standard deviation where a curve has them (cut at
+     * {@value #LOG_BAR_CUT} of the value on a logarithmic axis), and a dotted vertical line at each of
+     * {@code vqvaeSizes} (the source networks' parameter counts).
      */
     public static XYChart bpdOverlay(String title, List<Curve> curves, List<Double> vqvaeSizes) {
         if (curves.isEmpty()) {
@@ -164,19 +171,21 @@ public final class Charts {
                 yHi = Math.max(yHi, v);
             }
         }
-        boolean logY = yLo > 0 && yHi / yLo > LOG_SPAN;
-        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+        // logarithmic where the values span a wide range across a power of ten (the axis labels those only)
+        boolean logY = yLo > 0 && yHi / yLo > LOG_SPAN && Math.floor(Math.log10(yLo)) < Math.floor(Math.log10(yHi));
+        XYChart chart = new XYChartBuilder().width(WIDE).height(HEIGHT).title(title)
                 .xAxisTitle("parameters (symmetric log scale)")
                 .yAxisTitle("test bits per dimension" + (logY ? " (log scale)" : "")).build();
         white(chart.getStyler());
         chart.getStyler().setYAxisLogarithmic(logY);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setXAxisMin(Math.floor(lo));
         chart.getStyler().setXAxisMax(Math.ceil(hi + 0.01));
         chart.getStyler().setxAxisTickLabelsFormattingFunction(x -> Math.abs(x - Math.rint(x)) < 1e-9
                 ? "1e" + Math.round(x) : "");
         chart.getStyler().setYAxisDecimalPattern(logY ? "0.#" : "0.00");
         chart.getStyler().setMarkerSize(9);
+        chart.getStyler().setErrorBarsColorSeriesColor(true);
         chart.getStyler().setAnnotationLineColor(Color.DARK_GRAY);
         chart.getStyler().setAnnotationLineStroke(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER,
                 10f, new float[] {2f, 4f}, 0f));
@@ -187,7 +196,8 @@ public final class Charts {
             for (int p = 0; p < xs.length; p++) {
                 xs[p] = symlog(c.parameters()[p]);
             }
-            XYSeries s = chart.addSeries(c.name(), xs, c.bpd());
+            XYSeries s = c.std() == null ? chart.addSeries(c.name(), xs, c.bpd())
+                    : chart.addSeries(c.name(), xs, c.bpd(), errorBars(c, logY));
             Color colour = colour(i++);
             s.setMarker(SeriesMarkers.SQUARE);
             s.setMarkerColor(colour);
@@ -203,6 +213,85 @@ public final class Charts {
             chart.addAnnotation(new AnnotationLine(symlog(v), true, false));
         }
         return chart;
+    }
+
+    /**
+     * The curve of a prior's mass held by its most probable grids (the paper's Figure 1): the mean
+     * {@code mean} against the share {@code fractions} of the grids in percent, a shaded band of one
+     * standard deviation {@code std} around it, the uniform prior's diagonal, and a red vertical line
+     * at each of {@code marks}, the shares of the grids where the mean reaches {@code levels}.
+     */
+    public static XYChart massCurve(String title, double[] fractions, double[] mean, double[] std, double[] levels,
+            double[] marks) {
+        if (fractions.length < 2 || mean.length != fractions.length || std.length != fractions.length) {
+            throw new InvalidArgumentException("a mass curve needs equally many shares, means and deviations, at least"
+                    + " two; found " + fractions.length + ", " + mean.length + ", " + std.length);
+        }
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+                .xAxisTitle("share of the grids, most probable first (%)").yAxisTitle("F: cumulative mass of p(z)")
+                .build();
+        white(chart.getStyler());
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
+        chart.getStyler().setPlotGridLinesVisible(false);
+        chart.getStyler().setXAxisMin(0.0);
+        chart.getStyler().setXAxisMax(100.0);
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(1.0);
+        chart.getStyler().setYAxisDecimalPattern("0.0");
+        chart.getStyler().setXAxisDecimalPattern("0");
+        chart.getStyler().setMarkerSize(0);
+        chart.getStyler().setAnnotationLineColor(Color.RED);
+        chart.getStyler().setAnnotationLineStroke(new BasicStroke(1.5f));
+        chart.getStyler().setAnnotationTextFontColor(Color.RED);
+        chart.getStyler().setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        double[] x = new double[fractions.length];
+        double[] upper = new double[fractions.length];
+        double[] lower = new double[fractions.length];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 100 * fractions[i];
+            upper[i] = Math.min(1, mean[i] + std[i]);
+            lower[i] = Math.max(0, mean[i] - std[i]);
+        }
+        Color blue = colour(0);
+        // the band: the area under mean + std in light blue, then the area under mean - std in white over it
+        band(chart, "upper", x, upper, new Color(blue.getRed(), blue.getGreen(), blue.getBlue(), 70));
+        band(chart, "lower", x, lower, Color.WHITE);
+        XYSeries uniform = chart.addSeries("uniform prior", new double[] {0, 100}, new double[] {0, 1});
+        uniform.setLineColor(colour(5));
+        uniform.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        XYSeries pixelcnn = chart.addSeries("PixelCNN prior (mean ± std)", x, mean);
+        pixelcnn.setLineColor(blue);
+        pixelcnn.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        for (int l = 0; l < marks.length; l++) {
+            chart.addAnnotation(new AnnotationLine(100 * marks[l], true, false));
+            // the label beside its line, on the side with more room
+            double at = 100 * marks[l] + (marks[l] < 0.5 ? 15 : -15);
+            chart.addAnnotation(new AnnotationText(String.format(Locale.ROOT, "%.0f%% of the mass: %.2f%%",
+                    100 * levels[l], 100 * marks[l]), at, 0.1 + 0.08 * l, false));
+        }
+        return chart;
+    }
+
+    private static void band(XYChart chart, String name, double[] x, double[] y, Color colour) {
+        XYSeries s = chart.addSeries(name, x, y);
+        s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Area);
+        s.setFillColor(colour);
+        s.setLineColor(colour);
+        s.setShowInLegend(false);
+    }
+
+    /**
+     * The error bars of {@code c}: its standard deviations, on a logarithmic axis cut to
+     * {@value #LOG_BAR_CUT} of each value, since the axis cannot show a bar reaching zero.
+     */
+    private static double[] errorBars(Curve c, boolean logY) {
+        double[] bars = c.std().clone();
+        if (logY) {
+            for (int i = 0; i < bars.length; i++) {
+                bars[i] = Math.min(bars[i], LOG_BAR_CUT * c.bpd()[i]);
+            }
+        }
+        return bars;
     }
 
     /**

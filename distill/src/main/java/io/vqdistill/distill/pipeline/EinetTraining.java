@@ -51,6 +51,14 @@ public final class EinetTraining {
     public static final String LAST = "last";
     /** The metrics file. */
     public static final String METRICS = "metrics.csv";
+    /** The default smallest standard deviation of Gaussian leaves. */
+    public static final double DEFAULT_MIN_STD = 0.001;
+    /** The default largest standard deviation of Gaussian leaves. */
+    public static final double DEFAULT_MAX_STD = 1;
+    /** The default pseudo-count of categorical leaves. */
+    public static final double DEFAULT_PSEUDO_COUNT = 0.01;
+    /** The default step size of the stepwise M-step. */
+    public static final double DEFAULT_EM_STEP = 0.5;
 
     /**
      * What to train and how.

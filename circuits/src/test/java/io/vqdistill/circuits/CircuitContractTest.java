@@ -1369,16 +1369,10 @@ public abstract class CircuitContractTest {
         return mass;
     }
 
-    @ParameterizedTest(name = "shrinkage {0}")
-    @ValueSource(doubles = {0, 3})
-    void oneGaussianEmStepEqualsTheFloat64MStep(double shrinkage) {
-        Random rng = new Random(71);
-        Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
-        double[][] data = uniformRows(24, 5, rng);
-        double floor = 0.2;
-        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1, shrinkage);
-        double[] pooled = new double[5];
-        for (int i = 0; i < 5; i++) {
+    /** Each variable's variance over all the rows, in float64: the target the shrinkage pulls towards. */
+    private static double[] pooledVariances(double[][] data) {
+        double[] pooled = new double[data[0].length];
+        for (int i = 0; i < pooled.length; i++) {
             double m1 = 0;
             double m2 = 0;
             for (double[] row : data) {
@@ -1387,6 +1381,18 @@ public abstract class CircuitContractTest {
             }
             pooled[i] = m2 - m1 * m1;
         }
+        return pooled;
+    }
+
+    @ParameterizedTest(name = "shrinkage {0}")
+    @ValueSource(doubles = {0, 3})
+    void oneGaussianEmStepEqualsTheFloat64MStep(double shrinkage) {
+        Random rng = new Random(71);
+        Gaussian g = Fixtures.gaussian(backend, 5, 3, 0.05, 0.5, 0, rng);
+        double[][] data = uniformRows(24, 5, rng);
+        double floor = 0.2;
+        MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1, shrinkage);
+        double[] pooled = pooledVariances(data);
         try (ShallowMixture m = g.mixture(); Tensor x = matrix(data, 5)) {
             m.setPrecision(Precision.DOUBLE);
             MixtureEm.Step step = MixtureEm.step(m, x, settings, done -> { });
@@ -1476,16 +1482,7 @@ public abstract class CircuitContractTest {
         double[][] data = gaussianData(g, 12, 4, rng);
         double shrinkage = 2;
         double floor = 0.001;
-        double[] pooled = new double[6];
-        for (int i = 0; i < 6; i++) {
-            double m1 = 0;
-            double m2 = 0;
-            for (double[] row : data) {
-                m1 += row[i] / data.length;
-                m2 += (double) row[i] * row[i] / data.length;
-            }
-            pooled[i] = m2 - m1 * m1;
-        }
+        double[] pooled = pooledVariances(data);
         MixtureEm.Settings settings = new MixtureEm.Settings(Precision.DOUBLE, floor, 1, shrinkage);
         try (Tensor x = matrix(data, 6)) {
             ShallowMixture current = MixtureEm.start(g.mixture(), settings);

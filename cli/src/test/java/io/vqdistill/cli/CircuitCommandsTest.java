@@ -218,6 +218,10 @@ class CircuitCommandsTest {
                 "--out", dir.resolve("refined").toString());
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("--patience");
+        r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--shrinkage", "0.02,-1",
+                "--out", dir.resolve("refined").toString());
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--shrinkage must be finite and >= 0, found -1.0").doesNotContain("Exception");
         r = run("classify", "--backend", "djl", "--circuit", circuit.toString(), "--data", data.toString());
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("no latent grids, so its components have no classes");

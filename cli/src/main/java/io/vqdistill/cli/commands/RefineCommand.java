@@ -62,15 +62,16 @@ public final class RefineCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE})")
     int epochs;
 
-    @Option(names = "--floor", paramLabel = "S", split = ",", defaultValue = "0.01,0.02,0.05",
+    @Option(names = "--floor", paramLabel = "S", split = ",", defaultValue = "0.001",
             description = "Gaussian leaves: candidate floors on the standard deviation, each in (0, 1] "
-                + "(default: ${DEFAULT-VALUE})")
+                + "(default: ${DEFAULT-VALUE}, the decoders' own clamp)")
     List<Double> floors;
 
-    @Option(names = "--shrinkage", paramLabel = "A", split = ",", defaultValue = "0",
+    @Option(names = "--shrinkage", paramLabel = "A", split = ",", defaultValue = "0.02",
             description = "Gaussian leaves: candidate strengths, in images, of the shrinkage of every variance "
-                + "towards the pixel's variance over the training images, each >= 0; a component that explains "
-                + "few images then keeps a wide leaf where they happen to agree (default: ${DEFAULT-VALUE}: none)")
+                + "towards the pixel's variance over the training images, each >= 0 (0: none); a component that "
+                + "explains few images then keeps a wide leaf where they happen to agree (default: "
+                + "${DEFAULT-VALUE})")
     List<Double> shrinkages;
 
     @Option(names = "--smoothing", paramLabel = "A", defaultValue = "0.1",

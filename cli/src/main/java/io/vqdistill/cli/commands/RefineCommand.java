@@ -67,7 +67,7 @@ public final class RefineCommand implements Callable<Integer> {
                 + "(default: ${DEFAULT-VALUE}, the decoders' own clamp)")
     List<Double> floors;
 
-    @Option(names = "--shrinkage", paramLabel = "A", split = ",", defaultValue = "0.02",
+    @Option(names = "--shrinkage", paramLabel = "A", split = ",", defaultValue = "0.005",
             description = "Gaussian leaves: candidate strengths, in images, of the shrinkage of every variance "
                 + "towards the pixel's variance over the training images, each >= 0 (0: none); a component that "
                 + "explains few images then keeps a wide leaf where they happen to agree (default: "

@@ -38,9 +38,9 @@ import java.util.SplittableRandom;
  * components of a class-conditional prior's mixture carry the class of the images they came from;
  * with a one-class prior, or a label the prior does not know, the tag is -1. The result is sorted
  * best first, so every prefix is the result of a smaller request; scores are the ranking's log p(c, z)
- * or log p(z) where computed and NaN elsewhere. Only {@code encoded-sampled} uses the seed. Asking for more grids than the
- * images have is an error
- * saying how many they have. Progress counts one row per training image read and one per prior row.
+ * or log p(z) where computed and NaN elsewhere. Only {@code encoded-sampled} uses the seed. Asking
+ * for more grids than the images have is an error saying how many they have. Progress counts one row
+ * per training image read and one per prior row.
  */
 public final class EncodedSearch implements LatentSearch {
     /** The name of the search ranked by use. */

@@ -17,6 +17,7 @@ import io.vqdistill.cli.commands.QuickstartCommand;
 import io.vqdistill.cli.commands.ReproduceCommand;
 import io.vqdistill.cli.commands.ReconstructCommand;
 import io.vqdistill.cli.commands.RefineCommand;
+import io.vqdistill.cli.commands.TuneCommand;
 import io.vqdistill.cli.commands.SampleCommand;
 import io.vqdistill.cli.commands.ServeCommand;
 import io.vqdistill.cli.commands.SweepCommand;
@@ -46,6 +47,7 @@ import picocli.CommandLine.Command;
             DistillCommand.class,
             EvaluateCommand.class,
             RefineCommand.class,
+            TuneCommand.class,
             SampleCommand.class,
             InpaintCommand.class,
             InpaintScoreCommand.class,

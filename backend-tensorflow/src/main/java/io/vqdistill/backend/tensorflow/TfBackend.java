@@ -46,8 +46,9 @@ import org.tensorflow.proto.RewriterConfig;
  * <p>Capabilities: {@link io.vqdistill.models.nn.NetworkOps} ({@link TfNetworkOps}), the convolutions
  * and activations that run portable networks, checkpoint loading on them ({@link PortableModels}),
  * and training of both networks ({@link io.vqdistill.models.train.ModelTrainer}: {@link TfModelTrainer},
- * a graph and session of its own per run), and training of continuous mixtures
- * ({@link io.vqdistill.models.train.CmTrainer}: {@link TfCmTrainer}).
+ * a graph and session of its own per run), training of continuous mixtures
+ * ({@link io.vqdistill.models.train.CmTrainer}: {@link TfCmTrainer}) and decoder tuning
+ * ({@link io.vqdistill.models.train.DecoderTuner}: {@link TfDecoderTuner}).
  */
 public final class TfBackend extends AbstractBackend {
     private static final Logger LOG = LoggerFactory.getLogger(TfBackend.class);
@@ -76,7 +77,7 @@ public final class TfBackend extends AbstractBackend {
         this.devices = List.copyOf(devices);
         TfNetworkOps ops = new TfNetworkOps(this);
         this.capabilities = List.of(ops, new PortableModels(this, ops), new TfModelTrainer(this),
-                new TfCmTrainer(this));
+                new TfCmTrainer(this), new TfDecoderTuner(this));
     }
 
     /**

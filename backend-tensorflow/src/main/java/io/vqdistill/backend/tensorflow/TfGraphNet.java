@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
@@ -100,6 +101,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     private Placeholder<TFloat32> beta2Power;
     private Placeholder<TFloat32> epsilon;
     private Operand<TFloat32> trainLoss;
+    private Predicate<String> tuned = name -> true;
     private Session session;
     private long steps;
 
@@ -208,7 +210,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     }
 
     private List<Slot> trainable() {
-        return slots.values().stream().filter(s -> s.kind == Parameter.Role.TRAINABLE).toList();
+        return slots.values().stream().filter(s -> s.kind == Parameter.Role.TRAINABLE && tuned.test(s.name)).toList();
     }
 
     @SuppressWarnings("unchecked")
@@ -221,6 +223,17 @@ abstract class TfGraphNet implements EpochRunner.Engine {
      * updates, which {@link #step} runs with {@code extraTargets}, and starts the session.
      */
     protected final void optimise(Operand<TFloat32> loss, List<Op> extraTargets, ConfigProto config) {
+        optimise(loss, extraTargets, config, name -> true);
+    }
+
+    /**
+     * {@link #optimise(Operand, List, ConfigProto)} on the trainable tensors whose names {@code tuned}
+     * accepts only: the others keep their values (and zero moments), and {@link #parameterCount()}
+     * counts the tuned ones.
+     */
+    protected final void optimise(Operand<TFloat32> loss, List<Op> extraTargets, ConfigProto config,
+            Predicate<String> tuned) {
+        this.tuned = tuned;
         learningRate = tf.placeholder(TFloat32.class);
         beta1Power = tf.placeholder(TFloat32.class);
         beta2Power = tf.placeholder(TFloat32.class);
@@ -287,8 +300,8 @@ abstract class TfGraphNet implements EpochRunner.Engine {
 
     /**
      * Sets every tensor from {@code file}, where each must be present with its shape; with
-     * {@code optimiser} also Adam's moments, else the moments are zero; the step count becomes
-     * {@code adamSteps}. A tensor the architecture lacks is an error naming it.
+     * {@code optimiser} also Adam's moments of the tuned tensors, else the moments are zero; the step
+     * count becomes {@code adamSteps}. A tensor the architecture lacks is an error naming it.
      */
     private void load(SafeTensors file, boolean optimiser, long adamSteps) {
         List<String> unexpected = new ArrayList<>();
@@ -310,11 +323,12 @@ abstract class TfGraphNet implements EpochRunner.Engine {
             vars.add(s.value);
             values.add(file.get(s.name, DType.FLOAT32, s.shape).toFloats());
             if (s.kind == Parameter.Role.TRAINABLE) {
+                boolean moments = optimiser && tuned.test(s.name);
                 vars.add(s.first);
-                values.add(optimiser ? file.get(AdamUpdate.firstMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
+                values.add(moments ? file.get(AdamUpdate.firstMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
                         : new float[s.size()]);
                 vars.add(s.second);
-                values.add(optimiser ? file.get(AdamUpdate.secondMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
+                values.add(moments ? file.get(AdamUpdate.secondMomentName(s.name), DType.FLOAT32, s.shape).toFloats()
                         : new float[s.size()]);
             }
         }

@@ -46,7 +46,7 @@ public final class Refinement {
     /** The task {@link ProgressListener}s hear about for each EM update, in training images. */
     public static final String TASK = "EM";
     /** Provenance keys {@link CircuitFiles#write} fills in for the new file. */
-    private static final List<String> RECORDED_ANEW = List.of("created", "java", "os", "backend");
+    static final List<String> RECORDED_ANEW = List.of("created", "java", "os", "backend");
 
     private Refinement() {
     }

@@ -107,6 +107,47 @@ class DistillCommandsTest {
         assertThat(bad.err()).contains("--images must be test or validation, found 'train'");
     }
 
+    @Test
+    void tuneFitsTheDecoderForADistilledCircuitAndRebuildsItWithTheSameGridsAndWeights() {
+        Path distilled = dir.resolve("tune-from");
+        run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search", "beam",
+                "--components", "6", "--weights", "prior", "--out", distilled.toString());
+        Path tuned = dir.resolve("tuned-vq");
+        Path rebuilt = dir.resolve("tuned-circuit");
+        String printed = run("tune", "--backend", "tensorflow", "--vqvae", vq.toString(), "--circuit",
+                distilled.toString(), "--data", data.toString(), "--limit", "40", "--candidates", "2", "--lr", "1e-2",
+                "--epochs", "2", "--batch", "8", "--out", tuned.toString(), "--circuit-out", rebuilt.toString());
+        assertThat(printed).contains("checkpoint " + tuned + ": 2 epochs", "test_bpd",
+                "rebuilt the mixture with the tuned decoder");
+        SafeTensors before = SafeTensors.read(distilled.resolve(CircuitFiles.TENSORS));
+        SafeTensors after = SafeTensors.read(rebuilt.resolve(CircuitFiles.TENSORS));
+        assertThat(after.get("latents").toInts()).containsExactly(before.get("latents").toInts());
+        assertThat(after.get("log_weights").toDoubles()).containsExactly(before.get("log_weights").toDoubles(),
+                within(1e-6));
+        assertThat(after.get("mean").toDoubles()).isNotEqualTo(before.get("mean").toDoubles());
+        assertThat(CircuitFiles.provenance(rebuilt)).containsEntry("vqvae", tuned.toAbsolutePath().toString())
+                .containsEntry("tune.source_vqvae", vq.toAbsolutePath().toString())
+                .containsEntry("tune.candidates", "2").containsEntry("search", "beam");
+        String evaluated = run("evaluate", "--backend", "djl", "--circuit", rebuilt.toString(), "--data",
+                data.toString(), "--limit", "8");
+        assertThat(bpd(evaluated, "test")).isBetween(0.0, 16.0);
+
+        CliFixtures.Run bad = CliFixtures.execute("tune", "--backend", "tensorflow", "--vqvae", vq.toString(),
+                "--circuit", distilled.toString(), "--data", data.toString(), "--limit", "40", "--candidates", "7",
+                "--out", dir.resolve("never").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("candidates", "7", "the 6 components").doesNotContain("Exception");
+        bad = CliFixtures.execute("tune", "--vqvae", vq.toString(), "--circuit", distilled.toString(), "--candidates",
+                "0", "--out", dir.resolve("never").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("--candidates");
+        bad = CliFixtures.execute("tune", "--vqvae", prior.toString(), "--circuit", distilled.toString(), "--out",
+                dir.resolve("never").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains(prior.toString());
+        assertThat(dir.resolve("never")).doesNotExist();
+    }
+
     private static double bpd(String printed, String label) {
         Matcher m = Pattern.compile(label + " BPD (\\d+\\.\\d{4}) bits/dim").matcher(printed);
         assertThat(m.find()).as(printed).isTrue();

@@ -16,6 +16,29 @@ class SpecTest {
     private static final Path FILE = Path.of("config.json");
 
     @Test
+    void aDecoderTuningRefusesCategoricalLeavesCodesOutsideTheCodebookAndTooManyCandidatesNamingThem() {
+        VqVaeSpec gaussian = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(2, 2, 4), DecoderHead.GAUSSIAN);
+        Path source = Path.of("vq");
+        int[] grids = {0, 1, 2, 3, 3, 2, 1, 0};
+        double[] logWeights = {Math.log(0.5), Math.log(0.5)};
+        DecoderTuning ok = new DecoderTuning(gaussian, source, grids, logWeights, 2, "two grids");
+        assertThat(ok.components()).isEqualTo(2);
+        grids[0] = 3;
+        assertThat(ok.grids()[0]).as("the tuning holds its own copy").isZero();
+        assertThatThrownBy(() -> new DecoderTuning(gaussian, source, grids, logWeights, 3, "two grids"))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("candidates")
+                .hasMessageContaining("3").hasMessageContaining("the 2 components");
+        assertThatThrownBy(() -> new DecoderTuning(gaussian, source, new int[] {0, 1, 2, 4, 0, 0, 0, 0}, logWeights, 1,
+                "two grids")).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("code 4 is outside the codebook of 4");
+        assertThatThrownBy(() -> new DecoderTuning(gaussian, source, new int[] {0, 1, 2}, logWeights, 1, "two grids"))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("expected 2 grids of 4 codes");
+        VqVaeSpec categorical = VqVaeSpec.defaults(ImageShape.MNIST, new LatentShape(2, 2, 4), DecoderHead.CATEGORICAL);
+        assertThatThrownBy(() -> new DecoderTuning(categorical, source, grids, logWeights, 1, "two grids"))
+                .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("needs Gaussian leaves");
+    }
+
+    @Test
     void stagesHalveTheImageSideDownToTheGrid() {
         assertThat(VqVaeSpec.sides(28, 7)).containsExactly(28, 14, 7);
         assertThat(VqVaeSpec.sides(28, 4)).containsExactly(28, 14, 7, 4);

@@ -76,7 +76,7 @@ public final class TuneCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Flags.atLeastOne("--candidates", candidates);
-        TrainingSpec training = optimisation.spec(1e-4);
+        TrainingSpec training = optimisation.spec(1e-3);
         CircuitInput.check(circuit);
         Checkpoint.read(vqvae, Checkpoint.KIND_VQVAE);
         Flags.outputFolder("--out", out, "checkpoint", Checkpoint::exists);

@@ -12,8 +12,8 @@ public final class OptimisationOptions {
     /** The default seed of initialisation, shuffling and dequantisation noise. */
     public static final long DEFAULT_SEED = 1;
 
-    @Option(names = "--lr", paramLabel = "RATE", description = "Adam's learning rate (default: 1e-3 for the"
-            + " VQ-VAE, 3e-4 for the prior)")
+    @Option(names = "--lr", paramLabel = "RATE", description = "Adam's learning rate (default: 3e-4 for the"
+            + " prior, 1e-3 for every other network)")
     Double learningRate;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "" + DEFAULT_BATCH, description = "batch size"

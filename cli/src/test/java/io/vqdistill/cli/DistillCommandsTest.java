@@ -274,4 +274,49 @@ class DistillCommandsTest {
         BufferedImage png = ImageIO.read(out.resolve("sweep.png").toFile());
         assertThat(png.getWidth()).isEqualTo(800);
     }
+
+    @Test
+    void aSweepOfADataGuidedSearchMeasuresAtEveryNTheMixtureDistillAndEvaluateGive() throws IOException {
+        // the one-epoch VQ-VAE above gives every training image the same grid; this one gives the 40 images 6
+        Path vq = dir.resolve("vq-encoded");
+        Path prior = dir.resolve("prior-encoded");
+        run("train", "vqvae", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--out", vq.toString(),
+                "--grid", "2", "--codebook", "4", "--dim", "2", "--channels", "4,4,4,4", "--res-blocks", "0",
+                "--epochs", "3", "--batch", "8");
+        run("train", "prior", "--backend", "djl", "--data", data.toString(), "--limit", "40", "--vqvae", vq.toString(),
+                "--out", prior.toString(), "--layers", "2", "--channels", "4", "--head-hidden", "8", "--epochs", "1",
+                "--batch", "8");
+        String[][] cases = {{"encoded", "1"}, {"encoded-sampled", "3"}};
+        for (String[] c : cases) {
+            Path out = dir.resolve("sweep-" + c[0]);
+            String printed = run("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(),
+                    "--search", c[0], "--seed", c[1], "--max-exponent", "2", "--data", data.toString(), "--limit",
+                    "10", "--out", out.toString());
+            assertThat(printed).contains("sweep of " + c[0] + " over N = 2^0 .. 2^2 on 10 test images, the grids of 40"
+                    + " training images searched");
+            List<String> csv = Files.readAllLines(out.resolve("sweep.csv"));
+            assertThat(csv).hasSize(4);
+            for (int e = 0; e <= 2; e++) {
+                int n = 1 << e;
+                String[] row = csv.get(e + 1).split(",");
+                assertThat(Arrays.copyOf(row, 3)).as("%s row %d", c[0], e)
+                        .containsExactly(c[0], Integer.toString(n), Integer.toString(n));
+                Path circuit = dir.resolve("distilled-" + c[0] + "-" + n);
+                run("distill", "--backend", "djl", "--vqvae", vq.toString(), "--prior", prior.toString(), "--search",
+                        c[0], "--seed", c[1], "--components", Integer.toString(n), "--data", data.toString(), "--out",
+                        circuit.toString());
+                double evaluated = bpd(run("evaluate", "--backend", "djl", "--circuit", circuit.toString(), "--data",
+                        data.toString(), "--limit", "10"), "test");
+                assertThat(Double.parseDouble(row[4])).as("%s N = %d: the sweep against distill + evaluate", c[0], n)
+                        .isCloseTo(evaluated, within(1e-4));
+            }
+        }
+        CliFixtures.Run bad = CliFixtures.execute("sweep", "--backend", "djl", "--vqvae", vq.toString(), "--prior",
+                prior.toString(), "--search", "encoded", "--max-exponent", "8", "--data", data.toString(), "--limit",
+                "10", "--out", dir.resolve("sweep-too-many").toString());
+        assertThat(bad.status()).isEqualTo(2);
+        assertThat(bad.err()).contains("training images, fewer than the 256 asked for");
+        CliFixtures.assertNoStackTrace(bad);
+        assertThat(dir.resolve("sweep-too-many")).doesNotExist();
+    }
 }

@@ -44,7 +44,10 @@ import picocli.CommandLine.Option;
         description = "Distils mixtures of N = 2^0 .. 2^k grids found by one latent search (each N the first N "
             + "grids of one search for 2^k) and measures each on the test images. Writes OUT/sweep.csv (N, "
             + "parameter count, BPD and the timings) and OUT/sweep.png, a line plot with the --reference values "
-            + "(e.g. the exact model's) as dashed lines.")
+            + "(e.g. the exact model's) as dashed lines. A data-guided search (encoded, encoded-prior, "
+            + "encoded-sampled) selects from the grids the VQ-VAE's encoder assigns to the training images of --data"
+            + " and --split-seed, all of them (--limit limits only the images measured), encoded once, as distill"
+            + " encodes them.")
 public final class SweepCommand implements Callable<Integer> {
     /** The plot's file name in the output folder. */
     private static final String PNG = "sweep.png";
@@ -111,14 +114,19 @@ public final class SweepCommand implements Callable<Integer> {
         SweepRequest request = mixture.sweep(maxExponent, each ? Sweep.Mode.SEARCH_EACH : Sweep.Mode.PREFIXES,
                 weighting, precision.precision(), out);
         ImageSet test = testImages.load();
+        ImageSet train = mixture.search(searches).usesEncodedImages() ? testImages.train() : null;
+        if (train != null) {
+            request = request.withSearchImages(train);
+        }
         PrintWriter w = spec.commandLine().getOut();
         ProgressBars bars = progress.bars();
         try (Session session = sessions.open(backendOptions.choice(ModelLoader.class))) {
             SweepPipeline.Result result = pipeline.run(session, request, test, new SweepPipeline.Listener() {
                 @Override
                 public void started(LatentSearch search) {
-                    w.printf("sweep of %s over N = 2^0 .. 2^%d on %d %s images%n", search.name(), maxExponent,
-                            test.size(), testImages.set());
+                    w.printf("sweep of %s over N = 2^0 .. 2^%d on %d %s images%s%n", search.name(), maxExponent,
+                            test.size(), testImages.set(), train == null ? "" : String.format(Locale.ROOT,
+                                    ", the grids of %d training images searched", train.size()));
                     w.flush();
                 }
 

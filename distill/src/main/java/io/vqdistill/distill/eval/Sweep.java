@@ -2,6 +2,7 @@ package io.vqdistill.distill.eval;
 
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.Prior;
+import io.vqdistill.api.search.EncodedImages;
 import io.vqdistill.api.search.LatentSearch;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchRequest;
@@ -17,13 +18,15 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 
 /**
  * Bits per dimension against model size: for N = 2^0, 2^1, ..., 2^k, distil a mixture of N grids found by
  * one latent search and evaluate its bits per dimension, recording the parameter count and the time
- * of each stage.
+ * of each stage. A data-guided search ({@link LatentSearch#usesEncodedImages()}) is handed the training
+ * images' grids, asked of the sweep's supplier once per run, within the time of the first search.
  */
 public final class Sweep {
     /** The CSV header written by {@link #csv(List)}. */
@@ -64,14 +67,29 @@ public final class Sweep {
     private final Distiller distiller;
     private final Weighting weighting;
     private final Evaluator evaluator;
+    private final Supplier<EncodedImages> encoded;
 
-    /** A sweep of {@code search} on {@code prior}, distilling with {@code distiller} and {@code weighting}. */
+    /**
+     * A sweep of {@code search} on {@code prior}, distilling with {@code distiller} and {@code weighting};
+     * a data-guided search is given no training grids, and fails saying so.
+     */
     public Sweep(LatentSearch search, Prior prior, Distiller distiller, Weighting weighting, Evaluator evaluator) {
+        this(search, prior, distiller, weighting, evaluator, () -> null);
+    }
+
+    /**
+     * A sweep as {@link #Sweep(LatentSearch, Prior, Distiller, Weighting, Evaluator)}, whose data-guided
+     * search selects from the training images' grids {@code encoded} gives (null for none); it is asked
+     * once per run, and only when the search uses them.
+     */
+    public Sweep(LatentSearch search, Prior prior, Distiller distiller, Weighting weighting, Evaluator evaluator,
+                 Supplier<EncodedImages> encoded) {
         this.search = Objects.requireNonNull(search, "search");
         this.prior = Objects.requireNonNull(prior, "prior");
         this.distiller = Objects.requireNonNull(distiller, "distiller");
         this.weighting = Objects.requireNonNull(weighting, "weighting");
         this.evaluator = Objects.requireNonNull(evaluator, "evaluator");
+        this.encoded = Objects.requireNonNull(encoded, "encoded");
     }
 
     /**
@@ -111,9 +129,10 @@ public final class Sweep {
         List<Row> rows = new ArrayList<>();
         LatentSet all = null;
         double sharedSearch = 0;
+        EncodedImages[] data = {null};
         if (mode == Mode.PREFIXES) {
             long t0 = System.nanoTime();
-            all = search.search(prior, SearchRequest.of(1 << maxExponent, seed));
+            all = search.search(prior, request(1 << maxExponent, seed, data));
             sharedSearch = seconds(t0);
         }
         for (int e = 0; e <= maxExponent; e++) {
@@ -125,7 +144,7 @@ public final class Sweep {
                 searchSeconds = e == 0 ? sharedSearch : 0;
             } else {
                 long t0 = System.nanoTime();
-                latents = search.search(prior, SearchRequest.of(n, seed));
+                latents = search.search(prior, request(n, seed, data));
                 searchSeconds = seconds(t0);
             }
             long base = n - 1;
@@ -144,6 +163,21 @@ public final class Sweep {
             }
         }
         return rows;
+    }
+
+    /**
+     * The request for {@code n} grids: with the training images' grids for a data-guided search, asked
+     * of the supplier the first time and kept in {@code data[0]}.
+     */
+    private SearchRequest request(int n, long seed, EncodedImages[] data) {
+        SearchRequest request = SearchRequest.of(n, seed);
+        if (!search.usesEncodedImages()) {
+            return request;
+        }
+        if (data[0] == null) {
+            data[0] = encoded.get();
+        }
+        return data[0] == null ? request : request.withEncoded(data[0]);
     }
 
     private static double seconds(long start) {

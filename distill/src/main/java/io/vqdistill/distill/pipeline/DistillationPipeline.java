@@ -170,10 +170,7 @@ public final class DistillationPipeline {
      * @throws InvalidArgumentException when no images are given for the data-guided search {@code search}
      */
     static EncodedImages encoded(Encoder encoder, Backend backend, String search, ImageSet images) {
-        if (images == null) {
-            throw new InvalidArgumentException("the " + search + " search selects from the grids of the training"
-                    + " images, and none were given");
-        }
+        requireSearchImages(search, images);
         ImageShape shape = encoder.imageShape();
         int p = encoder.latentShape().positions();
         int[] codes = new int[images.size() * p];
@@ -192,6 +189,18 @@ public final class DistillationPipeline {
             }
         }
         return new EncodedImages(encoder.latentShape(), codes, images.labels());
+    }
+
+    /**
+     * Checks that the data-guided search {@code search} is given training images to select from.
+     *
+     * @throws InvalidArgumentException when {@code images} is null, naming the search
+     */
+    static void requireSearchImages(String search, ImageSet images) {
+        if (images == null) {
+            throw new InvalidArgumentException("the " + search + " search selects from the grids of the training"
+                    + " images, and none were given");
+        }
     }
 
     /** The first {@code n} training images, encoded for the decoder's leaves, as FLOAT32 [n, S]. */

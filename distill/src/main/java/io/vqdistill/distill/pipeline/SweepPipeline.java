@@ -21,7 +21,10 @@ import java.util.function.Consumer;
 /**
  * Runs a {@link Sweep}: distils mixtures of N = 2^0 .. 2^k grids found by one latent search, measures
  * each on a data set with the default dequantisation seed, and writes the rows as
- * {@value #CSV} in the request's folder. The folder is written as one {@link AtomicFolder} commit
+ * {@value #CSV} in the request's folder. A data-guided search selects from the grids the VQ-VAE's
+ * encoder assigns to the request's training images, encoded once for the whole sweep (as
+ * {@link DistillationPipeline} encodes them, so each N's mixture is the one {@code distill} makes),
+ * within the first search's time. The folder is written as one {@link AtomicFolder} commit
  * (with whatever the listener adds, such as a plot), so a sweep killed at any instant leaves the
  * previous results whole.
  */
@@ -93,6 +96,9 @@ public final class SweepPipeline {
         Objects.requireNonNull(listener, "listener");
         LatentSearch strategy = searches.get(request.search(), request.deterministic(), request.scoreGrids(),
                 request.tuning());
+        if (strategy.usesEncodedImages()) {
+            DistillationPipeline.requireSearchImages(strategy.name(), request.searchImages());
+        }
         Decoder raw = session.decoder(request.vqvae());
         Prior prior = session.prior(request.prior());
         DistillationPipeline.requireSameGrids(raw, request.vqvae(), prior, request.prior());
@@ -101,7 +107,9 @@ public final class SweepPipeline {
                 CircuitEvaluation.DEFAULT_SEED, Evaluator.DEFAULT_BATCH, request.precision());
         Sweep sweep = new Sweep(strategy, prior, new Distiller(session.backend(), decoder,
                 Distiller.DEFAULT_DECODE_BATCH, "the VQ-VAE checkpoint " + request.vqvae()),
-                request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator);
+                request.weighting() == WeightingKind.PRIOR ? Weighting.prior() : Weighting.uniform(), evaluator,
+                () -> DistillationPipeline.encoded(session.encoder(request.vqvae()), session.backend(),
+                        strategy.name(), request.searchImages()));
         listener.started(strategy);
         Consumer<Sweep.Row> measured = listener::measured;
         List<Sweep.Row> rows = ProgressListener.track(progress, TASK, Sweep.work(request.maxExponent()), "components",

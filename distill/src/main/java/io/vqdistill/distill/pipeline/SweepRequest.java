@@ -3,6 +3,7 @@ package io.vqdistill.distill.pipeline;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.circuit.Precision;
 import io.vqdistill.distill.eval.Sweep;
+import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -25,11 +26,14 @@ import java.util.Objects;
  * @param minStd        Gaussian leaves: the floor on every standard deviation, in (0, 1]; null for the
  *                      decoder's own
  * @param precision     the precision of the mixtures' scores when they are measured
+ * @param searchImages  the training images whose encoded grids a data-guided search selects from (see
+ *                      {@link io.vqdistill.api.search.LatentSearch#usesEncodedImages()}), encoded once for
+ *                      the whole sweep; null for the other searches
  * @param out           the folder of {@value SweepPipeline#CSV}
  */
 public record SweepRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
                            SearchTuning tuning, long seed, int maxExponent, Sweep.Mode mode, WeightingKind weighting,
-                           Double minStd, Precision precision, Path out) {
+                           Double minStd, Precision precision, ImageSet searchImages, Path out) {
     /** The largest k accepted. */
     public static final int MAX_EXPONENT = 20;
 
@@ -53,5 +57,19 @@ public record SweepRequest(Path vqvae, Path prior, String search, boolean determ
             throw InvalidArgumentException.of("scoreGrids", false, "true for prior weights, which are the grids'"
                     + " scores");
         }
+    }
+
+    /** A request without training images, for a search that does not select from them. */
+    public SweepRequest(Path vqvae, Path prior, String search, boolean deterministic, boolean scoreGrids,
+                        SearchTuning tuning, long seed, int maxExponent, Sweep.Mode mode, WeightingKind weighting,
+                        Double minStd, Precision precision, Path out) {
+        this(vqvae, prior, search, deterministic, scoreGrids, tuning, seed, maxExponent, mode, weighting, minStd,
+                precision, null, out);
+    }
+
+    /** This request with the training images a data-guided search encodes and selects from. */
+    public SweepRequest withSearchImages(ImageSet images) {
+        return new SweepRequest(vqvae, prior, search, deterministic, scoreGrids, tuning, seed, maxExponent, mode,
+                weighting, minStd, precision, Objects.requireNonNull(images, "images"), out);
     }
 }

@@ -9,6 +9,7 @@ import io.vqdistill.api.BackendSelector;
 import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
+import io.vqdistill.api.search.EncodedImages;
 import io.vqdistill.api.search.LatentSet;
 import io.vqdistill.api.search.SearchOptions;
 import io.vqdistill.api.search.SearchRequest;
@@ -18,9 +19,11 @@ import io.vqdistill.distill.Distiller;
 import io.vqdistill.distill.ExactModel;
 import io.vqdistill.distill.Weighting;
 import io.vqdistill.distill.search.BeamSearch;
+import io.vqdistill.distill.search.EncodedSearch;
 import io.vqdistill.distill.search.ExhaustiveSearch;
 import io.vqdistill.distill.search.RandomSearch;
 import io.vqdistill.distill.toy.Brute;
+import io.vqdistill.distill.toy.EncodedData;
 import io.vqdistill.distill.toy.TableDecoder;
 import io.vqdistill.distill.toy.TablePrior;
 import io.vqdistill.models.data.ImageSet;
@@ -32,6 +35,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.Test;
@@ -188,6 +192,40 @@ class EvaluationTest {
         List<Sweep.Row> rows = sweep.run(3, 0, Sweep.Mode.SEARCH_EACH, r -> { });
         assertThat(rows).extracting(Sweep.Row::components).containsExactly(1, 2, 4, 4);
         assertThat(rows.get(3).bitsPerDim()).isEqualTo(rows.get(2).bitsPerDim());
+    }
+
+    @Test
+    void aDataGuidedSweepAsksForTheTrainingGridsOnceAndTakesPrefixesOfOneSearch() {
+        EncodedImages data = EncodedData.random(SHAPE, 200, 2, new Random(4));
+        EncodedSearch encoded = new EncodedSearch(SearchOptions.defaults(), EncodedSearch.Ranking.COUNT);
+        Evaluator evaluator = new Evaluator(images(5), PixelEncoding.DEQUANTISED, 1, 4);
+        int[] asked = {0};
+        Supplier<EncodedImages> supplier = () -> {
+            asked[0]++;
+            return data;
+        };
+        List<List<Sweep.Row>> runs = new ArrayList<>();
+        for (Sweep.Mode mode : Sweep.Mode.values()) {
+            asked[0] = 0;
+            runs.add(new Sweep(encoded, PRIOR, new Distiller(BACKEND, DECODER), Weighting.uniform(), evaluator, supplier)
+                    .run(3, 1, mode, r -> { }));
+            assertThat(asked[0]).as("%s: the training grids asked for", mode).isEqualTo(1);
+        }
+        for (int e = 0; e <= 3; e++) {
+            Sweep.Row prefix = runs.get(0).get(e);
+            LatentSet own = encoded.search(PRIOR, SearchRequest.of(1 << e, 1).withEncoded(data));
+            assertThat(prefix.components()).isEqualTo(own.size());
+            assertThat(prefix.bitsPerDim()).as("N = %d: the prefix against a search of its own", 1 << e)
+                    .isEqualTo(runs.get(1).get(e).bitsPerDim());
+        }
+        asked[0] = 0;
+        new Sweep(new RandomSearch(SearchOptions.defaults()), PRIOR, new Distiller(BACKEND, DECODER),
+                Weighting.uniform(), evaluator, supplier).run(1, 1, Sweep.Mode.PREFIXES, r -> { });
+        assertThat(asked[0]).as("a search that reads no images is given none").isZero();
+        assertThatThrownBy(() -> new Sweep(encoded, PRIOR, new Distiller(BACKEND, DECODER), Weighting.uniform(),
+                evaluator).run(1, 1, Sweep.Mode.PREFIXES, r -> { })).isInstanceOf(InvalidArgumentException.class)
+                .hasMessageContaining("encoded search: it selects from the grids the encoder assigns to the training"
+                        + " images, and none were given");
     }
 
     @Test

@@ -634,6 +634,39 @@ class PipelineTest {
     }
 
     @Test
+    void aDataGuidedSweepMeasuresAtEveryNTheMixtureTheDistillationMakesAndNeedsTrainingImages() {
+        ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
+        ImageSet train = images(60, 5);
+        ImageSet test = images(7, 2);
+        SweepPipeline sweeps = INJECTOR.getInstance(SweepPipeline.class);
+        DistillationPipeline distillation = INJECTOR.getInstance(DistillationPipeline.class);
+        try (Session session = Session.borrowing(BACKEND, models)) {
+            for (Sweep.Mode mode : Sweep.Mode.values()) {
+                SweepRequest request = new SweepRequest(dir, dir, "encoded-sampled", false, true, SearchTuning.NONE, 3,
+                        2, mode, WeightingKind.UNIFORM, null, Precision.FAST, dir.resolve("sweep-" + mode))
+                        .withSearchImages(train);
+                List<Sweep.Row> rows = sweeps.run(session, request, test, new SweepPipeline.Listener() { }).rows();
+                assertThat(rows).extracting(Sweep.Row::components).containsExactly(1, 2, 4);
+                for (Sweep.Row row : rows) {
+                    Path out = dir.resolve("encoded-" + mode + "-" + row.requested());
+                    distillation.run(session, DistillationRequest.builder(dir, dir, "encoded-sampled",
+                            row.requested(), out).seed(3).searchImages(train).build(), s -> { });
+                    double distilled = CircuitEvaluation.of(session.circuit(out), test, CircuitEvaluation.DEFAULT_SEED)
+                            .bitsPerDim();
+                    assertThat(row.bitsPerDim()).as("%s, N = %d", mode, row.requested())
+                            .isCloseTo(distilled, within(1e-9));
+                }
+            }
+            assertThatThrownBy(() -> sweeps.run(session, new SweepRequest(dir, dir, "encoded", false, true,
+                    SearchTuning.NONE, 1, 1, Sweep.Mode.PREFIXES, WeightingKind.UNIFORM, null, Precision.FAST,
+                    dir.resolve("sweep-none")), test, new SweepPipeline.Listener() { }))
+                    .isInstanceOf(InvalidArgumentException.class)
+                    .hasMessage("the encoded search selects from the grids of the training images, and none were given");
+        }
+        assertThat(dir.resolve("sweep-none")).doesNotExist();
+    }
+
+    @Test
     void refinementKeepsTheBestValidationUpdateAndRecordsItWithTheDistillationsProvenance() {
         ToyModels models = new ToyModels(BACKEND, SHAPE, IMAGE);
         Path distilled = dir.resolve("top");

@@ -3,6 +3,7 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import io.vqdistill.models.layout.ResidualLayer;
 import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -42,7 +43,7 @@ final class VqVaeNet {
         private final Layers.Conv conv2;
         private final Layers.Norm bn2;
 
-        Residual(Params p, VqVaeLayout.Residual r) {
+        Residual(Params p, ResidualLayer r) {
             conv1 = new Layers.Conv(p, r.conv1());
             bn1 = new Layers.Norm(p, r.norm1());
             conv2 = new Layers.Conv(p, r.conv2());
@@ -62,13 +63,13 @@ final class VqVaeNet {
             down.add(new Layers.Conv(p, s.conv()));
             downNorm.add(new Layers.Norm(p, s.norm()));
         }
-        for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+        for (ResidualLayer r : layout.encoderResiduals()) {
             encoderRes.add(new Residual(p, r));
         }
         encoderProj = new Layers.Conv(p, layout.encoderProjection());
         codebook = p.array(layout.codebook());
         decoderProj = new Layers.Conv(p, layout.decoderProjection());
-        for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+        for (ResidualLayer r : layout.decoderResiduals()) {
             decoderRes.add(new Residual(p, r));
         }
         for (VqVaeLayout.UpStage s : layout.up()) {

@@ -24,4 +24,9 @@ class CmTrainingTest extends CmTrainerContractTest {
     protected Backend backend() {
         return backend;
     }
+
+    @Override
+    protected boolean trainsConvolutionalDecoders() {
+        return false;
+    }
 }

@@ -511,11 +511,13 @@ public final class TrainCommand implements Runnable {
             CmSpec model = new CmSpec(data.train().shape(), latentDim, decoderKind == CmDecoderKind.CONV
                     ? new CmDecoder.Conv(channels) : new CmDecoder.Mlp(hidden), leaves, points, trainingRule);
             int batch = Math.min(training.batchSize(), data.train().size());
+            // a conv decoder also keeps about C maps of S / 4 pixels per layer and point, four layers, with gradients
+            long featureMaps = decoderKind == CmDecoderKind.CONV ? (long) points * channels * model.variables() : 0;
             MemoryBudget.check("train cm --points " + points + " --batch " + training.batchSize(), 0,
                     MemoryBudget.FLOAT * 4 * ((long) points * model.outputsPerPoint() + 2L * batch * points
-                            + (long) batch * model.outputsPerPoint()),
+                            + (long) batch * model.outputsPerPoint() + featureMaps),
                     "for M = " + points + " points of " + model.outputsPerPoint() + " leaf parameters and batches of "
-                            + batch + " images", "--points or --batch");
+                            + batch + " images", "--points, --batch or --channels");
             PrintWriter w = spec.commandLine().getOut();
             DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
             try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {

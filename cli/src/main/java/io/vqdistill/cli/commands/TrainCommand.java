@@ -461,7 +461,7 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--decoder", paramLabel = "KIND", defaultValue = "mlp",
                 description = "decoder: mlp (--hidden) or conv (--channels; z to a linear layer, a grid of a quarter "
                     + "of the image's side, BatchNorm, a residual block and two transposed convolutions; BatchNorm "
-                    + "on the step's points in training, on running statistics after; TensorFlow only) "
+                    + "on the step's points in training, on running statistics after) "
                     + "(default: ${DEFAULT-VALUE})")
         String decoder;
 

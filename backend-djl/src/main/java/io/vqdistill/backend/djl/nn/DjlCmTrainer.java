@@ -2,9 +2,7 @@ package io.vqdistill.backend.djl.nn;
 
 import ai.djl.ndarray.NDManager;
 import io.vqdistill.api.Backend;
-import io.vqdistill.api.InvalidArgumentException;
 import io.vqdistill.models.data.DataSplit;
-import io.vqdistill.models.train.CmDecoder;
 import io.vqdistill.models.train.CmSpec;
 import io.vqdistill.models.train.CmTrainer;
 import io.vqdistill.models.train.TrainingListener;
@@ -15,8 +13,7 @@ import java.nio.file.Path;
 /**
  * Trains continuous mixtures with DJL's eager autograd on the PyTorch engine ({@link CmNet}); the
  * epoch loop is {@link io.vqdistill.models.train.CmRunner}'s. One run at a time per trainer: the
- * engine's gradient recording is global. Trains multilayer-perceptron decoders only
- * ({@link CmDecoder.Mlp}); a convolutional decoder is refused.
+ * engine's gradient recording is global.
  */
 public final class DjlCmTrainer implements CmTrainer {
     private final Backend backend;
@@ -29,10 +26,6 @@ public final class DjlCmTrainer implements CmTrainer {
     @Override
     public synchronized TrainingReport trainCm(CmSpec spec, TrainingSpec training, DataSplit data, Path dir,
             TrainingListener listener) {
-        if (!(spec.decoder() instanceof CmDecoder.Mlp)) {
-            throw new InvalidArgumentException("backend " + backend.name() + " trains continuous mixtures with an MLP "
-                    + "decoder only (--decoder mlp); train --decoder conv on backend tensorflow");
-        }
         try (NDManager root = Networks.rootManager(backend)) {
             return new CmTraining(spec, training, data, backend, root, dir, listener).run();
         }

@@ -24,9 +24,4 @@ class CmTrainingTest extends CmTrainerContractTest {
     protected Backend backend() {
         return backend;
     }
-
-    @Override
-    protected boolean trainsConvolutionalDecoders() {
-        return false;
-    }
 }

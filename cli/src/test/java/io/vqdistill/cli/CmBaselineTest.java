@@ -40,10 +40,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The continuous-mixture baseline across engines and into a circuit: DJL and TensorFlow start from
- * the same weights and take the same first steps under both rules; the compiled circuit's
- * log-likelihood of the test images is the finite mixture's that the trainer recorded, for a
- * convolutional decoder compiled on each of the three backends too; and {@code train cm --circuit-out}, {@code compile cm}, {@code evaluate}, {@code sample} and
- * {@code inpaint} work end to end.
+ * the same weights and take the same first steps under both rules and with either decoder; the
+ * compiled circuit's log-likelihood of the test images is the finite mixture's that the trainer
+ * recorded, for a convolutional decoder compiled on each of the three backends too; and
+ * {@code train cm --circuit-out} (with either decoder), {@code compile cm}, {@code evaluate},
+ * {@code sample} and {@code inpaint} work end to end.
  */
 class CmBaselineTest {
     private static final List<String> ENGINES = List.of("djl", "tensorflow");

@@ -21,7 +21,6 @@ import org.tensorflow.types.family.TType;
  * {@link ClassifierLayout}. No BatchNorm: one graph serves training and evaluation.
  */
 final class TfClassifierNet extends TfGraphNet {
-
     private final ClassifierSpec spec;
     private final List<Conv> features = new ArrayList<>();
     private final Placeholder<TFloat32> x;

@@ -237,7 +237,10 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         return new ConvT(slot(t.weight()), slot(t.bias()), t.stride(), t.padding(), height, width, t.out());
     }
 
-    /** PyTorch's ConvTranspose2d of NHWC {@code h}: the unpadded transposed convolution, cropped by the padding on each side. */
+    /**
+     * PyTorch's ConvTranspose2d of NHWC {@code h}: the unpadded transposed convolution, cropped by
+     * the padding on each side.
+     */
     protected final Operand<TFloat32> apply(ConvT c, Operand<TFloat32> h) {
         int p = c.pad();
         Operand<TInt32> batch = tf.slice(tf.shape(h), tf.constant(new int[] {0}), tf.constant(new int[] {1}));

@@ -203,7 +203,8 @@ public abstract class CmTrainerContractTest {
     @Test
     void aKilledRunResumesToTheSameWeightsAsAnUninterruptedOne() throws Exception {
         // the convolutional decoder's BatchNorm statistics and counters are part of the weights compared
-        for (CmSpec spec : List.of(tiny(DecoderHead.GAUSSIAN, CmRule.LSE), tinyConv(DecoderHead.GAUSSIAN, CmRule.LSE))) {
+        for (CmSpec spec : List.of(tiny(DecoderHead.GAUSSIAN, CmRule.LSE),
+                tinyConv(DecoderHead.GAUSSIAN, CmRule.LSE))) {
             resumesToTheSameWeights(spec, spec.decoder().type());
         }
     }

@@ -19,6 +19,7 @@ import io.vqdistill.distill.pipeline.ProgressListener;
 import io.vqdistill.distill.pipeline.Session;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
+import io.vqdistill.models.train.CmDecoder;
 import io.vqdistill.models.train.CmRule;
 import io.vqdistill.models.train.CmRunner;
 import io.vqdistill.models.train.CmSpec;
@@ -39,10 +40,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The continuous-mixture baseline across engines and into a circuit: DJL and TensorFlow start from
- * the same weights and take the same first steps under both rules; the compiled circuit's
- * log-likelihood of the test images is the finite mixture's that the trainer recorded; and
- * {@code train cm --circuit-out}, {@code compile cm}, {@code evaluate}, {@code sample} and
- * {@code inpaint} work end to end.
+ * the same weights and take the same first steps under both rules and with either decoder; the
+ * compiled circuit's log-likelihood of the test images is the finite mixture's that the trainer
+ * recorded, for a convolutional decoder compiled on each of the three backends too; and
+ * {@code train cm --circuit-out} (with either decoder), {@code compile cm}, {@code evaluate},
+ * {@code sample} and {@code inpaint} work end to end.
  */
 class CmBaselineTest {
     private static final List<String> ENGINES = List.of("djl", "tensorflow");
@@ -73,32 +75,47 @@ class CmBaselineTest {
         return new CmSpec(new ImageShape(1, SIDE, SIDE), 4, List.of(16), DecoderHead.GAUSSIAN, 32, rule);
     }
 
+    private static CmSpec convSpec(CmRule rule) {
+        return new CmSpec(new ImageShape(1, SIDE, SIDE), 4, new CmDecoder.Conv(4), DecoderHead.GAUSSIAN, 32, rule);
+    }
+
     @Test
     void bothEnginesTakeTheSameFirstStepsUnderBothRules() {
-        TrainingSpec training = new TrainingSpec(1e-2, 16, 2, 5, 5);
         for (CmRule rule : CmRule.values()) {
-            List<List<Double>> losses = new ArrayList<>();
-            for (String engine : ENGINES) {
-                try (Backend b = BackendSelector.discover().select(engine, new BackendOptions("cpu", 2))) {
-                    List<Double> steps = new ArrayList<>();
-                    b.capability(CmTrainer.class).orElseThrow().trainCm(spec(rule), training, DATA,
-                            tmp.resolve(rule.label() + "-" + engine), new TrainingListener() {
-                                @Override
-                                public void batchDone(int epoch, int batch, double loss) {
-                                    steps.add(loss);
-                                }
-                            });
-                    losses.add(steps);
-                }
+            bothEnginesTakeTheSameFirstSteps(spec(rule));
+        }
+    }
+
+    @Test
+    void bothEnginesTakeTheSameFirstStepsWithAConvolutionalDecoder() {
+        bothEnginesTakeTheSameFirstSteps(convSpec(CmRule.TOP1));
+    }
+
+    private void bothEnginesTakeTheSameFirstSteps(CmSpec cm) {
+        TrainingSpec training = new TrainingSpec(1e-2, 16, 2, 5, 5);
+        CmRule rule = cm.rule();
+        List<List<Double>> losses = new ArrayList<>();
+        for (String engine : ENGINES) {
+            try (Backend b = BackendSelector.discover().select(engine, new BackendOptions("cpu", 2))) {
+                List<Double> steps = new ArrayList<>();
+                b.capability(CmTrainer.class).orElseThrow().trainCm(cm, training, DATA,
+                        tmp.resolve(cm.decoder().type() + "-" + rule.label() + "-" + engine),
+                        new TrainingListener() {
+                            @Override
+                            public void batchDone(int epoch, int batch, double loss) {
+                                steps.add(loss);
+                            }
+                        });
+                losses.add(steps);
             }
-            List<Double> djl = losses.get(0);
-            List<Double> tf = losses.get(1);
-            assertThat(djl).hasSize(8);
-            assertThat(tf).hasSameSizeAs(djl);
-            for (int i = 0; i < djl.size(); i++) {
-                assertThat(tf.get(i)).as("%s step %d", rule, i + 1)
-                        .isCloseTo(djl.get(i), within(1e-4 * Math.max(1, Math.abs(djl.get(i)))));
-            }
+        }
+        List<Double> djl = losses.get(0);
+        List<Double> tf = losses.get(1);
+        assertThat(djl).hasSize(8);
+        assertThat(tf).hasSameSizeAs(djl);
+        for (int i = 0; i < djl.size(); i++) {
+            assertThat(tf.get(i)).as("%s %s step %d", cm.decoder().type(), rule, i + 1)
+                    .isCloseTo(djl.get(i), within(1e-4 * Math.max(1, Math.abs(djl.get(i)))));
         }
     }
 
@@ -136,6 +153,58 @@ class CmBaselineTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aConvolutionalDecoderCompilesOnEveryBackendToTheMixtureTheTrainerRecorded() {
+        int n = DATA.test().size();
+        int[] all = new int[n];
+        for (int i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        float[] x = DATA.test().dequantised(all, new SplittableRandom(VqVaeRunner.TEST_NOISE));
+        CmSpec conv = convSpec(CmRule.LSE);
+        Path dir = tmp.resolve("cm-conv");
+        TrainingReport report;
+        try (Backend tf = BackendSelector.discover().select("tensorflow", new BackendOptions("cpu", 2))) {
+            report = tf.capability(CmTrainer.class).orElseThrow().trainCm(conv, new TrainingSpec(1e-2, 16, 3, 5, 2),
+                    DATA, dir, TrainingListener.NONE);
+        }
+        for (String engine : List.of("djl", "nd4j", "tensorflow")) {
+            try (Backend b = BackendSelector.discover().select(engine, new BackendOptions("cpu", 2));
+                    Session session = Session.owning(b)) {
+                Path circuitDir = tmp.resolve("conv-circuit-" + engine);
+                CmCompilation.compile(session, dir, 32, CmRunner.TEST_SHIFT, circuitDir, ProgressListener.NONE);
+                try (ShallowMixture circuit = (ShallowMixture) CircuitFiles.read(circuitDir, b);
+                        TensorScope scope = TensorScope.open()) {
+                    double[] ll = circuit.logLikelihood(b.of(x, n, SIDE * SIDE), Precision.DOUBLE).toDoubleArray();
+                    double mean = 0;
+                    for (double v : ll) {
+                        mean += v;
+                    }
+                    assertThat(-mean / n).as(engine).isCloseTo(report.metrics().get("test_nll"), within(1e-4));
+                }
+            }
+        }
+    }
+
+    @Test
+    void trainCmTrainsAConvolutionalDecoder() throws IOException {
+        Path data = tmp.resolve("mnist");
+        CliFixtures.writeStripedMnist(data);
+        Path cm = tmp.resolve("cm-conv");
+        String out = run("train", "cm", "--backend", "tensorflow", "--data", data.toString(), "--limit", "40",
+                "--points", "16", "--decoder", "conv", "--channels", "4", "--latent-dim", "4", "--epochs", "1",
+                "--batch", "8", "--out", cm.toString(), "--circuit-out", tmp.resolve("cm-conv-circuit").toString());
+        assertThat(out).contains("cm: epochs 1..1, 5 steps per epoch").contains("test_bpd")
+                .contains("compiled a continuous mixture: 16 components");
+        assertThat(Files.readString(cm.resolve("config.json"))).contains("\"type\" : \"cm-conv\"")
+                .contains("\"channels\" : 4");
+
+        CliFixtures.Run unknown = CliFixtures.execute("train", "cm", "--data", data.toString(), "--decoder", "rnn",
+                "--out", tmp.resolve("cm-rnn").toString());
+        assertThat(unknown.status()).isEqualTo(2);
+        assertThat(unknown.err()).contains("unknown --decoder 'rnn'; known: mlp, conv");
     }
 
     @Test

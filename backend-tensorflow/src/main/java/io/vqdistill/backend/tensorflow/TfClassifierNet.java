@@ -21,9 +21,6 @@ import org.tensorflow.types.family.TType;
  * {@link ClassifierLayout}. No BatchNorm: one graph serves training and evaluation.
  */
 final class TfClassifierNet extends TfGraphNet {
-    private static final int[] TO_NHWC = {0, 2, 3, 1};
-    private static final int[] TO_NCHW = {0, 3, 1, 2};
-
     private final ClassifierSpec spec;
     private final List<Conv> features = new ArrayList<>();
     private final Placeholder<TFloat32> x;

@@ -3,6 +3,7 @@ package io.vqdistill.backend.tensorflow;
 import io.vqdistill.api.DType;
 import io.vqdistill.models.layout.CmLayout;
 import io.vqdistill.models.layout.LinearLayer;
+import io.vqdistill.models.train.CmDecoder;
 import io.vqdistill.models.train.CmRule;
 import io.vqdistill.models.train.CmSpec;
 import io.vqdistill.models.train.DecoderHead;
@@ -31,6 +32,12 @@ import org.tensorflow.types.family.TType;
  * loses nothing at s = 1e-3. The mixture's log-likelihood is a log-sum-exp over the points minus
  * log M; the training loss is its negative mean ({@link CmRule#LSE}) or the negative mean of the
  * best point's score plus log M ({@link CmRule#TOP1}, gradient through that point only).
+ *
+ * <p>A convolutional decoder runs twice in the graph: in training mode for the loss, its BatchNorm
+ * layers normalising by the statistics of the step's M points (a quasi-random sample of N(0, I),
+ * so they estimate the statistics over the prior that the running ones average), and in inference
+ * mode (running statistics) for {@link #logLikelihoods}, which validation, testing and the
+ * compiled circuit use alike: each point's leaves then depend on that point alone.
  */
 final class TfCmNet extends TfGraphNet {
     private final CmSpec spec;
@@ -57,19 +64,26 @@ final class TfCmNet extends TfGraphNet {
             z = tf.placeholder(TFloat32.class);
             x = tf.placeholder(TFloat32.class);
             levels = tf.placeholder(TInt32.class);
-            Operand<TFloat32> h = z;
-            for (LinearLayer l : layout.hidden()) {
-                h = tf.nn.relu(linear(l, h));
+            Operand<TFloat64> scores;
+            Operand<TFloat64> trainLogLikelihood;
+            if (layout.convolutional()) {
+                ConvDecoder decoder = new ConvDecoder(layout);
+                scores = scores(decoder.output(true));
+                trainLogLikelihood = logLikelihood(scores);
+                logLikelihood = logLikelihood(scores(decoder.output(false)));
+            } else {
+                Operand<TFloat32> h = z;
+                for (LinearLayer l : layout.hidden()) {
+                    h = tf.nn.relu(linear(l, h));
+                }
+                scores = scores(linear(layout.output(), h));
+                trainLogLikelihood = logLikelihood(scores);
+                logLikelihood = trainLogLikelihood;
             }
-            Operand<TFloat64> scores = scores(linear(layout.output(), h));
             Operand<TFloat64> logM = tf.constant(Math.log(spec.points()));
-            Operand<TFloat64> top = tf.stopGradient(tf.reduceMax(scores, tf.constant(1), ReduceMax.keepDims(true)));
-            Operand<TFloat64> lse = tf.math.add(tf.reshape(top, tf.constant(new int[] {-1})),
-                    tf.math.log(sum64(tf.math.exp(tf.math.sub(scores, top)), 1)));
-            logLikelihood = tf.math.sub(lse, logM);
             Operand<TFloat64> loss;
             if (spec.rule() == CmRule.LSE) {
-                loss = tf.math.neg(tf.math.mean(logLikelihood, tf.constant(0)));
+                loss = tf.math.neg(tf.math.mean(trainLogLikelihood, tf.constant(0)));
             } else {
                 Operand<TFloat64> best = tf.stopGradient(tf.oneHot(tf.math.argMax(scores, tf.constant(1), TInt32.class),
                         tf.constant(spec.points()), tf.constant(1.0), tf.constant(0.0)));
@@ -80,6 +94,55 @@ final class TfCmNet extends TfGraphNet {
             release();
             throw e;
         }
+    }
+
+    /** The convolutional decoder's blocks. */
+    private final class ConvDecoder {
+        private final CmLayout layout;
+        private final Norm projectionNorm;
+        private final Residual residual;
+        private final ConvT up;
+        private final Norm upNorm;
+        private final ConvT output;
+
+        ConvDecoder(CmLayout layout) {
+            this.layout = layout;
+            projectionNorm = norm(layout.projectionNorm());
+            residual = residual(layout.residual());
+            up = convTranspose(layout.up(), 2 * layout.gridHeight(), 2 * layout.gridWidth());
+            upNorm = norm(layout.upNorm());
+            output = convTranspose(layout.outputConv(), spec.image().height(), spec.image().width());
+        }
+
+        /**
+         * The leaf parameters [M, outputs] of the points, in the row layout of {@link CmLayout}: in
+         * training mode BatchNorm normalises by the statistics of the step's M points.
+         */
+        Operand<TFloat32> output(boolean training) {
+            int c = ((CmDecoder.Conv) spec.decoder()).channels();
+            Operand<TFloat32> grid = tf.reshape(linear(layout.projection(), z),
+                    tf.constant(new int[] {-1, c, layout.gridHeight(), layout.gridWidth()}));
+            Operand<TFloat32> h = tf.nn.relu(apply(projectionNorm, tf.linalg.transpose(grid, tf.constant(TO_NHWC)),
+                    training));
+            h = tf.nn.relu(apply(residual, h, training));
+            h = tf.nn.relu(apply(upNorm, apply(up, h), training));
+            Operand<TFloat32> out = tf.linalg.transpose(apply(output, h), tf.constant(TO_NCHW));
+            if (spec.head() == DecoderHead.GAUSSIAN) {
+                return tf.reshape(out, tf.constant(new int[] {-1, spec.outputsPerPoint()}));
+            }
+            Operand<TFloat32> levelsLast = tf.linalg.transpose(tf.reshape(out, tf.constant(new int[] {-1,
+                    spec.image().channels(), DecoderHead.LEVELS, spec.image().height(), spec.image().width()})),
+                    tf.constant(new int[] {0, 1, 3, 4, 2}));
+            return tf.reshape(levelsLast, tf.constant(new int[] {-1, spec.outputsPerPoint()}));
+        }
+    }
+
+    /** The mixture's log-likelihood [B]: the log-sum-exp of the scores [B, M] minus log M. */
+    private Operand<TFloat64> logLikelihood(Operand<TFloat64> scores) {
+        Operand<TFloat64> top = tf.stopGradient(tf.reduceMax(scores, tf.constant(1), ReduceMax.keepDims(true)));
+        Operand<TFloat64> lse = tf.math.add(tf.reshape(top, tf.constant(new int[] {-1})),
+                tf.math.log(sum64(tf.math.exp(tf.math.sub(scores, top)), 1)));
+        return tf.math.sub(lse, tf.constant(Math.log(spec.points())));
     }
 
     private Operand<TFloat64> sum64(Operand<TFloat64> t, int axis) {

@@ -4,10 +4,13 @@ import io.vqdistill.api.BackendException;
 import io.vqdistill.api.DType;
 import io.vqdistill.api.FormatException;
 import io.vqdistill.formats.SafeTensors;
+import io.vqdistill.models.layout.BatchNormLayer;
 import io.vqdistill.models.layout.ConvLayer;
+import io.vqdistill.models.layout.ConvTransposeLayer;
 import io.vqdistill.models.layout.LinearLayer;
 import io.vqdistill.models.layout.NetworkLayout;
 import io.vqdistill.models.layout.Parameter;
+import io.vqdistill.models.layout.ResidualLayer;
 import io.vqdistill.models.train.AdamUpdate;
 import io.vqdistill.models.train.EpochRunner;
 import java.util.ArrayList;
@@ -32,6 +35,7 @@ import org.tensorflow.op.core.VarHandleOp;
 import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -48,12 +52,26 @@ import org.tensorflow.types.family.TType;
  * <p>The optimiser is the {@link AdamUpdate} in its fused form: {@code ResourceApplyAdam} computes
  * var -= lr_t m / (sqrt(v) + eps'), and each step feeds the powers of beta and the folded eps'.
  *
+ * <p>Convolutional building blocks work on NHWC activations, which TensorFlow's CPU convolutions
+ * want; padding is a {@code Pad} (or, for transposed convolutions, a crop) around {@code VALID}
+ * convolutions, since the C++ gradients of TF 2.18 drop the {@code EXPLICIT} padding attribute.
+ * BatchNorm in training mode normalises by the batch's statistics and queues the updates of the
+ * running ones (PyTorch's momentum 0.1 and unbiased batch variance), which every {@link #step}
+ * runs; in inference mode it uses the running statistics.
+ *
  * <p>A subclass builds its graph on the variables in its constructor, then calls
  * {@link #optimise} once; on a failure there it calls {@link #release()} before rethrowing.
  */
 abstract class TfGraphNet implements EpochRunner.Engine {
     /** From OIHW to TensorFlow's HWIO filter layout. */
     private static final int[] TO_FILTER = {2, 3, 1, 0};
+    /** From NCHW to NHWC. */
+    protected static final int[] TO_NHWC = {0, 2, 3, 1};
+    /** From NHWC to NCHW. */
+    protected static final int[] TO_NCHW = {0, 3, 1, 2};
+    private static final float BN_MOMENTUM = (float) BatchNormLayer.MOMENTUM;
+    private static final float BN_KEEP = (float) (1 - BatchNormLayer.MOMENTUM);
+    private static final float BN_EPS = (float) BatchNormLayer.EPS;
 
     /** A resource variable with a placeholder and an assignment to set it, and an operation reading it. */
     record Var(Operand<? extends TType> handle, Operand<TFloat32> read, Placeholder<TFloat32> feed, Op assign) {
@@ -89,6 +107,18 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     record Conv(Slot weight, Slot bias, int stride, int padH, int padW, Operand<TFloat32> mask) {
     }
 
+    /** The tensors of a BatchNorm layer. */
+    record Norm(Slot gamma, Slot beta, Slot mean, Slot var, Slot batches) {
+    }
+
+    /** The tensors of a transposed convolution, its stride, padding, output height, width and channels. */
+    record ConvT(Slot weight, Slot bias, int stride, int pad, int height, int width, int out) {
+    }
+
+    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
+    record Residual(Conv conv1, Norm bn1, Conv conv2, Norm bn2) {
+    }
+
     /** The graph. */
     protected final Graph graph;
     /** Builds operations in {@link #graph}, on the pinned device if any. */
@@ -96,6 +126,8 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     private final Supplier<Map<String, float[]>> initialValues;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Op> trainTargets = new ArrayList<>();
+    private final List<Norm> norms = new ArrayList<>();
+    private final List<Op> statisticsUpdates = new ArrayList<>();
     private Placeholder<TFloat32> learningRate;
     private Placeholder<TFloat32> beta1Power;
     private Placeholder<TFloat32> beta2Power;
@@ -189,6 +221,78 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         return tf.nn.biasAdd(y, c.bias().read());
     }
 
+    /** The BatchNorm {@code layer}; every training step counts a batch for it. */
+    protected final Norm norm(BatchNormLayer layer) {
+        Norm n = new Norm(slot(layer.weight()), slot(layer.bias()), slot(layer.runningMean()),
+                slot(layer.runningVar()), slot(layer.batchesSeen()));
+        norms.add(n);
+        return n;
+    }
+
+    /** The residual block {@code r}. */
+    protected final Residual residual(ResidualLayer r) {
+        return new Residual(conv(r.conv1()), norm(r.norm1()), conv(r.conv2()), norm(r.norm2()));
+    }
+
+    /** The transposed convolution {@code t} with its output of {@code height} x {@code width}. */
+    protected final ConvT convTranspose(ConvTransposeLayer t, int height, int width) {
+        return new ConvT(slot(t.weight()), slot(t.bias()), t.stride(), t.padding(), height, width, t.out());
+    }
+
+    /**
+     * PyTorch's ConvTranspose2d of NHWC {@code h}: the unpadded transposed convolution, cropped by
+     * the padding on each side.
+     */
+    protected final Operand<TFloat32> apply(ConvT c, Operand<TFloat32> h) {
+        int p = c.pad();
+        Operand<TInt32> batch = tf.slice(tf.shape(h), tf.constant(new int[] {0}), tf.constant(new int[] {1}));
+        Operand<TInt32> sizes = tf.concat(List.of(batch, tf.constant(new int[] {c.height() + 2 * p, c.width() + 2 * p,
+                c.out()})), tf.constant(0));
+        Operand<TFloat32> y = tf.nn.conv2dBackpropInput(sizes, filter(c.weight().read()), h,
+                List.of(1L, (long) c.stride(), (long) c.stride(), 1L), "VALID");
+        Operand<TFloat32> cropped = tf.slice(y, tf.constant(new int[] {0, p, p, 0}),
+                tf.constant(new int[] {-1, c.height(), c.width(), -1}));
+        return tf.nn.biasAdd(cropped, c.bias().read());
+    }
+
+    /** BatchNorm over the last axis of NHWC {@code h}; in training also queues the running-statistics updates. */
+    protected final Operand<TFloat32> apply(Norm n, Operand<TFloat32> h, boolean training) {
+        Operand<TInt32> axes = tf.constant(new int[] {0, 1, 2});
+        Operand<TFloat32> mean;
+        Operand<TFloat32> var;
+        Operand<TFloat32> centred;
+        if (training) {
+            mean = tf.math.mean(h, axes);
+            centred = tf.math.sub(h, mean);
+            var = tf.math.mean(tf.math.square(centred), axes);
+            Operand<TFloat32> count = tf.dtypes.cast(tf.math.div(tf.size(h), tf.size(mean)), TFloat32.class);
+            Operand<TFloat32> unbiased = tf.math.div(tf.math.mul(tf.stopGradient(var), count),
+                    tf.math.sub(count, tf.constant(1f)));
+            statisticsUpdates.add(momentum(n.mean(), tf.stopGradient(mean)));
+            statisticsUpdates.add(momentum(n.var(), unbiased));
+        } else {
+            mean = n.mean().read();
+            var = n.var().read();
+            centred = tf.math.sub(h, mean);
+        }
+        Operand<TFloat32> scale = tf.math.mul(tf.math.rsqrt(tf.math.add(var, tf.constant(BN_EPS))),
+                n.gamma().read());
+        return tf.math.add(tf.math.mul(centred, scale), n.beta().read());
+    }
+
+    private Op momentum(Slot running, Operand<TFloat32> batch) {
+        Operand<TFloat32> kept = tf.math.mul(tf.readVariableOp(running.value.handle(), TFloat32.class),
+                tf.constant(BN_KEEP));
+        return tf.assignVariableOp(running.value.handle(), tf.math.add(kept, tf.math.mul(batch,
+                tf.constant(BN_MOMENTUM))));
+    }
+
+    /** The residual block {@code r} of NHWC {@code h}. */
+    protected final Operand<TFloat32> apply(Residual r, Operand<TFloat32> h, boolean training) {
+        Operand<TFloat32> a = apply(r.bn1(), apply(r.conv1(), tf.nn.relu(h)), training);
+        return tf.math.add(h, apply(r.bn2(), apply(r.conv2(), tf.nn.relu(a)), training));
+    }
+
     /** A weight in OIHW, or PyTorch's transposed (in, out, kH, kW), in TensorFlow's filter layout. */
     protected final Operand<TFloat32> filter(Operand<TFloat32> weight) {
         return tf.linalg.transpose(weight, tf.constant(TO_FILTER));
@@ -220,7 +324,8 @@ abstract class TfGraphNet implements EpochRunner.Engine {
 
     /**
      * Adds the gradients of {@code loss} with respect to every trainable tensor and their Adam
-     * updates, which {@link #step} runs with {@code extraTargets}, and starts the session.
+     * updates, which {@link #step} runs with {@code extraTargets} and the BatchNorm statistics
+     * updates queued so far, and starts the session.
      */
     protected final void optimise(Operand<TFloat32> loss, List<Op> extraTargets, ConfigProto config) {
         optimise(loss, extraTargets, config, name -> true);
@@ -255,6 +360,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
                     tf.constant((float) AdamUpdate.BETA2), epsilon, floats(grads[i])));
         }
         trainTargets.addAll(extraTargets);
+        trainTargets.addAll(statisticsUpdates);
         session = new Session(graph, config);
     }
 
@@ -451,6 +557,9 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         fetches.forEach(r::fetch);
         trainTargets.forEach(r::addTarget);
         try (Result result = run(r)) {
+            for (Norm n : norms) {
+                n.batches().count++;
+            }
             read.accept(result);
             return ((TFloat32) result.get(0)).getFloat();
         }

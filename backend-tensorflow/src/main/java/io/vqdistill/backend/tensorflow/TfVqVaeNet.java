@@ -3,8 +3,8 @@ package io.vqdistill.backend.tensorflow;
 import io.vqdistill.api.DType;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.checkpoint.Checkpoint;
-import io.vqdistill.models.layout.BatchNormLayer;
 import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.ResidualLayer;
 import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.DecoderTuning;
@@ -18,8 +18,8 @@ import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.op.Op;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.ReduceMax;
 import org.tensorflow.op.core.ReduceSum;
@@ -43,24 +43,8 @@ import org.tensorflow.types.family.TType;
  * of the spec's {@link VqVaeLayout}.
  */
 final class TfVqVaeNet extends TfGraphNet {
-    private static final float BN_MOMENTUM = (float) BatchNormLayer.MOMENTUM;
-    private static final float BN_KEEP = (float) (1 - BatchNormLayer.MOMENTUM);
-    private static final float BN_EPS = (float) BatchNormLayer.EPS;
-    private static final int[] TO_NHWC = {0, 2, 3, 1};
     /** Grids per decoder call when a {@link DecoderTuning}'s components are cached. */
     private static final int CACHE_BATCH = 512;
-
-    /** The tensors of a BatchNorm layer. */
-    private record Norm(Slot gamma, Slot beta, Slot mean, Slot var, Slot batches) {
-    }
-
-    /** The tensors of a transposed convolution, its stride, padding, output side and channels. */
-    private record ConvT(Slot weight, Slot bias, int stride, int pad, int side, int out) {
-    }
-
-    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
-    private record Residual(Conv conv1, Norm bn1, Conv conv2, Norm bn2) {
-    }
 
     /** The outputs of one forward pass. */
     private record Forward(Operand<TFloat32> nll, Operand<TFloat32> codebookLoss, Operand<TFloat32> commitmentLoss,
@@ -68,8 +52,6 @@ final class TfVqVaeNet extends TfGraphNet {
     }
 
     private final VqVaeSpec spec;
-    private final List<Norm> norms = new ArrayList<>();
-    private final List<Op> updates = new ArrayList<>();
 
     private final List<Conv> down = new ArrayList<>();
     private final List<Norm> downNorm = new ArrayList<>();
@@ -119,18 +101,18 @@ final class TfVqVaeNet extends TfGraphNet {
                 down.add(conv(s.conv()));
                 downNorm.add(norm(s.norm()));
             }
-            for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+            for (ResidualLayer r : layout.encoderResiduals()) {
                 encoderRes.add(residual(r));
             }
             encoderProj = conv(layout.encoderProjection());
             codebook = slot(layout.codebook());
             decoderProj = conv(layout.decoderProjection());
-            for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+            for (ResidualLayer r : layout.decoderResiduals()) {
                 decoderRes.add(residual(r));
             }
             for (VqVaeLayout.UpStage s : layout.up()) {
                 ConvTransposeLayer t = s.conv();
-                up.add(new ConvT(slot(t.weight()), slot(t.bias()), t.stride(), t.padding(), s.outputSide(), t.out()));
+                up.add(convTranspose(t, s.outputSide(), s.outputSide()));
                 if (s.norm() != null) {
                     upNorm.add(norm(s.norm()));
                 }
@@ -156,77 +138,11 @@ final class TfVqVaeNet extends TfGraphNet {
                     codebookTerm), tf.math.mul(tf.constant((float) spec.beta()), train.commitmentLoss()));
             eval = forward(false);
             evalNllSum = sum(eval.nll(), 0);
-            optimise(trainLoss, updates, config);
+            optimise(trainLoss, List.of(), config);
         } catch (RuntimeException | Error e) {
             release();
             throw e;
         }
-    }
-
-    // ---- binding ------------------------------------------------------------------------------
-
-    private Norm norm(BatchNormLayer layer) {
-        Norm n = new Norm(slot(layer.weight()), slot(layer.bias()), slot(layer.runningMean()),
-                slot(layer.runningVar()), slot(layer.batchesSeen()));
-        norms.add(n);
-        return n;
-    }
-
-    private Residual residual(VqVaeLayout.Residual r) {
-        return new Residual(conv(r.conv1()), norm(r.norm1()), conv(r.conv2()), norm(r.norm2()));
-    }
-
-    // ---- the network --------------------------------------------------------------------------
-
-    /** PyTorch's ConvTranspose2d: the unpadded transposed convolution, cropped by the padding on each side. */
-    private Operand<TFloat32> apply(ConvT c, Operand<TFloat32> h) {
-        int p = c.pad();
-        int full = c.side() + 2 * p;
-        Operand<TInt32> batch = tf.slice(tf.shape(h), tf.constant(new int[] {0}), tf.constant(new int[] {1}));
-        Operand<TInt32> sizes = tf.concat(List.of(batch, tf.constant(new int[] {full, full, c.out()})),
-                tf.constant(0));
-        Operand<TFloat32> y = tf.nn.conv2dBackpropInput(sizes, filter(c.weight().read()), h,
-                List.of(1L, (long) c.stride(), (long) c.stride(), 1L), "VALID");
-        Operand<TFloat32> cropped = tf.slice(y, tf.constant(new int[] {0, p, p, 0}),
-                tf.constant(new int[] {-1, c.side(), c.side(), -1}));
-        return tf.nn.biasAdd(cropped, c.bias().read());
-    }
-
-    /** BatchNorm over the last axis of NHWC {@code h}; in training also queues the running-statistics updates. */
-    private Operand<TFloat32> apply(Norm n, Operand<TFloat32> h, boolean training) {
-        Operand<TInt32> axes = tf.constant(new int[] {0, 1, 2});
-        Operand<TFloat32> mean;
-        Operand<TFloat32> var;
-        Operand<TFloat32> centred;
-        if (training) {
-            mean = tf.math.mean(h, axes);
-            centred = tf.math.sub(h, mean);
-            var = tf.math.mean(tf.math.square(centred), axes);
-            Operand<TFloat32> count = tf.dtypes.cast(tf.math.div(tf.size(h), tf.size(mean)), TFloat32.class);
-            Operand<TFloat32> unbiased = tf.math.div(tf.math.mul(tf.stopGradient(var), count),
-                    tf.math.sub(count, tf.constant(1f)));
-            updates.add(momentum(n.mean(), tf.stopGradient(mean)));
-            updates.add(momentum(n.var(), unbiased));
-        } else {
-            mean = n.mean().read();
-            var = n.var().read();
-            centred = tf.math.sub(h, mean);
-        }
-        Operand<TFloat32> scale = tf.math.mul(tf.math.rsqrt(tf.math.add(var, tf.constant(BN_EPS))),
-                n.gamma().read());
-        return tf.math.add(tf.math.mul(centred, scale), n.beta().read());
-    }
-
-    private Op momentum(Slot running, Operand<TFloat32> batch) {
-        Operand<TFloat32> kept = tf.math.mul(tf.readVariableOp(running.value.handle(), TFloat32.class),
-                tf.constant(BN_KEEP));
-        return tf.assignVariableOp(running.value.handle(), tf.math.add(kept, tf.math.mul(batch,
-                tf.constant(BN_MOMENTUM))));
-    }
-
-    private Operand<TFloat32> apply(Residual r, Operand<TFloat32> h, boolean training) {
-        Operand<TFloat32> a = apply(r.bn1(), apply(r.conv1(), tf.nn.relu(h)), training);
-        return tf.math.add(h, apply(r.bn2(), apply(r.conv2(), tf.nn.relu(a)), training));
     }
 
     private Forward forward(boolean training) {
@@ -507,9 +423,6 @@ final class TfVqVaeNet extends TfGraphNet {
                         codes[0] = (long[]) TfTypes.toArray((TType) result.get(2));
                     })
                     : step(r, lr, feeds);
-            for (Norm n : norms) {
-                n.batches().count++;
-            }
             return new VqVaeRunner.Step(loss, encoded[0], codes[0]);
         } finally {
             feeds.forEach(TType::close);

@@ -22,6 +22,7 @@ import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.train.ClassifierSpec;
 import io.vqdistill.models.train.ClassifierTrainer;
+import io.vqdistill.models.train.CmDecoder;
 import io.vqdistill.models.train.CmRule;
 import io.vqdistill.models.train.CmRunner;
 import io.vqdistill.models.train.CmSpec;
@@ -409,9 +410,15 @@ public final class TrainCommand implements Runnable {
         }
     }
 
+    /** The choices of {@code train cm --decoder}. */
+    enum CmDecoderKind {
+        MLP, CONV
+    }
+
     /** {@code vqdistill train cm}. */
     @Command(name = "cm", mixinStandardHelpOptions = true,
-            description = "Trains a continuous mixture (Correia et al., AAAI 2023): an MLP decoder from z in R^d "
+            description = "Trains a continuous mixture (Correia et al., AAAI 2023): a decoder (an MLP, or a "
+                + "convolutional network with BatchNorm and a residual block) from z in R^d "
                 + "(N(0, I)) to per-pixel leaves, fitted by maximising the log-likelihood of the finite mixture over "
                 + "the M points of a randomly shifted rank-1 lattice (a new shift every step). Stops early on the "
                 + "validation images, keeps the best epoch and measures it on the test images. Writes "
@@ -451,9 +458,20 @@ public final class TrainCommand implements Runnable {
                 description = "dimension of z (default: ${DEFAULT-VALUE})")
         int latentDim;
 
+        @Option(names = "--decoder", paramLabel = "KIND", defaultValue = "mlp",
+                description = "decoder: mlp (--hidden) or conv (--channels; z to a linear layer, a grid of a quarter "
+                    + "of the image's side, BatchNorm, a residual block and two transposed convolutions; BatchNorm "
+                    + "on the step's points in training, on running statistics after) "
+                    + "(default: ${DEFAULT-VALUE})")
+        String decoder;
+
         @Option(names = "--hidden", paramLabel = "W", split = ",", defaultValue = "128,256",
-                description = "widths of the decoder's hidden layers (default: ${DEFAULT-VALUE})")
+                description = "widths of the MLP decoder's hidden layers (default: ${DEFAULT-VALUE})")
         List<Integer> hidden;
+
+        @Option(names = "--channels", paramLabel = "C", defaultValue = "32",
+                description = "feature maps of the conv decoder (default: ${DEFAULT-VALUE})")
+        int channels;
 
         @Option(names = "--circuit-out", paramLabel = "DIR",
                 description = "after training, compile the best epoch into a circuit folder")
@@ -476,6 +494,9 @@ public final class TrainCommand implements Runnable {
             for (int h : hidden) {
                 Flags.atLeastOne("--hidden", h);
             }
+            Flags.atLeastOne("--channels", channels);
+            CmDecoderKind decoderKind = Flags.choice(CmDecoderKind.class, decoder.toLowerCase(Locale.ROOT),
+                    "--decoder");
             if (circuitPoints != null) {
                 Flags.atLeastOne("--circuit-points", circuitPoints);
             }
@@ -487,13 +508,16 @@ public final class TrainCommand implements Runnable {
                 Flags.outputFolder("--circuit-out", circuitOut, "circuit", CircuitFiles::exists);
             }
             DataSplit data = dataOptions.split();
-            CmSpec model = new CmSpec(data.train().shape(), latentDim, hidden, leaves, points, trainingRule);
+            CmSpec model = new CmSpec(data.train().shape(), latentDim, decoderKind == CmDecoderKind.CONV
+                    ? new CmDecoder.Conv(channels) : new CmDecoder.Mlp(hidden), leaves, points, trainingRule);
             int batch = Math.min(training.batchSize(), data.train().size());
+            // a conv decoder also keeps about C maps of S / 4 pixels per layer and point, four layers, with gradients
+            long featureMaps = decoderKind == CmDecoderKind.CONV ? (long) points * channels * model.variables() : 0;
             MemoryBudget.check("train cm --points " + points + " --batch " + training.batchSize(), 0,
                     MemoryBudget.FLOAT * 4 * ((long) points * model.outputsPerPoint() + 2L * batch * points
-                            + (long) batch * model.outputsPerPoint()),
+                            + (long) batch * model.outputsPerPoint() + featureMaps),
                     "for M = " + points + " points of " + model.outputsPerPoint() + " leaf parameters and batches of "
-                            + batch + " images", "--points or --batch");
+                            + batch + " images", "--points, --batch or --channels");
             PrintWriter w = spec.commandLine().getOut();
             DataOptions.limitNote("--limit", dataOptions.limit(), data).ifPresent(w::println);
             try (Session session = sessions.open(backendOptions.choice(CmTrainer.class))) {

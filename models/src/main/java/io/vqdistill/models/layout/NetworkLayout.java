@@ -125,6 +125,12 @@ public abstract sealed class NetworkLayout permits VqVaeLayout, PixelCnnLayout, 
                 add(name + BIAS, Parameter.Role.TRAINABLE, init, out), in, out, k, stride, padding, outputPadding);
     }
 
+    /** The residual block {@code name} over {@code c} channels: {@code name}.conv1, .bn1, .conv2, .bn2. */
+    final ResidualLayer residual(String name, int c) {
+        return new ResidualLayer(conv(name + ".conv1", c, c, 3, 1, 1), batchNorm(name + ".bn1", c),
+                conv(name + ".conv2", c, c, 1, 1, 0), batchNorm(name + ".bn2", c));
+    }
+
     /** A BatchNorm {@code name} over {@code channels}. */
     final BatchNormLayer batchNorm(String name, int channels) {
         return new BatchNormLayer(

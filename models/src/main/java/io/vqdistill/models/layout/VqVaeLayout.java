@@ -35,10 +35,6 @@ public final class VqVaeLayout extends NetworkLayout {
     public record DownStage(ConvLayer conv, BatchNormLayer norm) {
     }
 
-    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
-    public record Residual(ConvLayer conv1, BatchNormLayer norm1, ConvLayer conv2, BatchNormLayer norm2) {
-    }
-
     /**
      * An upsampling stage: transposed convolution from {@code inputSide} to {@code outputSide},
      * then BatchNorm and ReLU unless {@code norm} is null (the last stage of a Gaussian head).
@@ -48,11 +44,11 @@ public final class VqVaeLayout extends NetworkLayout {
 
     private final VqVaeSpec spec;
     private final List<DownStage> down = new ArrayList<>();
-    private final List<Residual> encoderResiduals = new ArrayList<>();
+    private final List<ResidualLayer> encoderResiduals = new ArrayList<>();
     private final ConvLayer encoderProjection;
     private final Parameter codebook;
     private final ConvLayer decoderProjection;
-    private final List<Residual> decoderResiduals = new ArrayList<>();
+    private final List<ResidualLayer> decoderResiduals = new ArrayList<>();
     private final List<UpStage> up = new ArrayList<>();
     private final ConvLayer head;
 
@@ -99,11 +95,6 @@ public final class VqVaeLayout extends NetworkLayout {
                 imageChannels * spec.head().outputsPerPixel(), 1, 1, 0);
     }
 
-    private Residual residual(String name, int c) {
-        return new Residual(conv(name + ".conv1", c, c, 3, 1, 1), batchNorm(name + ".bn1", c),
-                conv(name + ".conv2", c, c, 1, 1, 0), batchNorm(name + ".bn2", c));
-    }
-
     /** The architecture. */
     public VqVaeSpec spec() {
         return spec;
@@ -115,7 +106,7 @@ public final class VqVaeLayout extends NetworkLayout {
     }
 
     /** The encoder's residual blocks. */
-    public List<Residual> encoderResiduals() {
+    public List<ResidualLayer> encoderResiduals() {
         return List.copyOf(encoderResiduals);
     }
 
@@ -135,7 +126,7 @@ public final class VqVaeLayout extends NetworkLayout {
     }
 
     /** The decoder's residual blocks. */
-    public List<Residual> decoderResiduals() {
+    public List<ResidualLayer> decoderResiduals() {
         return List.copyOf(decoderResiduals);
     }
 

@@ -8,10 +8,12 @@ import io.vqdistill.api.model.Decoder;
 import io.vqdistill.api.model.Encoder;
 import io.vqdistill.api.model.ImageShape;
 import io.vqdistill.api.model.LatentShape;
-import io.vqdistill.models.layout.BatchNormLayer;
-import io.vqdistill.models.layout.ConvLayer;
-import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.ResidualLayer;
 import io.vqdistill.models.layout.VqVaeLayout;
+import io.vqdistill.models.nn.ConvBlocks.Conv;
+import io.vqdistill.models.nn.ConvBlocks.Norm;
+import io.vqdistill.models.nn.ConvBlocks.Residual;
+import io.vqdistill.models.nn.ConvBlocks.UpConv;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
 import java.util.ArrayList;
@@ -47,61 +49,6 @@ final class PortableVqVae implements Encoder, Decoder {
     private final List<Norm> upNorm = new ArrayList<>();
     private final Conv head;
 
-    /** A convolution's prepared weights with its stride and padding. */
-    private record Conv(ConvLayer layer, ConvWeights weights) {
-        static Conv read(NetworkWeights w, ConvLayer layer) {
-            return new Conv(layer, w.conv(layer));
-        }
-
-        Tensor apply(NetworkOps ops, Tensor x) {
-            return ops.conv2d(x, weights, layer.stride(), layer.paddingHeight(), layer.paddingWidth());
-        }
-    }
-
-    /** A transposed convolution's prepared weights with its stride and padding. */
-    private record UpConv(ConvTransposeLayer layer, ConvWeights weights) {
-        Tensor apply(NetworkOps ops, Tensor x) {
-            return ops.convTranspose2d(x, weights, layer.stride(), layer.padding(), layer.outputPadding());
-        }
-    }
-
-    /** BatchNorm with running statistics: x * scale + shift per channel, [1, C, 1, 1] each. */
-    private record Norm(Tensor scale, Tensor shift) {
-        static Norm read(NetworkWeights w, BatchNormLayer layer) {
-            int c = layer.channels();
-            float[] gamma = w.floats(layer.weight());
-            float[] beta = w.floats(layer.bias());
-            float[] mean = w.floats(layer.runningMean());
-            float[] var = w.floats(layer.runningVar());
-            w.counter(layer.batchesSeen());
-            float[] scale = new float[c];
-            float[] shift = new float[c];
-            for (int i = 0; i < c; i++) {
-                double s = gamma[i] / Math.sqrt(var[i] + BatchNormLayer.EPS);
-                scale[i] = (float) s;
-                shift[i] = (float) (beta[i] - mean[i] * s);
-            }
-            return new Norm(w.constant(scale, 1, c, 1, 1), w.constant(shift, 1, c, 1, 1));
-        }
-
-        Tensor apply(Tensor x) {
-            return x.mul(scale).add(shift);
-        }
-    }
-
-    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
-    private record Residual(Conv conv1, Norm bn1, Conv conv2, Norm bn2) {
-        static Residual read(NetworkWeights w, VqVaeLayout.Residual layer) {
-            return new Residual(Conv.read(w, layer.conv1()), Norm.read(w, layer.norm1()),
-                    Conv.read(w, layer.conv2()), Norm.read(w, layer.norm2()));
-        }
-
-        Tensor apply(NetworkOps ops, Tensor x) {
-            Tensor h = bn1.apply(conv1.apply(ops, ops.activation(Activation.RELU, x)));
-            return x.add(bn2.apply(conv2.apply(ops, ops.activation(Activation.RELU, h))));
-        }
-    }
-
     /** Reads every tensor of {@code layout} from {@code weights}, which this network then owns. */
     PortableVqVae(VqVaeLayout layout, NetworkWeights weights) {
         this.spec = layout.spec();
@@ -112,7 +59,7 @@ final class PortableVqVae implements Encoder, Decoder {
             down.add(Conv.read(weights, s.conv()));
             downNorm.add(Norm.read(weights, s.norm()));
         }
-        for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
+        for (ResidualLayer r : layout.encoderResiduals()) {
             encoderRes.add(Residual.read(weights, r));
         }
         encoderProj = Conv.read(weights, layout.encoderProjection());
@@ -130,11 +77,11 @@ final class PortableVqVae implements Encoder, Decoder {
         }
         codebookSquaredNorms = weights.constant(norms, 1, k);
         decoderProj = Conv.read(weights, layout.decoderProjection());
-        for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
+        for (ResidualLayer r : layout.decoderResiduals()) {
             decoderRes.add(Residual.read(weights, r));
         }
         for (VqVaeLayout.UpStage s : layout.up()) {
-            up.add(new UpConv(s.conv(), weights.transposedConv(s.conv())));
+            up.add(UpConv.read(weights, s.conv()));
             if (s.norm() != null) {
                 upNorm.add(Norm.read(weights, s.norm()));
             }

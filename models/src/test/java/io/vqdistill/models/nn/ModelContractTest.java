@@ -25,6 +25,9 @@ import io.vqdistill.models.layout.ConvLayer;
 import io.vqdistill.models.layout.LinearLayer;
 import io.vqdistill.models.layout.Parameter;
 import io.vqdistill.models.train.ClassifierSpec;
+import io.vqdistill.models.train.CmDecoder;
+import io.vqdistill.models.train.CmRule;
+import io.vqdistill.models.train.CmSpec;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -47,7 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The contract every backend's {@link ModelLoader} honours: on the same tiny checkpoints, written
  * here from seeded weights, the encoder yields exactly the codes of the double-precision reference
- * ({@link ReferenceModels}), and decoder parameters and prior log-probabilities agree with it within
+ * ({@link ReferenceModels}), and decoder parameters (of the VQ-VAE and of a continuous mixture's
+ * convolutional decoder) and prior log-probabilities agree with it within
  * {@value #TOLERANCE}. Since every backend is held to the same reference, they agree with each
  * other. A backend's test module extends this class and returns its backend from
  * {@link #createBackend()}.
@@ -223,6 +227,38 @@ public abstract class ModelContractTest {
             assertThat(out.get("logits").shape()).containsExactly(n, 784, 256);
             assertClose("logits", out.get("logits").toFloatArray(), expected);
             out.values().forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void convolutionalContinuousMixtureDecoderMatchesTheReferenceWithBothHeads() {
+        SplittableRandom r = new SplittableRandom(31);
+        int m = 5;
+        int d = 3;
+        float[] z = new float[m * d];
+        for (int i = 0; i < z.length; i++) {
+            z[i] = (float) (2 * r.nextDouble() - 1);
+        }
+        for (DecoderHead head : DecoderHead.values()) {
+            // a non-square image: a 2x3 grid
+            CmSpec spec = new CmSpec(new ImageShape(1, 8, 12), d, new CmDecoder.Conv(3), head, 8, CmRule.LSE);
+            ReferenceModels.Cm ref = new ReferenceModels.Cm(spec, 21 + head.ordinal());
+            Path folder = dir.resolve("cm-" + head.leafFamily());
+            ref.write(folder);
+            double[][] expected = ref.leaves(z);
+            try (PortableCmDecoder decoder = PortableCmDecoder.load(backend, folder)) {
+                Map<String, Tensor> out = decoder.decode(backend.of(z, m, d));
+                if (head == DecoderHead.GAUSSIAN) {
+                    assertThat(out.keySet()).containsExactly("mean", "log_var");
+                    assertThat(out.get("mean").shape()).containsExactly(m, 96);
+                    assertClose("mean", out.get("mean").toFloatArray(), expected[0]);
+                    assertClose("log_var", out.get("log_var").toFloatArray(), expected[1]);
+                } else {
+                    assertThat(out.get("logits").shape()).containsExactly(m, 96, 256);
+                    assertClose("logits", out.get("logits").toFloatArray(), expected[0]);
+                }
+                out.values().forEach(Tensor::close);
+            }
         }
     }
 

@@ -5,6 +5,8 @@ import io.vqdistill.api.model.LatentShape;
 import io.vqdistill.formats.SafeTensors;
 import io.vqdistill.models.checkpoint.Checkpoint;
 import io.vqdistill.models.checkpoint.Provenance;
+import io.vqdistill.models.train.CmDecoder;
+import io.vqdistill.models.train.CmSpec;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.PriorSpec;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -17,8 +19,9 @@ import java.util.SplittableRandom;
 
 /**
  * Double-precision reference implementations of the checkpoint architectures (the VQ-VAE with both
- * heads and the gated PixelCNN), written from their specification with plain loops and
- * {@link ReferenceConv}, and the seeded tiny checkpoints the model contract tests load. The weights
+ * heads, the gated PixelCNN and the convolutional decoder of a continuous mixture), written from
+ * their specification with plain loops and {@link ReferenceConv}, and the seeded tiny checkpoints
+ * the model contract tests load. The weights
  * are drawn in float32 (as stored) and used here in double, so every backend is compared with the
  * exact function of the same file. The PixelCNN's causal windows are built with explicit one-sided
  * zero padding, independently of how the implementations under test do it.
@@ -136,6 +139,248 @@ public final class ReferenceModels {
         return new Array(z, x.s());
     }
 
+    private static Array[][] residual(Weights w, String name, int c) {
+        return new Array[][] {conv(w, name + ".conv1", c, c, 3, 3), bn(w, name + ".bn1", c),
+            conv(w, name + ".conv2", c, c, 1, 1), bn(w, name + ".bn2", c)};
+    }
+
+    private static Array applyResidual(Array x, Array[][] r, boolean batchStatistics) {
+        Array h = applyBn(applyConv(act(Activation.RELU, x), r[0], 1, 1, 1), r[1], batchStatistics);
+        return add(x, applyBn(applyConv(act(Activation.RELU, h), r[2], 1, 0, 0), r[3], batchStatistics));
+    }
+
+    private static Array applyResidual(Array x, Array[][] r) {
+        return applyResidual(x, r, false);
+    }
+
+    /** A transposed convolution [in, out, k, k] drawn as PyTorch initialises it. */
+    private static Array[] convTranspose(Weights w, String name, int in, int out, int k) {
+        double bound = 1 / Math.sqrt((double) out * k * k);
+        return new Array[] {w.uniform(name + ".weight", -bound, bound, in, out, k, k),
+            w.uniform(name + ".bias", -bound, bound, out)};
+    }
+
+    private static Array applyConvTranspose(Array x, Array[] t, int stride, int pad) {
+        return new Array(ReferenceConv.convTranspose2d(x.v(), x.s(), t[0].v(), t[0].s(), t[1].v(), stride, pad, 0),
+                ReferenceConv.convTranspose2dShape(x.s(), t[0].s(), stride, pad, 0));
+    }
+
+    /**
+     * BatchNorm of [B, C, H, W]: by the running statistics, or with {@code batchStatistics} by the
+     * mean and biased variance of each channel over the batch and positions (training mode).
+     */
+    static Array applyBn(Array x, Array[] bn, boolean batchStatistics) {
+        if (!batchStatistics) {
+            return applyBn(x, bn);
+        }
+        double[][] stats = channelStatistics(x);
+        return applyBn(x, new Array[] {bn[0], bn[1], new Array(stats[0], bn[2].s()), new Array(stats[1], bn[3].s())});
+    }
+
+    /** The mean and the biased variance of each channel of [B, C, H, W] over the batch and positions. */
+    static double[][] channelStatistics(Array x) {
+        int b = x.dim(0);
+        int c = x.dim(1);
+        int hw = x.dim(2) * x.dim(3);
+        double[] mean = new double[c];
+        double[] var = new double[c];
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int n = 0; n < b; n++) {
+                for (int i = 0; i < hw; i++) {
+                    sum += x.v()[(n * c + ch) * hw + i];
+                }
+            }
+            mean[ch] = sum / (b * hw);
+            double sq = 0;
+            for (int n = 0; n < b; n++) {
+                for (int i = 0; i < hw; i++) {
+                    double d = x.v()[(n * c + ch) * hw + i] - mean[ch];
+                    sq += d * d;
+                }
+            }
+            var[ch] = sq / (b * hw);
+        }
+        return new double[][] {mean, var};
+    }
+
+    /**
+     * The convolutional decoder of a continuous mixture ({@link CmDecoder.Conv}): weights drawn
+     * from a seed (BatchNorm statistics included), its leaves at latent points with BatchNorm by
+     * the running statistics or by those of the points, and the finite mixture's log-likelihoods.
+     */
+    public static final class Cm {
+        private final CmSpec spec;
+        private final Weights w;
+        private final Array[] fc;
+        private final Array[] fcBn;
+        private final Array[][] res;
+        private final Array[] up;
+        private final Array[] upBn;
+        private final Array[] out;
+
+        /** Draws every weight of {@code spec}, whose decoder is convolutional, from {@code seed}. */
+        public Cm(CmSpec spec, long seed) {
+            this.spec = spec;
+            this.w = new Weights(seed);
+            int c = ((CmDecoder.Conv) spec.decoder()).channels();
+            int cells = c * gridHeight() * gridWidth();
+            double bound = 1 / Math.sqrt(spec.latentDim());
+            fc = new Array[] {w.uniform("decoder.fc.weight", -bound, bound, cells, spec.latentDim()),
+                w.uniform("decoder.fc.bias", -bound, bound, cells)};
+            fcBn = bn(w, "decoder.fc_bn", c);
+            res = residual(w, "decoder.res.0", c);
+            up = convTranspose(w, "decoder.up.0.conv", c, c, 4);
+            upBn = bn(w, "decoder.up.0.bn", c);
+            out = convTranspose(w, "decoder.up.1.conv", c, spec.image().channels() * spec.head().outputsPerPixel(), 4);
+        }
+
+        private int gridHeight() {
+            return spec.image().height() / 4;
+        }
+
+        private int gridWidth() {
+            return spec.image().width() / 4;
+        }
+
+        /** Writes the checkpoint folder {@code dir}. */
+        public void write(Path dir) {
+            new Checkpoint(Checkpoint.KIND_CM, spec.toJson(),
+                    Provenance.now(1, "synthetic", "reference", "reference", 0, 0, Map.of()), Map.of())
+                    .write(dir, w.entries());
+        }
+
+        /**
+         * The decoder output [M, maps, H, W] of the points {@code z} [M, d]; with
+         * {@code batchStatistics} BatchNorm normalises by the statistics of these points.
+         */
+        public Array output(float[] z, boolean batchStatistics) {
+            Array h = act(Activation.RELU, applyBn(projection(z), fcBn, batchStatistics));
+            h = act(Activation.RELU, applyResidual(h, res, batchStatistics));
+            h = act(Activation.RELU, applyBn(applyConvTranspose(h, up, 2, 1), upBn, batchStatistics));
+            return applyConvTranspose(h, out, 2, 1);
+        }
+
+        /** The mean and biased variance of each channel of {@link #projection} over the points and positions. */
+        public double[][] projectionStatistics(float[] z) {
+            return channelStatistics(projection(z));
+        }
+
+        /** The linear layer's output [M, C, H/4, W/4] of the points {@code z} [M, d]. */
+        public Array projection(float[] z) {
+            int d = spec.latentDim();
+            int m = z.length / d;
+            int c = ((CmDecoder.Conv) spec.decoder()).channels();
+            int cells = c * gridHeight() * gridWidth();
+            double[] h0 = new double[m * cells];
+            for (int j = 0; j < m; j++) {
+                for (int o = 0; o < cells; o++) {
+                    double acc = fc[1].v()[o];
+                    for (int i = 0; i < d; i++) {
+                        acc += fc[0].v()[o * d + i] * z[j * d + i];
+                    }
+                    h0[j * cells + o] = acc;
+                }
+            }
+            return new Array(h0, new long[] {m, c, gridHeight(), gridWidth()});
+        }
+
+        /**
+         * log p(x_b | z_m) [B][M] of the images {@code x} [B, S] (Gaussian head: pixels in [0, 1];
+         * categorical head: levels 0..255) at the points {@code z}, in float64.
+         */
+        public double[][] scores(double[] x, int b, float[] z, boolean batchStatistics) {
+            Array o = output(z, batchStatistics);
+            int m = o.dim(0);
+            int ch = spec.image().channels();
+            int s = spec.variables();
+            double[][] scores = new double[b][m];
+            for (int j = 0; j < m; j++) {
+                for (int n = 0; n < b; n++) {
+                    double sum = 0;
+                    for (int i = 0; i < s; i++) {
+                        int c = i / (s / ch);
+                        int p = i % (s / ch);
+                        int hw = s / ch;
+                        if (spec.head() == DecoderHead.GAUSSIAN) {
+                            double mu = 1 / (1 + Math.exp(-o.v()[(j * 2 * ch + c) * hw + p]));
+                            double logVar = Math.min(Math.max(o.v()[(j * 2 * ch + ch + c) * hw + p],
+                                    DecoderHead.LOG_VAR_MIN), DecoderHead.LOG_VAR_MAX);
+                            double diff = x[n * s + i] - mu;
+                            sum -= 0.5 * (Math.log(2 * Math.PI) + logVar + diff * diff / Math.exp(logVar));
+                        } else {
+                            int maps = ch * DecoderHead.LEVELS;
+                            double top = Double.NEGATIVE_INFINITY;
+                            for (int l = 0; l < DecoderHead.LEVELS; l++) {
+                                top = Math.max(top, o.v()[(j * maps + c * DecoderHead.LEVELS + l) * hw + p]);
+                            }
+                            double acc = 0;
+                            for (int l = 0; l < DecoderHead.LEVELS; l++) {
+                                acc += Math.exp(o.v()[(j * maps + c * DecoderHead.LEVELS + l) * hw + p] - top);
+                            }
+                            int level = (int) x[n * s + i];
+                            sum += o.v()[(j * maps + c * DecoderHead.LEVELS + level) * hw + p] - top - Math.log(acc);
+                        }
+                    }
+                    scores[n][j] = sum;
+                }
+            }
+            return scores;
+        }
+
+        /** log (1/M) sum_m p(x_b | z_m) of each image, from {@link #scores}. */
+        public static double[] logLikelihoods(double[][] scores) {
+            double[] out = new double[scores.length];
+            for (int n = 0; n < scores.length; n++) {
+                double top = Double.NEGATIVE_INFINITY;
+                for (double v : scores[n]) {
+                    top = Math.max(top, v);
+                }
+                double acc = 0;
+                for (double v : scores[n]) {
+                    acc += Math.exp(v - top);
+                }
+                out[n] = top + Math.log(acc / scores[n].length);
+            }
+            return out;
+        }
+
+        /**
+         * The leaves of the points {@code z} by the running statistics: {mean [M, S], clamped
+         * log-variance [M, S]} for a Gaussian head, {logits [M, S * 256]} (pixel-major) for a
+         * categorical one.
+         */
+        public double[][] leaves(float[] z) {
+            Array o = output(z, false);
+            int m = o.dim(0);
+            int ch = spec.image().channels();
+            int s = spec.variables();
+            int hw = s / ch;
+            if (spec.head() == DecoderHead.GAUSSIAN) {
+                double[] mean = new double[m * s];
+                double[] logVar = new double[m * s];
+                for (int j = 0; j < m; j++) {
+                    for (int i = 0; i < s; i++) {
+                        mean[j * s + i] = 1 / (1 + Math.exp(-o.v()[j * 2 * s + i]));
+                        logVar[j * s + i] = Math.min(Math.max(o.v()[j * 2 * s + s + i], DecoderHead.LOG_VAR_MIN),
+                                DecoderHead.LOG_VAR_MAX);
+                    }
+                }
+                return new double[][] {mean, logVar};
+            }
+            double[] logits = new double[m * s * DecoderHead.LEVELS];
+            for (int j = 0; j < m; j++) {
+                for (int i = 0; i < s; i++) {
+                    for (int l = 0; l < DecoderHead.LEVELS; l++) {
+                        logits[(j * s + i) * DecoderHead.LEVELS + l] =
+                                o.v()[(j * ch * DecoderHead.LEVELS + (i / hw) * DecoderHead.LEVELS + l) * hw + i % hw];
+                    }
+                }
+            }
+            return new double[][] {logits};
+        }
+    }
+
     /** The VQ-VAE reference: weights, encoder, quantiser and decoder. */
     public static final class VqVae {
         private final VqVaeSpec spec;
@@ -192,16 +437,6 @@ public final class ReferenceModels {
             }
             head = gaussian ? null : conv(w, "decoder.head", spec.channels().get(0),
                     imageChannels * DecoderHead.LEVELS, 1, 1);
-        }
-
-        private static Array[][] residual(Weights w, String name, int c) {
-            return new Array[][] {conv(w, name + ".conv1", c, c, 3, 3), bn(w, name + ".bn1", c),
-                conv(w, name + ".conv2", c, c, 1, 1), bn(w, name + ".bn2", c)};
-        }
-
-        private static Array applyResidual(Array x, Array[][] r) {
-            Array h = applyBn(applyConv(act(Activation.RELU, x), r[0], 1, 1, 1), r[1]);
-            return add(x, applyBn(applyConv(act(Activation.RELU, h), r[2], 1, 0, 0), r[3]));
         }
 
         /**

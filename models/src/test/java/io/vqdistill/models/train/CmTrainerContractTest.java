@@ -28,8 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  * rules lower the validation NLL; the checkpoint's decoder, loaded on the backend
  * ({@link PortableCmDecoder}), gives leaves whose finite mixture at the test points, summed in
  * float64 here, has the test NLL the training run recorded; a categorical head trains; a killed run
- * resumes to the weights of an uninterrupted one. A backend's test extends this, creating its
- * backend once per class in {@link #backend()}'s lifecycle.
+ * resumes to the weights of an uninterrupted one. The same holds for a convolutional decoder, whose
+ * BatchNorm layers train on the statistics of each step's points and are measured and loaded in
+ * inference mode. A backend's test extends this, creating its backend once per class in
+ * {@link #backend()}'s lifecycle.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class CmTrainerContractTest {
@@ -76,31 +78,59 @@ public abstract class CmTrainerContractTest {
         return new CmSpec(new ImageShape(1, SIDE, SIDE), 4, List.of(16), head, 32, rule);
     }
 
+    /** A convolutional decoder 4 -> 4 maps of 2x2 -> ... -> leaves trained on 32 points. */
+    public static CmSpec tinyConv(DecoderHead head, CmRule rule) {
+        return new CmSpec(new ImageShape(1, SIDE, SIDE), 4, new CmDecoder.Conv(4), head, 32, rule);
+    }
+
     @Test
     void bothRulesLowerTheValidationNllAndRecordTheTestNllOfTheDecodedMixture() throws Exception {
         for (CmRule rule : CmRule.values()) {
-            Path dir = tmp.resolve(rule.label());
-            ModelTrainerContractTest.Recorder rec = new ModelTrainerContractTest.Recorder();
             CmSpec spec = tiny(DecoderHead.GAUSSIAN, rule);
-            TrainingReport report = trainer().trainCm(spec, new TrainingSpec(1e-2, 16, 6, 6, 3), DATA, dir, rec);
-            List<Double> val = rec.epochs.stream().map(m -> m.get("val_loss")).toList();
-            assertThat(val.get(5)).as("%s validation NLL by epoch %s", rule, val).isLessThan(val.get(0) - 20);
-            assertThat(rec.epochs.get(0).values()).containsOnlyKeys("train_loss", "val_loss", "val_bpd");
-            assertThat(report.metrics().get("test_bpd"))
-                    .isCloseTo(report.metrics().get("test_nll") / (64 * Math.log(2)) + 8, within(1e-9));
-            assertThat(Files.readAllLines(dir.resolve("metrics.csv"))).hasSize(7);
-            Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_CM);
-            assertThat(CmSpec.fromJson(c.architecture(), Checkpoint.configFile(dir))).isEqualTo(spec);
-            assertThat(c.provenance().backend()).isEqualTo(backend().name());
-            assertThat(c.provenance().details()).containsKey("lattice");
+            Path dir = trainsAndRecordsTheDecodedTestNll(spec, rule.label());
             SafeTensors w = Checkpoint.weights(dir);
             assertThat(w.get("decoder.hidden.0.weight").shape()).containsExactly(16, 4);
             assertThat(w.get("decoder.out.weight").shape()).containsExactly(128, 16);
-
-            double nll = -mean(mixtureLogLikelihoods(dir, DATA.test(), spec));
-            assertThat(nll).as("%s test NLL from the loaded decoder", rule)
-                    .isCloseTo(report.metrics().get("test_nll"), within(1e-4));
         }
+    }
+
+    @Test
+    void aConvolutionalDecoderLowersTheValidationNllAndRecordsTheTestNllOfItsInferenceMode() throws Exception {
+        CmSpec spec = tinyConv(DecoderHead.GAUSSIAN, CmRule.LSE);
+        Path dir = trainsAndRecordsTheDecodedTestNll(spec, "conv");
+        SafeTensors w = Checkpoint.weights(dir);
+        assertThat(w.get("decoder.fc.weight").shape()).containsExactly(16, 4);
+        assertThat(w.get("decoder.up.1.conv.weight").shape()).containsExactly(4, 2, 4, 4);
+        // 6 epochs of 6 steps, every BatchNorm counted each step, its running statistics moved from the start
+        assertThat(w.get("decoder.fc_bn.num_batches_tracked", io.vqdistill.api.DType.INT64).buffer().getLong(0))
+                .isEqualTo(36);
+        assertThat(w.get("decoder.up.0.bn.running_var").toDoubles()).doesNotContain(1.0);
+    }
+
+    /**
+     * Trains {@code spec} on Gaussian leaves for 6 epochs into {@code name}, checks that the
+     * validation NLL fell and that the checkpoint's decoder gives the recorded test NLL; returns the folder.
+     */
+    private Path trainsAndRecordsTheDecodedTestNll(CmSpec spec, String name) throws Exception {
+        CmRule rule = spec.rule();
+        Path dir = tmp.resolve(name);
+        ModelTrainerContractTest.Recorder rec = new ModelTrainerContractTest.Recorder();
+        TrainingReport report = trainer().trainCm(spec, new TrainingSpec(1e-2, 16, 6, 6, 3), DATA, dir, rec);
+        List<Double> val = rec.epochs.stream().map(m -> m.get("val_loss")).toList();
+        assertThat(val.get(5)).as("%s validation NLL by epoch %s", rule, val).isLessThan(val.get(0) - 20);
+        assertThat(rec.epochs.get(0).values()).containsOnlyKeys("train_loss", "val_loss", "val_bpd");
+        assertThat(report.metrics().get("test_bpd"))
+                .isCloseTo(report.metrics().get("test_nll") / (64 * Math.log(2)) + 8, within(1e-9));
+        assertThat(Files.readAllLines(dir.resolve("metrics.csv"))).hasSize(7);
+        Checkpoint c = Checkpoint.read(dir, Checkpoint.KIND_CM);
+        assertThat(CmSpec.fromJson(c.architecture(), Checkpoint.configFile(dir))).isEqualTo(spec);
+        assertThat(c.provenance().backend()).isEqualTo(backend().name());
+        assertThat(c.provenance().details()).containsKey("lattice");
+
+        double nll = -mean(mixtureLogLikelihoods(dir, DATA.test(), spec));
+        assertThat(nll).as("%s test NLL from the loaded decoder", rule)
+                .isCloseTo(report.metrics().get("test_nll"), within(1e-4));
+        return dir;
     }
 
     /**
@@ -172,11 +202,18 @@ public abstract class CmTrainerContractTest {
 
     @Test
     void aKilledRunResumesToTheSameWeightsAsAnUninterruptedOne() throws Exception {
-        CmSpec spec = tiny(DecoderHead.GAUSSIAN, CmRule.LSE);
+        // the convolutional decoder's BatchNorm statistics and counters are part of the weights compared
+        for (CmSpec spec : List.of(tiny(DecoderHead.GAUSSIAN, CmRule.LSE),
+                tinyConv(DecoderHead.GAUSSIAN, CmRule.LSE))) {
+            resumesToTheSameWeights(spec, spec.decoder().type());
+        }
+    }
+
+    private void resumesToTheSameWeights(CmSpec spec, String name) {
         TrainingSpec twoEpochs = new TrainingSpec(1e-2, 16, 2, 5, 7);
-        Path straight = tmp.resolve("straight");
+        Path straight = tmp.resolve(name + "-straight");
         trainer().trainCm(spec, twoEpochs, DATA, straight, TrainingListener.NONE);
-        Path killed = tmp.resolve("killed");
+        Path killed = tmp.resolve(name + "-killed");
         TrainingListener killer = new TrainingListener() {
             @Override
             public void batchDone(int epoch, int batch, double loss) {
@@ -191,10 +228,10 @@ public abstract class CmTrainerContractTest {
         SafeTensors a = Checkpoint.weights(straight);
         SafeTensors b = Checkpoint.weights(killed);
         assertThat(b.names()).isEqualTo(a.names());
-        for (String name : a.names()) {
-            assertThat(b.get(name).toDoubles()).as(name).containsExactly(a.get(name).toDoubles(), within(1e-5));
+        for (String tensor : a.names()) {
+            assertThat(b.get(tensor).toDoubles()).as(tensor).containsExactly(a.get(tensor).toDoubles(), within(1e-5));
         }
-        CmSpec other = new CmSpec(spec.image(), 4, List.of(16), DecoderHead.GAUSSIAN, 32, CmRule.TOP1);
+        CmSpec other = new CmSpec(spec.image(), 4, spec.decoder(), DecoderHead.GAUSSIAN, 32, CmRule.TOP1);
         assertThatThrownBy(() -> trainer().trainCm(other, twoEpochs, DATA, killed, TrainingListener.NONE))
                 .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("another configuration");
     }

@@ -40,7 +40,7 @@ final class CmTraining extends CmRunner {
     protected double trainStep(int[] indices, SplittableRandom noise, float[] z) {
         return run.step(scope -> {
             Batch b = batch(data.train(), indices, noise, z, scope);
-            return net.loss(net.scores(b.z, b.x, b.levels));
+            return net.loss(net.scores(b.z, b.x, b.levels, true));
         });
     }
 
@@ -50,7 +50,7 @@ final class CmTraining extends CmRunner {
         try (NDManager scope = root.newSubManager()) {
             run.params().attachTo(scope);
             Batch b = batch(set, indices, noise, z, scope);
-            return net.logLikelihood(net.scores(b.z, b.x, b.levels)).toDoubleArray();
+            return net.logLikelihood(net.scores(b.z, b.x, b.levels, false)).toDoubleArray();
         }
     }
 

@@ -11,6 +11,8 @@ import ai.djl.nn.norm.BatchNorm;
 import io.vqdistill.models.layout.BatchNormLayer;
 import io.vqdistill.models.layout.ConvLayer;
 import io.vqdistill.models.layout.ConvTransposeLayer;
+import io.vqdistill.models.layout.ResidualLayer;
+import java.util.function.BiFunction;
 
 /**
  * The layers of the networks on DJL's PyTorch engine, each bound to the arrays of its
@@ -192,6 +194,26 @@ public final class Layers {
         /** The mean of each channel of [B, C, H, W] over B, H and W, as [1, C, 1, 1] (PyTorch's mean keeps one axis at a time). */
         private static NDArray channelMeans(NDArray x) {
             return x.mean(new int[] {0}, true).mean(new int[] {2}, true).mean(new int[] {3}, true);
+        }
+    }
+
+    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
+    static final class Residual {
+        private final Layers.Conv conv1;
+        private final Layers.Norm bn1;
+        private final Layers.Conv conv2;
+        private final Layers.Norm bn2;
+
+        Residual(Params p, ResidualLayer r) {
+            conv1 = new Layers.Conv(p, r.conv1());
+            bn1 = new Layers.Norm(p, r.norm1());
+            conv2 = new Layers.Conv(p, r.conv2());
+            bn2 = new Layers.Norm(p, r.norm2());
+        }
+
+        NDArray forward(NDArray x, BiFunction<Layers.Norm, NDArray, NDArray> norm) {
+            NDArray h = norm.apply(bn1, conv1.forward(Layers.relu(x)));
+            return x.add(norm.apply(bn2, conv2.forward(Layers.relu(h))));
         }
     }
 

@@ -3,6 +3,7 @@ package io.vqdistill.backend.djl.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import io.vqdistill.models.layout.ResidualLayer;
 import io.vqdistill.models.layout.VqVaeLayout;
 import io.vqdistill.models.train.DecoderHead;
 import io.vqdistill.models.train.VqVaeSpec;
@@ -26,34 +27,14 @@ final class VqVaeNet {
     private final VqVaeSpec spec;
     private final List<Layers.Conv> down = new ArrayList<>();
     private final List<Layers.Norm> downNorm = new ArrayList<>();
-    private final List<Residual> encoderRes = new ArrayList<>();
+    private final List<Layers.Residual> encoderRes = new ArrayList<>();
     private final Layers.Conv encoderProj;
     private final NDArray codebook;
     private final Layers.Conv decoderProj;
-    private final List<Residual> decoderRes = new ArrayList<>();
+    private final List<Layers.Residual> decoderRes = new ArrayList<>();
     private final List<Layers.ConvTranspose> up = new ArrayList<>();
     private final List<Layers.Norm> upNorm = new ArrayList<>();
     private final Layers.Conv head;
-
-    /** x + BN(conv1x1(ReLU(BN(conv3x3(ReLU(x)))))). */
-    private static final class Residual {
-        private final Layers.Conv conv1;
-        private final Layers.Norm bn1;
-        private final Layers.Conv conv2;
-        private final Layers.Norm bn2;
-
-        Residual(Params p, VqVaeLayout.Residual r) {
-            conv1 = new Layers.Conv(p, r.conv1());
-            bn1 = new Layers.Norm(p, r.norm1());
-            conv2 = new Layers.Conv(p, r.conv2());
-            bn2 = new Layers.Norm(p, r.norm2());
-        }
-
-        NDArray forward(NDArray x, BiFunction<Layers.Norm, NDArray, NDArray> norm) {
-            NDArray h = norm.apply(bn1, conv1.forward(Layers.relu(x)));
-            return x.add(norm.apply(bn2, conv2.forward(Layers.relu(h))));
-        }
-    }
 
     /** The network of {@code layout} on the arrays of {@code p} (made for that layout). */
     VqVaeNet(Params p, VqVaeLayout layout) {
@@ -62,14 +43,14 @@ final class VqVaeNet {
             down.add(new Layers.Conv(p, s.conv()));
             downNorm.add(new Layers.Norm(p, s.norm()));
         }
-        for (VqVaeLayout.Residual r : layout.encoderResiduals()) {
-            encoderRes.add(new Residual(p, r));
+        for (ResidualLayer r : layout.encoderResiduals()) {
+            encoderRes.add(new Layers.Residual(p, r));
         }
         encoderProj = new Layers.Conv(p, layout.encoderProjection());
         codebook = p.array(layout.codebook());
         decoderProj = new Layers.Conv(p, layout.decoderProjection());
-        for (VqVaeLayout.Residual r : layout.decoderResiduals()) {
-            decoderRes.add(new Residual(p, r));
+        for (ResidualLayer r : layout.decoderResiduals()) {
+            decoderRes.add(new Layers.Residual(p, r));
         }
         for (VqVaeLayout.UpStage s : layout.up()) {
             up.add(new Layers.ConvTranspose(p, s.conv()));
@@ -102,7 +83,7 @@ final class VqVaeNet {
         for (int i = 0; i < down.size(); i++) {
             h = Layers.relu(norm.apply(downNorm.get(i), down.get(i).forward(h)));
         }
-        for (Residual r : encoderRes) {
+        for (Layers.Residual r : encoderRes) {
             h = r.forward(h, norm);
         }
         return encoderProj.forward(h);
@@ -156,7 +137,7 @@ final class VqVaeNet {
     /** z_q [B, D, h, w] to the head's output [B, 2C or 256 C, H, W] (Gaussian raw mean and log-variance, or logits). */
     NDArray decode(NDArray zq, boolean training) {
         NDArray h = decoderProj.forward(zq);
-        for (Residual r : decoderRes) {
+        for (Layers.Residual r : decoderRes) {
             h = r.forward(h, norm(training));
         }
         h = Layers.relu(h);

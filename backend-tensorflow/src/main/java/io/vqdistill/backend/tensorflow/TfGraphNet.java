@@ -126,6 +126,7 @@ abstract class TfGraphNet implements EpochRunner.Engine {
     private final Supplier<Map<String, float[]>> initialValues;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
     private final List<Op> trainTargets = new ArrayList<>();
+    /** The BatchNorm layers applied in training mode: each step counts a batch for them. */
     private final List<Norm> norms = new ArrayList<>();
     private final List<Op> statisticsUpdates = new ArrayList<>();
     private Placeholder<TFloat32> learningRate;
@@ -221,12 +222,13 @@ abstract class TfGraphNet implements EpochRunner.Engine {
         return tf.nn.biasAdd(y, c.bias().read());
     }
 
-    /** The BatchNorm {@code layer}; every training step counts a batch for it. */
+    /**
+     * The BatchNorm {@code layer}; every training step counts a batch for it once the graph applies
+     * it in training mode (a graph that only runs it on its running statistics leaves the count).
+     */
     protected final Norm norm(BatchNormLayer layer) {
-        Norm n = new Norm(slot(layer.weight()), slot(layer.bias()), slot(layer.runningMean()),
+        return new Norm(slot(layer.weight()), slot(layer.bias()), slot(layer.runningMean()),
                 slot(layer.runningVar()), slot(layer.batchesSeen()));
-        norms.add(n);
-        return n;
     }
 
     /** The residual block {@code r}. */
@@ -270,6 +272,9 @@ abstract class TfGraphNet implements EpochRunner.Engine {
                     tf.math.sub(count, tf.constant(1f)));
             statisticsUpdates.add(momentum(n.mean(), tf.stopGradient(mean)));
             statisticsUpdates.add(momentum(n.var(), unbiased));
+            if (!norms.contains(n)) {
+                norms.add(n);
+            }
         } else {
             mean = n.mean().read();
             var = n.var().read();

@@ -61,12 +61,13 @@ class TfBackendProviderTest {
             assertThat(b.name()).isEqualTo("tensorflow");
             assertThat(b.device()).isEqualTo(Device.CPU);
             assertThat(b.devices()).first().isEqualTo(Device.CPU);
-            assertThat(b.capabilities()).hasSize(4);
+            assertThat(b.capabilities()).hasSize(5);
             assertThat(b.capability(io.vqdistill.models.nn.NetworkOps.class)).isPresent();
             assertThat(b.capability(io.vqdistill.models.ModelLoader.class)).containsInstanceOf(
                     io.vqdistill.models.nn.PortableModels.class);
             assertThat(b.capability(io.vqdistill.models.train.ModelTrainer.class)).isPresent();
             assertThat(b.capability(io.vqdistill.models.train.CmTrainer.class)).isPresent();
+            assertThat(b.capability(io.vqdistill.models.train.DecoderTuner.class)).isPresent();
             assertThat(b.version()).matches("TensorFlow Java 1\\.1\\.0 \\(TF 2\\.18\\.\\d+\\)");
             try (Tensor x = b.of(new float[] {1, 2, 3, 4}, 2, 2); Tensor y = x.matmul(x)) {
                 assertThat(y.toFloatArray()).containsExactly(7, 10, 15, 22);

@@ -8,7 +8,6 @@ import io.vqdistill.models.checkpoint.Provenance;
 import io.vqdistill.models.data.DataSplit;
 import io.vqdistill.models.data.ImageSet;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -99,18 +98,7 @@ public abstract class CmRunner extends EpochRunner {
     private double nll(ImageSet set, long noiseSeed, long shiftSeed) {
         float[] z = fixedPoints(lattice, shiftSeed);
         SplittableRandom noise = new SplittableRandom(noiseSeed);
-        int batch = evalBatch(spec.points());
-        double sum = 0;
-        for (int from = 0; from < set.size(); from += batch) {
-            int[] idx = new int[Math.min(batch, set.size() - from)];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
-            for (double ll : logLikelihoods(set, idx, noise, z)) {
-                sum -= ll;
-            }
-        }
-        return sum / set.size();
+        return MixtureScores.meanNll(set.size(), evalBatch(spec.points()), idx -> logLikelihoods(set, idx, noise, z));
     }
 
     private double bpd(double nll) {
@@ -121,19 +109,13 @@ public abstract class CmRunner extends EpochRunner {
     @Override
     protected Map<String, Double> validate() {
         double nll = nll(data.validation(), VqVaeRunner.VALIDATION_NOISE, VALIDATION_SHIFT);
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put(VAL_LOSS, nll);
-        m.put("val_bpd", bpd(nll));
-        return m;
+        return MixtureScores.validation(nll, bpd(nll));
     }
 
     @Override
     protected Map<String, Double> test() {
         double nll = nll(data.test(), VqVaeRunner.TEST_NOISE, TEST_SHIFT);
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("test_nll", nll);
-        m.put("test_bpd", bpd(nll));
-        return m;
+        return MixtureScores.test(nll, bpd(nll));
     }
 
     @Override

@@ -82,17 +82,8 @@ public abstract class DecoderTuningRunner extends EpochRunner {
         cacheComponents();
         cached = true;
         SplittableRandom noise = new SplittableRandom(noiseSeed);
-        double sum = 0;
-        for (int from = 0; from < set.size(); from += EVAL_BATCH) {
-            int[] idx = new int[Math.min(EVAL_BATCH, set.size() - from)];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
-            for (double ll : logLikelihoods(set.dequantised(idx, noise), idx.length)) {
-                sum -= ll;
-            }
-        }
-        return sum / set.size();
+        return MixtureScores.meanNll(set.size(), EVAL_BATCH,
+                idx -> logLikelihoods(set.dequantised(idx, noise), idx.length));
     }
 
     private double bpd(double nll) {
@@ -102,19 +93,13 @@ public abstract class DecoderTuningRunner extends EpochRunner {
     @Override
     protected Map<String, Double> validate() {
         double nll = nll(data.validation(), VqVaeRunner.VALIDATION_NOISE);
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put(VAL_LOSS, nll);
-        m.put("val_bpd", bpd(nll));
-        return m;
+        return MixtureScores.validation(nll, bpd(nll));
     }
 
     @Override
     protected Map<String, Double> test() {
         double nll = nll(data.test(), VqVaeRunner.TEST_NOISE);
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("test_nll", nll);
-        m.put("test_bpd", bpd(nll));
-        return m;
+        return MixtureScores.test(nll, bpd(nll));
     }
 
     @Override

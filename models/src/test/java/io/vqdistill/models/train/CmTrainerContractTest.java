@@ -16,6 +16,7 @@ import io.vqdistill.models.data.ImageSet;
 import io.vqdistill.models.nn.PortableCmDecoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -146,7 +147,6 @@ public abstract class CmTrainerContractTest {
         float[] x = set.dequantised(all, new SplittableRandom(VqVaeRunner.TEST_NOISE));
         float[] z = CmRunner.fixedPoints(RqmcLattice.korobov(spec.points(), spec.latentDim()), CmRunner.TEST_SHIFT);
         int m = spec.points();
-        int s = spec.variables();
         float[] mean;
         float[] logVar;
         try (PortableCmDecoder decoder = PortableCmDecoder.load(backend(), dir); TensorScope scope = TensorScope.open()) {
@@ -154,26 +154,9 @@ public abstract class CmTrainerContractTest {
             mean = leaves.get("mean").toFloatArray();
             logVar = leaves.get("log_var").toFloatArray();
         }
-        double[] out = new double[n];
-        for (int b = 0; b < n; b++) {
-            double[] scores = new double[m];
-            double top = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < m; j++) {
-                double sum = 0;
-                for (int i = 0; i < s; i++) {
-                    double d = x[b * s + i] - mean[j * s + i];
-                    sum -= 0.5 * (Math.log(2 * Math.PI) + logVar[j * s + i] + d * d / Math.exp(logVar[j * s + i]));
-                }
-                scores[j] = sum;
-                top = Math.max(top, sum);
-            }
-            double acc = 0;
-            for (double v : scores) {
-                acc += Math.exp(v - top);
-            }
-            out[b] = top + Math.log(acc / m);
-        }
-        return out;
+        double[] logWeights = new double[m];
+        Arrays.fill(logWeights, -Math.log(m));
+        return Float64Mixture.logLikelihoods(x, mean, logVar, logWeights);
     }
 
     private static double mean(double[] v) {

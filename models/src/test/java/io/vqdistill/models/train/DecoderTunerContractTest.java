@@ -145,28 +145,7 @@ public abstract class DecoderTunerContractTest {
             mean = leaves.get("mean").toFloatArray();
             logVar = leaves.get("log_var").toFloatArray();
         }
-        int s = 784;
-        double[] logWeights = tuning.logWeights();
-        double[] out = new double[n];
-        for (int b = 0; b < n; b++) {
-            double[] scores = new double[COMPONENTS];
-            double top = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < COMPONENTS; j++) {
-                double sum = logWeights[j];
-                for (int i = 0; i < s; i++) {
-                    double d = x[b * s + i] - mean[j * s + i];
-                    sum -= 0.5 * (Math.log(2 * Math.PI) + logVar[j * s + i] + d * d / Math.exp(logVar[j * s + i]));
-                }
-                scores[j] = sum;
-                top = Math.max(top, sum);
-            }
-            double acc = 0;
-            for (double v : scores) {
-                acc += Math.exp(v - top);
-            }
-            out[b] = top + Math.log(acc);
-        }
-        return out;
+        return Float64Mixture.logLikelihoods(x, mean, logVar, tuning.logWeights());
     }
 
     private static double mean(double[] v) {

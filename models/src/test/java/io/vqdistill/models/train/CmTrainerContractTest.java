@@ -197,23 +197,11 @@ public abstract class CmTrainerContractTest {
         Path straight = tmp.resolve(name + "-straight");
         trainer().trainCm(spec, twoEpochs, DATA, straight, TrainingListener.NONE);
         Path killed = tmp.resolve(name + "-killed");
-        TrainingListener killer = new TrainingListener() {
-            @Override
-            public void batchDone(int epoch, int batch, double loss) {
-                if (epoch == 2 && batch == 2) {
-                    throw new IllegalStateException("killed");
-                }
-            }
-        };
+        TrainingListener killer = KilledRuns.killedAt(2, 2);
         assertThatThrownBy(() -> trainer().trainCm(spec, twoEpochs, DATA, killed, killer)).hasMessage("killed");
         TrainingReport resumed = trainer().trainCm(spec, twoEpochs, DATA, killed, TrainingListener.NONE);
         assertThat(resumed.epochs()).isEqualTo(2);
-        SafeTensors a = Checkpoint.weights(straight);
-        SafeTensors b = Checkpoint.weights(killed);
-        assertThat(b.names()).isEqualTo(a.names());
-        for (String tensor : a.names()) {
-            assertThat(b.get(tensor).toDoubles()).as(tensor).containsExactly(a.get(tensor).toDoubles(), within(1e-5));
-        }
+        KilledRuns.assertSameWeights(straight, killed);
         CmSpec other = new CmSpec(spec.image(), 4, spec.decoder(), DecoderHead.GAUSSIAN, 32, CmRule.TOP1);
         assertThatThrownBy(() -> trainer().trainCm(other, twoEpochs, DATA, killed, TrainingListener.NONE))
                 .isInstanceOf(InvalidArgumentException.class).hasMessageContaining("another configuration");

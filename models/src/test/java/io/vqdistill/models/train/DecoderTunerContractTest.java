@@ -103,22 +103,10 @@ public abstract class DecoderTunerContractTest {
         Path straight = tmp.resolve("straight");
         tuner().tuneDecoder(tuning, twoEpochs, DATA, straight, TrainingListener.NONE);
         Path killed = tmp.resolve("killed");
-        TrainingListener killer = new TrainingListener() {
-            @Override
-            public void batchDone(int epoch, int batch, double loss) {
-                if (epoch == 2 && batch == 2) {
-                    throw new IllegalStateException("killed");
-                }
-            }
-        };
+        TrainingListener killer = KilledRuns.killedAt(2, 2);
         assertThatThrownBy(() -> tuner().tuneDecoder(tuning, twoEpochs, DATA, killed, killer)).hasMessage("killed");
         assertThat(tuner().tuneDecoder(tuning, twoEpochs, DATA, killed, TrainingListener.NONE).epochs()).isEqualTo(2);
-        SafeTensors a = Checkpoint.weights(straight);
-        SafeTensors b = Checkpoint.weights(killed);
-        assertThat(b.names()).isEqualTo(a.names());
-        for (String name : a.names()) {
-            assertThat(b.get(name).toDoubles()).as(name).containsExactly(a.get(name).toDoubles(), within(1e-5));
-        }
+        KilledRuns.assertSameWeights(straight, killed);
         DecoderTuning other = new DecoderTuning(model, sourceDir, tuning.grids(), tuning.logWeights(), 1,
                 "12 random grids");
         assertThatThrownBy(() -> tuner().tuneDecoder(other, twoEpochs, DATA, killed, TrainingListener.NONE))

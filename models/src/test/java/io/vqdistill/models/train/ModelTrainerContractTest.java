@@ -212,14 +212,7 @@ public abstract class ModelTrainerContractTest {
         trainer().trainVqVae(spec, twoEpochs, DATA, straight, TrainingListener.NONE);
 
         Path killed = tmp.resolve("killed");
-        TrainingListener killer = new TrainingListener() {
-            @Override
-            public void batchDone(int epoch, int batch, double loss) {
-                if (epoch == 2 && batch == 2) {
-                    throw new IllegalStateException("killed");
-                }
-            }
-        };
+        TrainingListener killer = KilledRuns.killedAt(2, 2);
         assertThatThrownBy(() -> trainer().trainVqVae(spec, twoEpochs, DATA, killed, killer)).hasMessage("killed");
         assertThat(Files.exists(killed.resolve("resume/state.safetensors"))).isTrue();
         Recorder rec = new Recorder();
@@ -227,12 +220,7 @@ public abstract class ModelTrainerContractTest {
         assertThat(rec.epochs).extracting(EpochMetrics::epoch).containsExactly(2);
         assertThat(resumed.epochs()).isEqualTo(2);
         assertThat(Files.readAllLines(killed.resolve("metrics.csv"))).hasSize(3);
-        SafeTensors a = Checkpoint.weights(straight);
-        SafeTensors b = Checkpoint.weights(killed);
-        assertThat(b.names()).isEqualTo(a.names());
-        for (String name : a.names()) {
-            assertThat(b.get(name).toDoubles()).as(name).containsExactly(a.get(name).toDoubles(), within(1e-5));
-        }
+        KilledRuns.assertSameWeights(straight, killed);
         TrainingReport again = trainer().trainVqVae(spec, twoEpochs, DATA, killed, TrainingListener.NONE);
         assertThat(again.metrics()).isEqualTo(resumed.metrics());
         VqVaeSpec other = new VqVaeSpec(spec.image(), spec.latent(), 5, spec.channels(), 1, DecoderHead.GAUSSIAN, 10);

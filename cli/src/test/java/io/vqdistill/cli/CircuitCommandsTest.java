@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import javax.imageio.ImageIO;
@@ -54,8 +55,8 @@ class CircuitCommandsTest {
     static void setUp() throws IOException {
         data = dir.resolve("mnist");
         Files.createDirectories(data);
-        writeSet(Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10);
-        writeSet(Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 5);
+        writeSet(data, Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10);
+        writeSet(data, Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 5);
         backend = BackendSelector.discover().select("djl", new BackendOptions("cpu", 0));
         float[] mean = new float[3 * S];
         float[] logVar = new float[3 * S];
@@ -77,7 +78,7 @@ class CircuitCommandsTest {
         backend.close();
     }
 
-    private static void writeSet(String images, String labels, int n) throws IOException {
+    private static void writeSet(Path folder, String images, String labels, int n) throws IOException {
         ByteBuffer img = ByteBuffer.allocate(16 + n * S).putInt(0x803).putInt(n).putInt(28).putInt(28);
         ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
         for (int i = 0; i < n; i++) {
@@ -86,8 +87,8 @@ class CircuitCommandsTest {
             }
             lab.put((byte) (i % 10));
         }
-        Files.write(data.resolve(images), img.array());
-        Files.write(data.resolve(labels), lab.array());
+        Files.write(folder.resolve(images), img.array());
+        Files.write(folder.resolve(labels), lab.array());
     }
 
     private static Run run(String... args) {
@@ -209,6 +210,24 @@ class CircuitCommandsTest {
     }
 
     @Test
+    void inpaintScorePrintsTemperedAndNearestRowsBesideTheCircuitAndTheMeanImage() throws IOException {
+        Path split = dir.resolve("mnist-split");
+        Files.createDirectories(split);
+        writeSet(split, Mnist.TRAIN_IMAGES, Mnist.TRAIN_LABELS, 10_030);
+        writeSet(split, Mnist.TEST_IMAGES, Mnist.TEST_LABELS, 5);
+        String out = ok("inpaint-score", "--backend", "djl", "--circuit", circuit.toString(), "--data",
+                split.toString(), "--mask", "left", "--temperature", "2.5", "--neighbours", "1,2");
+        List<String> rows = out.lines().filter(l -> l.startsWith("left ")).toList();
+        assertThat(rows).hasSize(5);
+        assertThat(rows.get(0)).startsWith("left    circuit ");
+        assertThat(rows.get(1)).startsWith("left    circuit T=2.5 ");
+        assertThat(rows.get(2)).as("30 training images after the split hold every pattern of bars: the nearest one is exact")
+                .matches("left    1 nearest +392 +0\\.00000 +0\\.000 +-");
+        assertThat(rows.get(3)).startsWith("left    2 nearest ").endsWith(" -");
+        assertThat(rows.get(4)).startsWith("left    mean image ").containsPattern(" 1\\.000 +\\d+\\.\\d{4}$");
+    }
+
+    @Test
     void refineClassifyAndInpaintScoreRefuseBadInputNamingIt() {
         Run r = run("refine", "--circuit", circuit.toString(), "--data", data.toString(), "--floor", "0.01,2",
                 "--out", dir.resolve("refined").toString());
@@ -228,6 +247,12 @@ class CircuitCommandsTest {
         r = run("inpaint-score", "--circuit", circuit.toString(), "--data", data.toString(), "--mask", "left,diagonal");
         assertThat(r.status()).isEqualTo(2);
         assertThat(r.err()).contains("'diagonal'");
+        r = run("inpaint-score", "--circuit", circuit.toString(), "--data", data.toString(), "--temperature", "4,0");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--temperature must be positive and finite, found 0.0").doesNotContain("\tat ");
+        r = run("inpaint-score", "--circuit", circuit.toString(), "--data", data.toString(), "--neighbours", "0");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.err()).contains("--neighbours must be >= 1, found 0");
     }
 
     @Test

@@ -31,8 +31,10 @@ import picocli.CommandLine.Option;
         description = "Scores inpainting on the test (or validation) images: for each mask, the mean squared error "
             + "of the conditional mean on the hidden pixels (pixels on the 0..1 scale of level/255) and the "
             + "conditional log-likelihood log p(x_u | x_o) in bits per hidden pixel, for the circuit and for the "
-            + "mean-image baseline (independent pixels fitted on the training images). Prints a table; --csv "
-            + "writes it.")
+            + "mean-image baseline (independent pixels fitted on the training images); optionally the completions "
+            + "of the components' posterior tempered by T (--temperature) and the mean of the k training images "
+            + "nearest on the visible pixels (--neighbours), a reference line. Choose T and k with --images validation. "
+            + "Prints a table; --csv writes it.")
 public final class InpaintScoreCommand implements Callable<Integer> {
 
     @Mixin
@@ -50,6 +52,16 @@ public final class InpaintScoreCommand implements Callable<Integer> {
     @Option(names = "--mask", paramLabel = "MASK", split = ",", defaultValue = "left,right,top,bottom,centre",
             description = "the hidden parts scored (default: ${DEFAULT-VALUE})")
     List<String> masks;
+
+    @Option(names = "--temperature", paramLabel = "T", split = ",",
+            description = "also score the completions of the posterior over the components raised to 1/T and "
+                + "renormalised, one row per T (shallow mixtures; T > 1 mixes more components)")
+    List<Double> temperatures = List.of();
+
+    @Option(names = "--neighbours", paramLabel = "K", split = ",",
+            description = "also score the mean of the K training images nearest on the visible pixels, one row per K "
+                + "(a reference line without likelihood)")
+    List<Integer> neighbours = List.of();
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0",
             description = "seed of the dequantisation noise (default: ${DEFAULT-VALUE})")
@@ -69,23 +81,26 @@ public final class InpaintScoreCommand implements Callable<Integer> {
         CircuitInput.check(circuit);
         List<Inpainting.Mask> chosen = masks.stream().map(m -> Flags.choice(Inpainting.Mask.class, m, "--mask"))
                 .distinct().toList();
+        temperatures.forEach(t -> Flags.positive("--temperature", t));
+        neighbours.forEach(k -> Flags.atLeastOne("--neighbours", k));
         ImageSet images = testImages.load();
         ImageSet train = testImages.train();
         InpaintingScores scores;
         try (Session session = sessions.open(backendOptions.choice())) {
-            scores = InpaintingScores.run(session.backend(), session.circuit(circuit), train, images, chosen, seed,
-                    progress.bars());
+            scores = InpaintingScores.run(session.backend(), session.circuit(circuit), train, images,
+                    new InpaintingScores.Settings(chosen, temperatures, neighbours, seed), progress.bars());
         }
         PrintWriter w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "inpainting on %d %s images (conditional mean; MSE on 0..1 pixels; conditional BPD "
                 + "per hidden pixel) in %.2f s%n", scores.images(), testImages.set(), scores.seconds());
-        w.printf("%-7s %-11s %7s %9s %10s %16s%n", "mask", "model", "hidden", "MSE", "MSE ratio", "conditional BPD");
+        w.printf("%-7s %-14s %7s %9s %10s %16s%n", "mask", "model", "hidden", "MSE", "MSE ratio", "conditional BPD");
         for (InpaintingScores.Row r : scores.rows()) {
             double base = scores.rows().stream().filter(o -> o.mask() == r.mask()
                     && o.model().equals(InpaintingScores.MEAN_IMAGE)).mapToDouble(InpaintingScores.Row::mse)
                     .findFirst().orElse(Double.NaN);
-            w.printf(Locale.ROOT, "%-7s %-11s %7d %9.5f %10.3f %16.4f%n", r.mask().label(), r.model(),
-                    r.hiddenPixels(), r.mse(), r.mse() / base, r.conditionalBpd());
+            w.printf(Locale.ROOT, "%-7s %-14s %7d %9.5f %10.3f %16s%n", r.mask().label(), r.model(),
+                    r.hiddenPixels(), r.mse(), r.mse() / base, Double.isNaN(r.conditionalBpd()) ? "-"
+                    : String.format(Locale.ROOT, "%.4f", r.conditionalBpd()));
         }
         if (csv != null) {
             AtomicFiles.writeString(csv, scores.csv());

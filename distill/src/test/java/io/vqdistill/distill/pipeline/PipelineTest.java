@@ -844,7 +844,8 @@ class PipelineTest {
                     4, distilled).build(), s -> { });
             Circuit circuit = session.circuit(distilled);
             InpaintingScores scores = InpaintingScores.run(BACKEND, circuit, train, test,
-                    List.of(Inpainting.Mask.LEFT, Inpainting.Mask.BOTTOM), 0, ProgressListener.NONE);
+                    InpaintingScores.Settings.of(List.of(Inpainting.Mask.LEFT, Inpainting.Mask.BOTTOM), 0),
+                    ProgressListener.NONE);
             assertThat(scores.rows()).hasSize(4);
             int[] trainLevels = train.levels(range(train.size()));
             int[] testLevels = test.levels(range(test.size()));

@@ -13,6 +13,7 @@ import io.vqdistill.api.Tensor;
 import io.vqdistill.api.TensorException;
 import io.vqdistill.api.spi.AbstractBackend;
 import io.vqdistill.backend.djl.nn.DjlCmTrainer;
+import io.vqdistill.backend.djl.nn.DjlDecoderTuner;
 import io.vqdistill.backend.djl.nn.DjlModelTrainer;
 import io.vqdistill.models.nn.PortableModels;
 import java.util.List;
@@ -46,7 +47,7 @@ public final class DjlBackend extends AbstractBackend {
         this.manager = manager;
         DjlNetworkOps ops = new DjlNetworkOps(this);
         this.capabilities = List.of(new DjlModelTrainer(this), new DjlCmTrainer(this), ops,
-                new PortableModels(this, ops));
+                new PortableModels(this, ops), new DjlDecoderTuner(this));
     }
 
     @Override
@@ -71,7 +72,10 @@ public final class DjlBackend extends AbstractBackend {
         return devices;
     }
 
-    /** Training and loading of the networks ({@code train}, {@code load-models}) and the network operations. */
+    /**
+     * Training and loading of the networks ({@code train}, {@code train-cm}, {@code load-models}), the
+     * network operations, and decoder tuning ({@code tune-decoder}).
+     */
     @Override
     public List<Capability> capabilities() {
         return capabilities;

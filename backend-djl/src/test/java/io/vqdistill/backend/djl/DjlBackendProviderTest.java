@@ -52,7 +52,7 @@ class DjlBackendProviderTest {
             assertThat(backend.device()).isEqualTo(Device.CPU);
             assertThat(backend.devices()).first().isEqualTo(Device.CPU);
             assertThat(backend.capabilities()).extracting(Capability::capabilityName)
-                    .containsExactly("train", "train-cm", "nn-inference", "load-models");
+                    .containsExactly("train", "train-cm", "nn-inference", "load-models", "tune-decoder");
             assertThat(backend.version()).isEqualTo("DJL 0.36.0 / PyTorch 2.7.1");
             assertThat(backend.toString()).contains("djl", "PyTorch", "cpu");
         }

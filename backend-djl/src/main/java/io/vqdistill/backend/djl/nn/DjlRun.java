@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -25,6 +26,8 @@ final class DjlRun implements EpochRunner.Engine {
     private final TrainingSpec training;
     private final NetworkLayout layout;
     private final Supplier<Map<String, float[]>> initialValues;
+    private final Supplier<SafeTensors> source;
+    private final Predicate<String> fitted;
     private final Consumer<Params> build;
     private Params params;
     private Adam adam;
@@ -35,22 +38,41 @@ final class DjlRun implements EpochRunner.Engine {
      */
     DjlRun(NDManager root, TrainingSpec training, NetworkLayout layout, Supplier<Map<String, float[]>> initialValues,
             Consumer<Params> build) {
+        this(root, training, layout, initialValues, null, name -> true, build);
+    }
+
+    private DjlRun(NDManager root, TrainingSpec training, NetworkLayout layout,
+            Supplier<Map<String, float[]>> initialValues, Supplier<SafeTensors> source, Predicate<String> fitted,
+            Consumer<Params> build) {
         this.root = root;
         this.training = training;
         this.layout = layout;
         this.initialValues = initialValues;
+        this.source = source;
+        this.fitted = fitted;
         this.build = build;
+    }
+
+    /**
+     * A run that fits part of a trained network: a new run starts from every tensor and counter of
+     * {@code source} (a checkpoint's weights) with Adam's moments zero, and only the trainable tensors
+     * whose names {@code fitted} accepts are fitted; the others stay as read.
+     */
+    static DjlRun fitting(NDManager root, TrainingSpec training, NetworkLayout layout, Supplier<SafeTensors> source,
+            Predicate<String> fitted, Consumer<Params> build) {
+        return new DjlRun(root, training, layout, null, source, fitted, build);
     }
 
     @Override
     public void start(SafeTensors resume, long steps) {
         if (resume != null) {
-            params = Params.fromFile(root, layout, resume);
+            params = Params.fromFile(root, layout, resume, fitted);
             build.accept(params);
             params.checkNoUnexpected(AdamUpdate::isMomentName);
             adam = new Adam(params, training.learningRate(), resume, steps);
         } else {
-            params = Params.initial(root, layout, initialValues.get());
+            params = source == null ? Params.initial(root, layout, initialValues.get())
+                    : Params.fromFile(root, layout, source.get(), fitted);
             build.accept(params);
             adam = new Adam(params, training.learningRate(), null, 0);
         }
@@ -104,7 +126,7 @@ final class DjlRun implements EpochRunner.Engine {
     @Override
     public void loadBest(SafeTensors best) {
         params.close();
-        params = Params.fromFile(root, layout, best);
+        params = Params.fromFile(root, layout, best, fitted);
         build.accept(params);
     }
 

@@ -19,7 +19,9 @@ import java.util.function.Predicate;
 /**
  * The arrays of one network's {@link NetworkLayout}: every declared tensor, in its order, holding
  * either the layout's initial values of a run or the values of a safetensors file, where every
- * declared name must be present with its declared shape. Trainable tensors record gradients.
+ * declared name must be present with its declared shape. Trainable tensors record gradients, or of
+ * a file read for fitting part of a network, those of the part ({@link #fromFile(NDManager,
+ * NetworkLayout, SafeTensors, Predicate)}).
  */
 final class Params implements AutoCloseable {
 
@@ -38,11 +40,13 @@ final class Params implements AutoCloseable {
 
     private final NDManager manager;
     private final SafeTensors source;
+    private final Predicate<String> fitted;
     private final Map<String, Slot> slots = new LinkedHashMap<>();
 
-    private Params(NDManager manager, SafeTensors source) {
+    private Params(NDManager manager, SafeTensors source, Predicate<String> fitted) {
         this.manager = manager;
         this.source = source;
+        this.fitted = fitted;
     }
 
     /**
@@ -50,7 +54,7 @@ final class Params implements AutoCloseable {
      * counters start at 0), owned by a new child of {@code parent}.
      */
     static Params initial(NDManager parent, NetworkLayout layout, Map<String, float[]> values) {
-        Params p = new Params(parent.newSubManager(), null);
+        Params p = new Params(parent.newSubManager(), null, name -> true);
         try {
             for (Parameter t : layout.parameters()) {
                 Shape shape = new Shape(t.shape());
@@ -66,7 +70,16 @@ final class Params implements AutoCloseable {
 
     /** The tensors of {@code layout} read from {@code file}, owned by a new child of {@code parent}. */
     static Params fromFile(NDManager parent, NetworkLayout layout, SafeTensors file) {
-        Params p = new Params(parent.newSubManager(), file);
+        return fromFile(parent, layout, file, name -> true);
+    }
+
+    /**
+     * The tensors of {@code layout} read from {@code file}, owned by a new child of {@code parent}, of
+     * which only the trainable ones whose names {@code fitted} accepts record gradients and count as
+     * {@link #trainable()}: the others stay as read.
+     */
+    static Params fromFile(NDManager parent, NetworkLayout layout, SafeTensors file, Predicate<String> fitted) {
+        Params p = new Params(parent.newSubManager(), file, fitted);
         try {
             for (Parameter t : layout.parameters()) {
                 NDArray a;
@@ -85,7 +98,7 @@ final class Params implements AutoCloseable {
     }
 
     private void register(Parameter t, NDArray a) {
-        if (t.trainable()) {
+        if (t.trainable() && fitted.test(t.name())) {
             a.setRequiresGradient(true);
         }
         slots.put(t.name(), new Slot(t, a));
@@ -129,9 +142,9 @@ final class Params implements AutoCloseable {
         return slots.values();
     }
 
-    /** The trainable tensors, in the layout's order. */
+    /** The trainable tensors that are fitted, in the layout's order. */
     List<Slot> trainable() {
-        return slots.values().stream().filter(Slot::trainable).toList();
+        return slots.values().stream().filter(s -> s.trainable() && fitted.test(s.name())).toList();
     }
 
     /** Number of trainable scalars. */

@@ -88,14 +88,24 @@ final class DjlDecoderTuning extends DecoderTuningRunner {
             cache.close();
         }
         cache = root.newSubManager();
-        Shape shape = new Shape(n, variables);
-        NDArray mean = cache.create(means, shape);
-        NDArray logVar = cache.create(logVars, shape);
-        NDArray a = logVar.neg().exp();
-        quadratic = a.mul(-0.5).transpose();
-        linear = a.mul(mean).transpose();
-        offset = cache.create(tuning.logWeights()).sub(a.mul(mean.square()).add(logVar).sum(new int[] {1}).mul(0.5))
-                .sub(0.5 * variables * LOG_2PI).reshape(1, n);
+        try (NDManager work = root.newSubManager()) {
+            Shape shape = new Shape(n, variables);
+            NDArray mean = work.create(means, shape);
+            NDArray logVar = work.create(logVars, shape);
+            NDArray a = logVar.neg().exp();
+            quadratic = kept(a.mul(-0.5).transpose());
+            linear = kept(a.mul(mean).transpose());
+            offset = kept(work.create(tuning.logWeights())
+                    .sub(a.mul(mean.square()).add(logVar).sum(new int[] {1}).mul(0.5))
+                    .sub(0.5 * variables * LOG_2PI).reshape(1, n));
+        }
+    }
+
+    /** A contiguous copy of {@code a} owned by the cache, so that the work arrays it came from can go. */
+    private NDArray kept(NDArray a) {
+        NDArray copy = a.duplicate();
+        copy.attach(cache);
+        return copy;
     }
 
     private void copy(double[] rows, double[] into, int fromRow) {
